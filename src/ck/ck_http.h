@@ -1,0 +1,130 @@
+/*-------------------------------------------------------------------------
+ *
+ * ck_http.h
+ *		The CloudKit Web Services transport: one keep-alive libcurl handle per
+ *		client, request signing or API-token authentication, interruptible
+ *		waits, a response size cap, and retries of throttled requests.
+ *
+ * The caller (the extension) provides a wait hook: the transport never
+ * blocks anywhere else, so the caller can wait on its latch and notice query
+ * cancels.  No PostgreSQL headers; everything is malloc'd.
+ *
+ * src/ck/ck_http.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CK_HTTP_H
+#define CK_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+
+typedef enum CkAuthKind
+{
+	CK_AUTH_NONE = 0,
+	CK_AUTH_SERVER_KEY,			/* key_id + EC private key: signed requests */
+	CK_AUTH_API_TOKEN			/* ckAPIToken [+ ckWebAuthToken] query params */
+} CkAuthKind;
+
+typedef struct CkClientConfig
+{
+	const char *base_url;		/* "https://api.apple-cloudkit.com" */
+	const char *container;		/* "iCloud.com.example.App" */
+	const char *environment;	/* "development" | "production" */
+	const char *database;		/* "public" | "private" | "shared" */
+	CkAuthKind	auth;
+	const char *key_id;			/* CK_AUTH_SERVER_KEY */
+	const char *private_key_pem;	/* CK_AUTH_SERVER_KEY: PEM text */
+	const char *api_token;		/* CK_AUTH_API_TOKEN */
+	const char *web_auth_token; /* CK_AUTH_API_TOKEN, optional */
+	long		connect_timeout_ms; /* 0 = 10000 */
+	long		request_timeout_ms; /* whole request incl. body; 0 = 60000 */
+	size_t		max_response_bytes; /* 0 = 64 MiB */
+	int			max_retries;	/* retries of retryable errors; 0 = none */
+	long		max_retry_wait_ms;	/* cap on one wait before a retry */
+	const char *user_agent;		/* optional */
+} CkClientConfig;
+
+/* One socket the transport wants to wait on. */
+typedef struct CkWaitSocket
+{
+	int			fd;
+	bool		want_read;
+	bool		want_write;
+} CkWaitSocket;
+
+/*
+ * Wait until a socket is ready or timeout_ms passes (nsocks may be 0: a plain
+ * sleep, used before retries).  Return false to abort the request: the
+ * transport then cleans up and returns CK_RESULT_ABORTED.  The hook must not
+ * longjmp.
+ */
+typedef bool (*CkWaitHook) (void *arg, const CkWaitSocket *socks, int nsocks,
+							long timeout_ms);
+
+typedef enum CkResultKind
+{
+	CK_RESULT_OK = 0,			/* HTTP 2xx with a JSON object body */
+	CK_RESULT_SERVER_ERROR,		/* CloudKit error envelope (or bare non-2xx) */
+	CK_RESULT_TRANSPORT,		/* connect, TLS, timeout, reset */
+	CK_RESULT_BAD_RESPONSE,		/* 2xx whose body is not a JSON object */
+	CK_RESULT_TOO_LARGE,		/* body exceeded max_response_bytes */
+	CK_RESULT_ABORTED,			/* the wait hook asked to stop */
+	CK_RESULT_CONFIG			/* bad key, bad URL: message in error */
+} CkResultKind;
+
+typedef struct CkResponse
+{
+	CkResultKind kind;
+	long		http_status;	/* 0 if no HTTP answer */
+	struct json_object *json;	/* parsed body (owned) when it was JSON */
+	char		server_error_code[64];	/* CK_RESULT_SERVER_ERROR */
+	char		reason[1024];	/* server's reason, or transport message */
+	char		uuid[64];		/* server's error uuid, if any */
+	double		retry_after;	/* seconds; < 0 when absent */
+	int			attempts;		/* requests made, retries included */
+	size_t		bytes_sent;
+	size_t		bytes_received;
+} CkResponse;
+
+typedef struct CkClient CkClient;
+
+/*
+ * Create a client.  Loads and checks the key (EC P-256) for
+ * CK_AUTH_SERVER_KEY.  On failure returns NULL with a user-facing message in
+ * err (never containing secrets).
+ */
+extern CkClient *ck_client_new(const CkClientConfig *config, char *err, size_t errlen);
+extern void ck_client_free(CkClient *client);
+extern void ck_client_set_wait_hook(CkClient *client, CkWaitHook hook, void *arg);
+
+/*
+ * Send one request for an operation such as "records/query" (method "POST"
+ * with a JSON body) or "zones/list" (method "GET", body NULL).  Retries
+ * THROTTLED / TRY_AGAIN_LATER / INTERNAL_ERROR / 5xx up to max_retries,
+ * waiting retryAfter seconds (capped) through the wait hook.  Transport
+ * errors are retried only when idempotent is true (a modify that lost its
+ * connection may have been applied).
+ *
+ * Always fills resp; call ck_response_clear() before reusing or dropping it.
+ */
+extern void ck_client_request(CkClient *client, const char *method,
+							  const char *operation, const char *body,
+							  size_t body_len, bool idempotent,
+							  CkResponse *resp);
+
+extern void ck_response_clear(CkResponse *resp);
+
+/* "/database/1/<container>/<env>/<db>/<operation>" into a malloc'd string. */
+extern char *ck_client_path(const CkClient *client, const char *operation);
+
+/* The web-auth token now in use (rotated by the server), or NULL. */
+extern const char *ck_client_web_auth_token(const CkClient *client);
+
+/* Drop the keep-alive connection (e.g. after an aborted request). */
+extern void ck_client_reset_connection(CkClient *client);
+
+#endif							/* CK_HTTP_H */

@@ -1,0 +1,27 @@
+#!/bin/bash
+# Install what ckfdw needs to build and test, when it is missing.
+#
+# As root this uses apt-get (Debian 12); otherwise it only says what is
+# missing.  Called by "make test" and "make demo".
+set -euo pipefail
+
+PG_MAJOR=${PG_MAJOR:-15}
+packages=(build-essential pkg-config "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
+		  postgresql-common libcurl4-openssl-dev libjson-c-dev libssl-dev
+		  libmicrohttpd-dev curl jq openssl)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing packages: ${missing[*]}" >&2
+	echo "install them with: sudo apt-get install ${missing[*]}" >&2
+	exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,74 @@
+# Shared shell functions of the test harness, the demo and the benchmarks.
+# Source it; it defines functions only.
+
+CKFDW_ROOT=${CKFDW_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+CKEMU_BIN="$CKFDW_ROOT/test/ckemu/ckemu"
+CKEMU_PIDS=()
+
+# make_work_dir: a scratch directory readable by the PostgreSQL server
+# process (which runs as "postgres" when we are root).
+make_work_dir()
+{
+	WORK_DIR=$(mktemp -d /tmp/ckfdw-test.XXXXXX)
+	chmod 755 "$WORK_DIR"
+}
+
+# make_test_keys DIR: a registered P-256 key, an unregistered one and an RSA
+# key, as the regression suites expect them.
+make_test_keys()
+{
+	local dir=$1
+	openssl ecparam -name prime256v1 -genkey -noout -out "$dir/key.pem" 2>/dev/null
+	openssl ec -in "$dir/key.pem" -pubout -out "$dir/pub.pem" 2>/dev/null
+	openssl ecparam -name prime256v1 -genkey -noout -out "$dir/other-key.pem" 2>/dev/null
+	openssl genrsa -out "$dir/rsa-key.pem" 2048 2>/dev/null
+	chmod 644 "$dir"/*.pem
+	export CKFDW_KEY_ID=ckfdw-test-key
+	export CKFDW_KEY_FILE="$dir/key.pem"
+	export CKFDW_OTHER_KEY_FILE="$dir/other-key.pem"
+	export CKFDW_RSA_KEY_FILE="$dir/rsa-key.pem"
+}
+
+# start_ckemu NAME [ckemu flags...]: starts ckemu on a free loopback port and
+# sets CKEMU_URL_<NAME>.  The sample container and the test key are loaded.
+start_ckemu()
+{
+	local name=$1
+	shift
+	local portfile="$WORK_DIR/ckemu-$name.port"
+	"$CKEMU_BIN" --listen 127.0.0.1:0 --port-file "$portfile" \
+		--s2s-key "$CKFDW_KEY_ID=$WORK_DIR/pub.pem" \
+		--schema "$CKFDW_ROOT/test/data/gallery.ckdb" \
+		--data "$CKFDW_ROOT/test/data/gallery.json" \
+		"$@" >"$WORK_DIR/ckemu-$name.log" 2>&1 &
+	CKEMU_PIDS+=($!)
+	local i
+	for i in $(seq 1 100); do
+		[ -s "$portfile" ] && break
+		sleep 0.1
+	done
+	if [ ! -s "$portfile" ]; then
+		echo "ckemu ($name) did not start:" >&2
+		cat "$WORK_DIR/ckemu-$name.log" >&2
+		return 1
+	fi
+	printf -v "CKEMU_URL_$name" 'http://127.0.0.1:%s' "$(cat "$portfile")"
+}
+
+stop_ckemus()
+{
+	local pid
+	for pid in "${CKEMU_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	CKEMU_PIDS=()
+}
+
+# count_results LINE: parses "N passed, M failed" from a suite's last line.
+count_results()
+{
+	local line=$1
+	SUITE_PASSED=$(sed -n 's/.*\b\([0-9]\+\) passed.*/\1/p' <<<"$line")
+	SUITE_FAILED=$(sed -n 's/.*\b\([0-9]\+\) failed.*/\1/p' <<<"$line")
+}
