@@ -43,7 +43,7 @@ CKEMU_TEST_CK_SRCS = src/ck/ck_sign.c src/ck/ck_types.c src/ck/ck_util.c
 all: test/ckemu/ckemu test/unit/unit_tests test/ckemu/tests/ckemu_tests
 
 test/ckemu/ckemu: $(CKEMU_SRCS) $(CKEMU_CK_SRCS) $(wildcard test/ckemu/*.h src/ck/*.h)
-	$(CC) $(HOST_CFLAGS) -o $@ $(CKEMU_SRCS) $(CKEMU_CK_SRCS) -lmicrohttpd -ljson-c -lcrypto -lpthread
+	$(CC) $(HOST_CFLAGS) -o $@ $(CKEMU_SRCS) $(CKEMU_CK_SRCS) -lmicrohttpd -ljson-c -lcrypto -lpthread -lm
 
 test/unit/unit_tests: $(UNIT_SRCS) $(CK_SRCS) $(wildcard test/unit/*.h src/ck/*.h)
 	$(CC) $(HOST_CFLAGS) -o $@ $(UNIT_SRCS) $(CK_SRCS) -lcurl -ljson-c -lcrypto
