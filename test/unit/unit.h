@@ -74,5 +74,6 @@ extern void test_record(void);
 extern void test_query(void);
 extern void test_error(void);
 extern void test_http(void);
+extern void test_schema(void);
 
 #endif							/* UNIT_H */

@@ -1,0 +1,284 @@
+/*-------------------------------------------------------------------------
+ *
+ * admin.c
+ *		The /_ckemu/ endpoints: statistics, reset, dump, fault rules, asset
+ *		upload and download URLs, and a sign-in that issues web-auth
+ *		tokens.  No authentication: ckemu listens on loopback only.
+ *
+ * GET /_ckemu/stats answers, deterministically (keys in this order,
+ * operations sorted by name, operations never requested left out):
+ *
+ *	{"requests":N,"operations":{"records/query":{"requests":n,
+ *	 "records_out":n,"records_in":n,"bytes_in":n,"bytes_out":n},...}}
+ *
+ * records_out counts the records returned (tombstones included, error
+ * entries not); records_in the records and zones written (operations).
+ *
+ * test/ckemu/admin.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckemu.h"
+
+/* Operations counted, sorted by name (the order of the stats answer). */
+static const char *const stat_ops[] = {
+	"assets/upload", "changes/database", "changes/zone", "records/lookup",
+	"records/modify", "records/query", "users/caller", "users/current",
+	"zones/list", "zones/lookup", "zones/modify"
+};
+
+#define NSTAT_OPS ((int) (sizeof(stat_ops) / sizeof(stat_ops[0])))
+
+typedef struct EmuOpStats
+{
+	long		requests;
+	long		records_out;
+	long		records_in;
+	long		bytes_in;
+	long		bytes_out;
+} EmuOpStats;
+
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static long total_requests;
+static EmuOpStats op_stats[NSTAT_OPS];
+
+void
+emu_stats_init(void)
+{
+	emu_stats_clear();
+}
+
+void
+emu_stats_clear(void)
+{
+	pthread_mutex_lock(&stats_lock);
+	total_requests = 0;
+	memset(op_stats, 0, sizeof(op_stats));
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/* Count one /database/ request; op is NULL when it named no known operation. */
+void
+emu_stats_count(const char *op, long records_in, long records_out,
+				size_t bytes_in, size_t bytes_out)
+{
+	int			i;
+
+	pthread_mutex_lock(&stats_lock);
+	total_requests++;
+	for (i = 0; op != NULL && i < NSTAT_OPS; i++)
+	{
+		if (strcmp(stat_ops[i], op) != 0)
+			continue;
+		op_stats[i].requests++;
+		op_stats[i].records_in += records_in;
+		op_stats[i].records_out += records_out;
+		op_stats[i].bytes_in += (long) bytes_in;
+		op_stats[i].bytes_out += (long) bytes_out;
+		break;
+	}
+	pthread_mutex_unlock(&stats_lock);
+}
+
+static void
+emu_stats_render(CkBuf *out)
+{
+	json_object *root = json_object_new_object();
+	json_object *ops = json_object_new_object();
+	int			i;
+
+	pthread_mutex_lock(&stats_lock);
+	json_object_object_add(root, "requests", json_object_new_int64(total_requests));
+	for (i = 0; i < NSTAT_OPS; i++)
+	{
+		json_object *o;
+
+		if (op_stats[i].requests == 0)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "requests", json_object_new_int64(op_stats[i].requests));
+		json_object_object_add(o, "records_out", json_object_new_int64(op_stats[i].records_out));
+		json_object_object_add(o, "records_in", json_object_new_int64(op_stats[i].records_in));
+		json_object_object_add(o, "bytes_in", json_object_new_int64(op_stats[i].bytes_in));
+		json_object_object_add(o, "bytes_out", json_object_new_int64(op_stats[i].bytes_out));
+		json_object_object_add(ops, stat_ops[i], o);
+	}
+	pthread_mutex_unlock(&stats_lock);
+	json_object_object_add(root, "operations", ops);
+	emu_json_object(out, root);
+	json_object_put(root);
+}
+
+static void
+emu_admin_error(EmuRequest *req, int status, const char *msg)
+{
+	ck_buf_reset(&req->out);
+	emu_lit(&req->out, "{\"error\":");
+	emu_json_string(&req->out, msg);
+	emu_lit(&req->out, "}");
+	req->status = status;
+	req->answered = true;
+}
+
+static void
+emu_admin_ok(EmuRequest *req, const char *json)
+{
+	ck_buf_reset(&req->out);
+	ck_buf_append(&req->out, json, strlen(json));
+	req->status = 200;
+	req->answered = true;
+}
+
+static bool
+emu_method(EmuRequest *req, const char *allowed)
+{
+	if (strstr(allowed, req->method) != NULL)
+		return true;
+	emu_admin_error(req, 405, "method not allowed here");
+	return false;
+}
+
+/* Handle /_ckemu/...; returns false for an unknown path. */
+bool
+emu_admin_handle(EmuRequest *req, const char *path)
+{
+	const char *p = path + strlen("/_ckemu/");
+	char		err[512];
+
+	if (strcmp(p, "stats") == 0)
+	{
+		if (!emu_method(req, "GET DELETE"))
+			return true;
+		if (strcmp(req->method, "DELETE") == 0)
+			emu_stats_clear();
+		emu_stats_render(&req->out);
+		req->status = 200;
+		req->answered = true;
+		return true;
+	}
+	if (strcmp(p, "reset") == 0)
+	{
+		if (!emu_method(req, "POST"))
+			return true;
+		if (!emu_reset(err, sizeof(err)))
+			emu_admin_error(req, 500, err);
+		else
+			emu_admin_ok(req, "{\"reset\":true}");
+		return true;
+	}
+	if (strcmp(p, "dump") == 0)
+	{
+		if (!emu_method(req, "GET"))
+			return true;
+		pthread_rwlock_rdlock(&emu_store_lock);
+		emu_seed_dump(&req->out);
+		pthread_rwlock_unlock(&emu_store_lock);
+		req->status = 200;
+		req->answered = true;
+		return true;
+	}
+	if (strcmp(p, "faults") == 0)
+	{
+		json_object *list;
+
+		if (!emu_method(req, "GET POST DELETE"))
+			return true;
+		if (strcmp(req->method, "POST") == 0)
+		{
+			json_object *body = req->body.len > 0 ?
+				json_tokener_parse(req->body.data) : NULL;
+
+			if (body == NULL)
+			{
+				emu_admin_error(req, 400, "the body must be a JSON array of fault rules");
+				return true;
+			}
+			if (!emu_faults_set(body, err, sizeof(err)))
+			{
+				json_object_put(body);
+				emu_admin_error(req, 400, err);
+				return true;
+			}
+			json_object_put(body);
+		}
+		else if (strcmp(req->method, "DELETE") == 0)
+			emu_faults_clear();
+		list = emu_faults_list();
+		ck_buf_reset(&req->out);
+		emu_lit(&req->out, "{\"faults\":");
+		emu_json_object(&req->out, list);
+		emu_lit(&req->out, "}");
+		json_object_put(list);
+		req->status = 200;
+		req->answered = true;
+		return true;
+	}
+	if (strncmp(p, "assets/upload/", 14) == 0)
+	{
+		if (!emu_method(req, "POST PUT"))
+			return true;
+		emu_sleep_ms(emu_config.latency_ms);
+		emu_asset_upload_bytes(req, p + 14);
+		return true;
+	}
+	if (strncmp(p, "assets/download/", 16) == 0)
+	{
+		unsigned char *data;
+		size_t		len;
+
+		if (!emu_method(req, "GET"))
+			return true;
+		emu_sleep_ms(emu_config.latency_ms);
+		emu_asset_download(req, p + 16, &data, &len);
+		if (data != NULL)
+		{
+			ck_buf_reset(&req->out);
+			ck_buf_append(&req->out, data, len);
+			free(data);
+			req->status = 200;
+			req->answered = true;
+		}
+		return true;
+	}
+	if (strcmp(p, "signin") == 0)
+	{
+		char	   *user = emu_query_param(req->query, "user");
+		char	   *tok;
+		char		urn[34];
+
+		if (!emu_method(req, "GET POST"))
+		{
+			free(user);
+			return true;
+		}
+		if (user == NULL || *user == '\0')
+		{
+			free(user);
+			emu_admin_error(req, 400, "sign in with /_ckemu/signin?user=NAME");
+			return true;
+		}
+		tok = emu_auth_signin(user);
+		emu_user_record_name(user, urn);
+		ck_buf_reset(&req->out);
+		emu_lit(&req->out, "{\"ckWebAuthToken\":");
+		emu_json_string(&req->out, tok);
+		emu_lit(&req->out, ",\"userRecordName\":");
+		emu_json_string(&req->out, urn);
+		emu_lit(&req->out, "}");
+		req->status = 200;
+		req->answered = true;
+		free(tok);
+		free(user);
+		return true;
+	}
+	if (strcmp(p, "health") == 0)
+	{
+		emu_admin_ok(req, "{\"ok\":true}");
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,297 @@
+/*-------------------------------------------------------------------------
+ *
+ * assets.c
+ *		Assets: assets/upload hands out upload URLs on ckemu itself, a POST
+ *		of bytes there answers {"singleFile": {fileChecksum, size, receipt}}
+ *		as Apple's upload host does, and a record saved with that asset
+ *		dictionary keeps the bytes, served back from its downloadURL.
+ *
+ * Bytes live in blobs, found by id (download URLs), by receipt (writes)
+ * and by upload token.  They are kept until a reset; assets are small in
+ * tests.
+ *
+ * test/ckemu/assets.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "ckemu.h"
+
+static pthread_mutex_t blob_lock = PTHREAD_MUTEX_INITIALIZER;
+static EmuMap blobs;			/* id -> EmuBlob */
+static EmuMap receipts;			/* receipt -> EmuBlob */
+static EmuMap upload_tokens;	/* token -> (void *) 1 */
+
+void
+emu_assets_init(void)
+{
+	emu_map_init(&blobs);
+	emu_map_init(&receipts);
+	emu_map_init(&upload_tokens);
+}
+
+static void
+emu_blob_free(void *p)
+{
+	EmuBlob    *b = p;
+
+	free(b->data);
+	free(b);
+}
+
+void
+emu_assets_clear(void)
+{
+	pthread_mutex_lock(&blob_lock);
+	emu_map_free(&receipts, NULL);
+	emu_map_free(&blobs, emu_blob_free);
+	emu_map_free(&upload_tokens, NULL);
+	emu_assets_init();
+	pthread_mutex_unlock(&blob_lock);
+}
+
+static void
+emu_random_hex(char *out, size_t nbytes)
+{
+	unsigned char raw[32];
+	size_t		i;
+
+	if (nbytes > sizeof(raw))
+		nbytes = sizeof(raw);
+	if (RAND_bytes(raw, (int) nbytes) != 1)
+		for (i = 0; i < nbytes; i++)
+			raw[i] = (unsigned char) random();
+	emu_hex(raw, nbytes, out);
+}
+
+/* Keep bytes; returns the new blob's id (valid until a reset). */
+static EmuBlob *
+emu_blob_new(const unsigned char *data, size_t len)
+{
+	EmuBlob    *b = emu_malloc(sizeof(EmuBlob));
+
+	emu_random_hex(b->id, 16);
+	emu_random_hex(b->receipt, 20);
+	ck_sha256_base64(data, len, b->checksum);
+	b->data = emu_malloc(len + 1);
+	memcpy(b->data, data, len);
+	b->len = len;
+	pthread_mutex_lock(&blob_lock);
+	emu_map_put(&blobs, b->id, b);
+	emu_map_put(&receipts, b->receipt, b);
+	pthread_mutex_unlock(&blob_lock);
+	return b;
+}
+
+const char *
+emu_asset_store(const unsigned char *data, size_t len)
+{
+	return emu_blob_new(data, len)->id;
+}
+
+/*
+ * The blob an asset dictionary of a write names: by receipt (after an
+ * upload), by a ckemu downloadURL (a record's asset written back as read),
+ * or, in seed files only, by inline bytes {"ckemuData": base64}.
+ */
+bool
+emu_asset_resolve(json_object *dict, bool seed, char *id_out, char *err, size_t errlen)
+{
+	json_object *jdata = emu_get(dict, "ckemuData");
+	json_object *jreceipt = emu_get(dict, "receipt");
+	json_object *jurl = emu_get(dict, "downloadURL");
+	json_object *jsum = emu_get(dict, "fileChecksum");
+	EmuBlob    *b = NULL;
+
+	if (seed && jdata != NULL && json_object_is_type(jdata, json_type_string))
+	{
+		size_t		len;
+		const char *text = json_object_get_string(jdata);
+		unsigned char *raw = ck_base64_decode(text, strlen(text), &len);
+
+		if (raw == NULL)
+		{
+			snprintf(err, errlen, "ckemuData is not valid base64");
+			return false;
+		}
+		b = emu_blob_new(raw, len);
+		free(raw);
+		strcpy(id_out, b->id);
+		return true;
+	}
+	pthread_mutex_lock(&blob_lock);
+	if (jreceipt != NULL && json_object_is_type(jreceipt, json_type_string))
+		b = emu_map_get(&receipts, json_object_get_string(jreceipt));
+	else if (jurl != NULL && json_object_is_type(jurl, json_type_string))
+	{
+		const char *url = json_object_get_string(jurl);
+		const char *marker = strstr(url, "/_ckemu/assets/download/");
+
+		if (marker != NULL)
+			b = emu_map_get(&blobs, marker + strlen("/_ckemu/assets/download/"));
+	}
+	if (b != NULL && jsum != NULL && json_object_is_type(jsum, json_type_string) &&
+		strcmp(json_object_get_string(jsum), b->checksum) != 0)
+	{
+		pthread_mutex_unlock(&blob_lock);
+		snprintf(err, errlen, "BadRequestException: Invalid value, asset fileChecksum does not match the uploaded file");
+		return false;
+	}
+	if (b != NULL)
+		strcpy(id_out, b->id);
+	pthread_mutex_unlock(&blob_lock);
+	if (b == NULL)
+	{
+		snprintf(err, errlen, "BadRequestException: Invalid value, an asset needs the receipt of an upload (assets/upload)");
+		return false;
+	}
+	return true;
+}
+
+bool
+emu_asset_info(const char *id, char *checksum, size_t *len)
+{
+	EmuBlob    *b;
+
+	pthread_mutex_lock(&blob_lock);
+	b = emu_map_get(&blobs, id);
+	if (b != NULL)
+	{
+		strcpy(checksum, b->checksum);
+		*len = b->len;
+	}
+	else
+	{
+		checksum[0] = '\0';
+		*len = 0;
+	}
+	pthread_mutex_unlock(&blob_lock);
+	return b != NULL;
+}
+
+unsigned char *
+emu_asset_bytes(const char *id, size_t *len)
+{
+	EmuBlob    *b;
+	unsigned char *copy = NULL;
+
+	pthread_mutex_lock(&blob_lock);
+	b = emu_map_get(&blobs, id);
+	*len = 0;
+	if (b != NULL)
+	{
+		copy = emu_malloc(b->len + 1);
+		memcpy(copy, b->data, b->len);
+		*len = b->len;
+	}
+	pthread_mutex_unlock(&blob_lock);
+	return copy;
+}
+
+/* assets/upload: one upload URL per requested (recordName, fieldName). */
+void
+emu_op_assets_upload(EmuRequest *req, json_object *body)
+{
+	json_object *jtoks = emu_get(body, "tokens");
+	int			n,
+				i;
+
+	if (jtoks == NULL || !json_object_is_type(jtoks, json_type_array))
+	{
+		emu_error(req, "BAD_REQUEST", "assets/upload needs a tokens array");
+		return;
+	}
+	n = (int) json_object_array_length(jtoks);
+	if (n > EMU_MAX_TOKENS)
+	{
+		emu_error(req, "BAD_REQUEST", "assets/upload accepts at most %d tokens, got %d", EMU_MAX_TOKENS, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+	{
+		json_object *t = json_object_array_get_idx(jtoks, i);
+		json_object *rt = emu_get(t, "recordType");
+		json_object *fn = emu_get(t, "fieldName");
+		json_object *rn = emu_get(t, "recordName");
+
+		if (rt == NULL || !json_object_is_type(rt, json_type_string) ||
+			fn == NULL || !json_object_is_type(fn, json_type_string) ||
+			(rn != NULL && !json_object_is_type(rn, json_type_string) &&
+			 !json_object_is_type(rn, json_type_null)))
+		{
+			emu_error(req, "BAD_REQUEST", "tokens[%d] needs recordType and fieldName strings", i);
+			return;
+		}
+	}
+	if (emu_resolve_zone(req, emu_get(body, "zoneID"), true) == NULL)
+		return;
+
+	emu_lit(&req->out, "{\"tokens\":[");
+	for (i = 0; i < n; i++)
+	{
+		json_object *t = json_object_array_get_idx(jtoks, i);
+		json_object *rn = emu_get(t, "recordName");
+		char		uuid[37];
+		char		tok[41];
+		const char *name;
+
+		if (rn != NULL && json_object_is_type(rn, json_type_string))
+			name = json_object_get_string(rn);
+		else
+		{
+			ck_uuid_v4(uuid);
+			name = uuid;
+		}
+		emu_random_hex(tok, 20);
+		pthread_mutex_lock(&blob_lock);
+		emu_map_put(&upload_tokens, tok, (void *) 1);
+		pthread_mutex_unlock(&blob_lock);
+		if (i > 0)
+			emu_lit(&req->out, ",");
+		emu_lit(&req->out, "{\"recordName\":");
+		emu_json_string(&req->out, name);
+		emu_lit(&req->out, ",\"fieldName\":");
+		emu_json_string(&req->out, json_object_get_string(emu_get(t, "fieldName")));
+		ck_buf_appendf(&req->out, ",\"url\":\"%s/_ckemu/assets/upload/%s\"}", emu_config.base_url, tok);
+	}
+	emu_lit(&req->out, "]}");
+	req->status = 200;
+	req->answered = true;
+}
+
+/* POST of the file's bytes to an upload URL. */
+void
+emu_asset_upload_bytes(EmuRequest *req, const char *token)
+{
+	EmuBlob    *b;
+	bool		known;
+
+	pthread_mutex_lock(&blob_lock);
+	known = emu_map_get(&upload_tokens, token) != NULL;
+	pthread_mutex_unlock(&blob_lock);
+	if (!known)
+	{
+		emu_error(req, "NOT_FOUND", "Unknown or expired upload URL");
+		return;
+	}
+	b = emu_blob_new((const unsigned char *) (req->body.data ? req->body.data : ""), req->body.len);
+	emu_lit(&req->out, "{\"singleFile\":{\"fileChecksum\":");
+	emu_json_string(&req->out, b->checksum);
+	ck_buf_appendf(&req->out, ",\"size\":%zu,\"receipt\":\"%s\"}}", b->len, b->receipt);
+	req->status = 200;
+	req->answered = true;
+}
+
+/* GET of a downloadURL: the bytes themselves. */
+void
+emu_asset_download(EmuRequest *req, const char *id, unsigned char **data, size_t *len)
+{
+	*data = emu_asset_bytes(id, len);
+	if (*data == NULL)
+		emu_error(req, "NOT_FOUND", "Unknown asset");
+}

@@ -1,0 +1,559 @@
+/*-------------------------------------------------------------------------
+ *
+ * ckemu.h
+ *		ckemu, a CloudKit Web Services emulator for tests and offline work.
+ *
+ * One process holds every container, environment and database in memory.
+ * Requests arrive through libmicrohttpd (one thread per connection); the
+ * store is guarded by one reader-writer lock, and the small side tables
+ * (tokens, assets, faults, stats, the query cache) by their own mutexes,
+ * always taken after the store lock.
+ *
+ * Declarations are grouped by the file that defines them.
+ *
+ * test/ckemu/ckemu.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CKEMU_H
+#define CKEMU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json.h>
+
+#include "ck/ck_schema.h"
+#include "ck/ck_sign.h"
+#include "ck/ck_types.h"
+#include "ck/ck_util.h"
+
+/*
+ * Limits CloudKit documents (fact sheet section 9).
+ */
+#define EMU_MAX_OPERATIONS		200 /* records/modify, zones/modify, lookup */
+#define EMU_MAX_TOKENS			200 /* assets/upload */
+#define EMU_MAX_RECORD_BYTES	(1024 * 1024)	/* record size without assets */
+#define EMU_MAX_DELETE_SELF		750 /* DELETE_SELF sources per target */
+#define EMU_MAX_NAME_LEN		255 /* recordName, zoneName */
+#define EMU_SIGNATURE_SKEW		600 /* seconds of clock skew accepted */
+#define EMU_DEFAULT_BODY_LIMIT	(16 * 1024 * 1024)
+
+/*
+ * Choices made where the fact sheet says "unconfirmed".  Each is one
+ * constant so that it is easy to change when the real behaviour is known.
+ */
+/* create of a record that exists: Apple lists EXISTS for "already exists" */
+#define EMU_CODE_CREATE_EXISTS		"EXISTS"
+/* update/replace/delete/forceDelete of a missing record */
+#define EMU_CODE_MISSING_RECORD		"NOT_FOUND"
+/* an S2S-signed request to the private or shared database */
+#define EMU_CODE_S2S_NOT_PUBLIC		"ACCESS_DENIED"
+/* a record larger than 1 MB */
+#define EMU_CODE_RECORD_TOO_LARGE	"BAD_REQUEST"
+/* zones/modify create of an existing zone succeeds (native saves are idempotent) */
+#define EMU_ZONE_CREATE_EXISTING_FAILS false
+/* an empty list is answered as UNKNOWN_LIST: the element type is lost */
+#define EMU_EMPTY_LIST_IS_UNKNOWN	true
+
+/* ------------------------------------------------------------------------
+ * main.c: configuration
+ * ------------------------------------------------------------------------
+ */
+typedef struct EmuS2SKey
+{
+	char	   *key_id;
+	CkKey	   *key;
+	char		user[34];		/* the developer's userRecordName */
+} EmuS2SKey;
+
+typedef struct EmuWebToken
+{
+	char	   *token;
+	char	   *user_name;		/* as given on the command line */
+} EmuWebToken;
+
+typedef struct EmuConfig
+{
+	char		host[64];
+	int			port;			/* the bound port */
+	char		base_url[96];	/* http://HOST:PORT */
+	EmuS2SKey  *s2s_keys;
+	int			ns2s_keys;
+	char	  **api_tokens;
+	int			napi_tokens;
+	EmuWebToken *web_tokens;	/* the initial signed-in users */
+	int			nweb_tokens;
+	char	  **containers;		/* --container: known containers (none = any) */
+	int			ncontainers;
+	char	   *schema_file;
+	char	   *port_file;
+	char	  **data_files;
+	int			ndata_files;
+	int			latency_ms;
+	int			results_limit_max;
+	size_t		max_body_bytes;
+	bool		rotate_web_tokens;
+	bool		string_equals_ci;	/* case-insensitive STRING equality */
+	bool		no_auth;		/* every request is the default user */
+	bool		quiet;
+} EmuConfig;
+
+extern EmuConfig emu_config;
+
+/* ------------------------------------------------------------------------
+ * util.c: JSON output, hashing, maps, error helpers
+ * ------------------------------------------------------------------------
+ */
+
+/* A string-keyed hash map; keys are copied, values are the caller's. */
+typedef struct EmuMapEntry
+{
+	char	   *key;
+	void	   *value;
+	uint64_t	hash;
+	struct EmuMapEntry *next;
+} EmuMapEntry;
+
+typedef struct EmuMap
+{
+	EmuMapEntry **buckets;
+	size_t		nbuckets;
+	size_t		count;
+} EmuMap;
+
+extern void emu_map_init(EmuMap *map);
+extern void *emu_map_get(const EmuMap *map, const char *key);
+extern void emu_map_put(EmuMap *map, const char *key, void *value);
+extern void *emu_map_remove(EmuMap *map, const char *key);
+extern void emu_map_free(EmuMap *map, void (*free_value) (void *));
+
+/* append a string literal */
+#define emu_lit(buf, s) ck_buf_append((buf), (s), sizeof(s) - 1)
+
+extern uint64_t emu_hash_bytes(uint64_t h, const void *data, size_t len);
+extern void emu_json_string(CkBuf *buf, const char *s);
+extern void emu_json_object(CkBuf *buf, json_object *obj);
+extern void emu_hex(const unsigned char *data, size_t len, char *out);
+extern void emu_user_from_seed(const char *prefix, const char *text, char out[34]);
+extern char *emu_strdup(const char *s);
+extern void *emu_malloc(size_t size);
+extern void *emu_realloc(void *ptr, size_t size);
+extern void emu_base36(uint64_t n, char *out);
+extern char *emu_token_encode(const char *kind, int64_t a, int64_t b);
+extern bool emu_token_decode(const char *token, const char *kind, int64_t *a, int64_t *b);
+extern void emu_sleep_ms(int ms);
+extern const char *emu_java_class(json_object *v);
+
+/* json-c getters that check types; NULL/false when absent or wrongly typed */
+extern json_object *emu_get(json_object *obj, const char *key);
+
+/* ------------------------------------------------------------------------
+ * http.c: requests, responses, routing
+ * ------------------------------------------------------------------------
+ */
+typedef struct EmuCaller
+{
+	bool		signed_in;		/* a user (web token) or the developer (S2S) */
+	bool		s2s;
+	char		user[34];		/* userRecordName when signed in */
+	char		user_name[128]; /* the web token's user name, or "" */
+	char	   *web_token;		/* the token presented (to rotate) */
+} EmuCaller;
+
+struct EmuScope;
+struct EmuSchemaSet;
+
+typedef struct EmuRequest
+{
+	struct MHD_Connection *conn;
+	char	   *raw_uri;		/* request target exactly as received */
+	const char *method;
+	CkBuf		body;
+	bool		body_too_large;
+	bool		started;		/* first handler call seen */
+	char		uuid[37];
+
+	/* routing */
+	char	   *path;			/* raw_uri without the query */
+	char	   *query;			/* after '?', or NULL */
+	char	   *container;
+	char	   *environment;
+	char	   *database;
+	const char *op;				/* "records/query" ... (static) */
+	bool		production;
+	bool		public_db;
+
+	/* who */
+	EmuCaller	caller;
+	struct EmuScope *scope;
+	struct EmuSchemaSet *schema;
+
+	/* the answer */
+	int			status;
+	CkBuf		out;
+	char	   *rotated_token;	/* new X-Apple-CloudKit-Web-Auth-Token */
+	long		records_in;
+	long		records_out;
+	bool		answered;
+} EmuRequest;
+
+/* Answer with the CloudKit error envelope (status from the code). */
+extern void emu_error(EmuRequest *req, const char *code, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+extern void emu_error_retry(EmuRequest *req, const char *code, int retry_after,
+							const char *redirect_url, const char *reason);
+extern int	emu_status_for_code(const char *code);
+extern bool emu_code_known(const char *code);
+extern char *emu_query_param(const char *query, const char *name);
+extern struct MHD_Daemon *emu_http_start(char *errbuf, size_t errlen);
+
+/* ------------------------------------------------------------------------
+ * auth.c: credentials
+ * ------------------------------------------------------------------------
+ */
+extern void emu_auth_init(void);
+extern void emu_auth_reset(void);
+extern void emu_auth_shutdown(void);
+extern bool emu_authenticate(EmuRequest *req, bool needs_user);
+extern void emu_auth_finish(EmuRequest *req);
+extern char *emu_auth_signin(const char *user_name);
+extern void emu_user_record_name(const char *user_name, char out[34]);
+extern const char *emu_default_creator(void);
+
+/* ------------------------------------------------------------------------
+ * value.c: field values
+ * ------------------------------------------------------------------------
+ */
+typedef enum EmuRefAction
+{
+	EMU_REF_NONE = 0,
+	EMU_REF_DELETE_SELF,
+	EMU_REF_VALIDATE
+} EmuRefAction;
+
+typedef struct EmuScalar
+{
+	union
+	{
+		int64_t		i;			/* INT64, TIMESTAMP */
+		double		d;			/* DOUBLE */
+		struct
+		{
+			double		lat;
+			double		lon;
+		}			loc;		/* LOCATION */
+	}			u;
+	char	   *s;				/* STRING, BYTES (base64), REFERENCE name, asset id */
+	char	   *zone;			/* REFERENCE zoneName, or NULL */
+	EmuRefAction action;		/* REFERENCE */
+} EmuScalar;
+
+typedef struct EmuValue
+{
+	CkFieldType type;
+	int			n;				/* elements; 1 for a scalar */
+	EmuScalar  *items;
+	char	   *json;			/* the wire "value" as JSON text */
+} EmuValue;
+
+typedef struct EmuField
+{
+	char	   *name;
+	EmuValue	v;
+} EmuField;
+
+/* How a value is parsed: writes and filters differ a little. */
+typedef enum EmuValueMode
+{
+	EMU_VALUE_WRITE,			/* a record field on a write */
+	EMU_VALUE_SEED,				/* a record field in a seed file (ckemuData) */
+	EMU_VALUE_FILTER			/* a query filter value */
+} EmuValueMode;
+
+extern bool emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
+							EmuValue *out, char *err, size_t errlen);
+extern bool emu_value_infer_type(json_object *value, CkFieldType *type);
+extern void emu_value_free(EmuValue *v);
+extern void emu_value_copy(EmuValue *dst, const EmuValue *src);
+extern void emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings);
+extern void emu_value_render_dump(CkBuf *buf, const EmuValue *v);
+extern int	emu_scalar_cmp(CkScalarType type, const EmuScalar *a, const EmuScalar *b);
+extern bool emu_scalar_eq(CkScalarType type, const EmuScalar *a, const EmuScalar *b,
+						  bool string_ci);
+extern size_t emu_value_size(const EmuValue *v);
+extern void emu_type_mismatch(char *err, size_t errlen, CkFieldType expected,
+							  json_object *value);
+
+/* ------------------------------------------------------------------------
+ * store.c: scopes, zones, records, change logs
+ * ------------------------------------------------------------------------
+ */
+typedef struct EmuRecord
+{
+	char	   *name;
+	char	   *type;
+	char		tag[16];		/* recordChangeTag */
+	bool		deleted;		/* a tombstone, kept for the change feed */
+	int64_t		created_ms;
+	int64_t		modified_ms;
+	char	   *created_user;
+	char	   *modified_user;
+	EmuField   *fields;
+	int			nfields;
+	int64_t		seq;			/* zone change sequence of the last change */
+	int64_t		serial;			/* creation order, the default query order */
+	size_t		order_idx;		/* slot in zone->order */
+	struct EmuZone *zone;
+	uint64_t	undo_batch;		/* batch that saved this record's state */
+} EmuRecord;
+
+typedef struct EmuLogEntry
+{
+	int64_t		seq;
+	EmuRecord  *rec;
+} EmuLogEntry;
+
+typedef struct EmuRefList
+{
+	EmuRecord **srcs;
+	int			n;
+	int			cap;
+} EmuRefList;
+
+typedef struct EmuZone
+{
+	char	   *name;
+	char	   *owner;			/* ownerRecordName */
+	bool		is_default;
+	bool		deleted;
+	int64_t		incarnation;	/* identifies this life of the zone in tokens */
+	struct EmuScope *scope;
+	EmuMap		records;		/* name -> EmuRecord (live or tombstone) */
+	EmuRecord **order;			/* live records in creation order; NULL holes */
+	size_t		norder;
+	size_t		cap_order;
+	size_t		nholes;
+	EmuLogEntry *log;			/* change log, seq ascending */
+	size_t		nlog;
+	size_t		cap_log;
+	size_t		nstale;			/* log entries superseded by later ones */
+	int64_t		seq;			/* last record change */
+	int64_t		db_seq;			/* scope sequence of the zone's last change */
+	EmuMap		backrefs;		/* target name -> EmuRefList (VALIDATE/DELETE_SELF) */
+	int64_t		created_serial;
+} EmuZone;
+
+typedef struct EmuSchemaSet
+{
+	char	   *container;
+	bool		production;
+	CkSchema   *schema;			/* NULL: permissive (no --schema) */
+	CkSchema   *learned;		/* permissive mode: types learned from writes */
+	struct EmuSchemaSet *next;
+} EmuSchemaSet;
+
+typedef struct EmuScope
+{
+	char	   *container;
+	char	   *environment;
+	char	   *database;
+	char	   *owner;			/* the user whose database this is; "" for public */
+	EmuZone   **zones;			/* [0] is the default zone */
+	int			nzones;
+	int64_t		seq;			/* database change sequence */
+	int64_t		incarnation;
+	EmuSchemaSet *schema;
+	struct EmuScope *next;
+} EmuScope;
+
+/* The store lock: readers query, writers modify. */
+extern pthread_rwlock_t emu_store_lock;
+extern uint64_t emu_store_gen;	/* bumped on every write, under the write lock */
+
+extern void emu_store_init(void);
+extern void emu_store_clear(void);
+extern EmuScope *emu_scope_get(const char *container, const char *environment,
+							   const char *database, const char *owner);
+extern EmuScope *emu_scope_first(void);
+extern EmuSchemaSet *emu_schema_set_get(const char *container, bool production);
+extern void emu_public_owner(const char *container, char out[34]);
+extern bool emu_zone_visible(const EmuZone *zone);
+extern EmuZone *emu_zone_find(EmuScope *scope, const char *name, const char *owner);
+extern EmuZone *emu_zone_create(EmuScope *scope, const char *name, const char *owner);
+extern void emu_zone_delete(EmuZone *zone);
+extern EmuRecord *emu_record_find(EmuZone *zone, const char *name);
+extern EmuField *emu_record_field(const EmuRecord *rec, const char *name);
+extern EmuRecord *emu_record_put(EmuZone *zone, const char *name, const char *type,
+								 EmuField *fields, int nfields, const char *user,
+								 int64_t now_ms, bool replace_fields);
+extern void emu_record_delete(EmuRecord *rec, int64_t now_ms);
+extern void emu_record_touch(EmuRecord *rec);
+extern void emu_fields_free(EmuField *fields, int n);
+extern EmuRefList *emu_backrefs(EmuZone *zone, const char *target);
+extern void emu_store_bump(void);
+extern void emu_new_change_tag(char *out);
+extern int64_t emu_next_serial(void);
+
+/* atomic batches: save states, then commit or roll back */
+extern void emu_batch_begin(void);
+extern void emu_batch_save(EmuZone *zone, EmuRecord *rec, bool existed);
+extern void emu_batch_commit(void);
+extern void emu_batch_rollback(void);
+extern bool emu_batch_active(void);
+
+/* rendering */
+typedef struct EmuKeys
+{
+	bool		all;
+	int			n;
+	const char **names;
+} EmuKeys;
+
+extern bool emu_keys_parse(json_object *arr, EmuKeys *keys, const EmuKeys *dflt,
+						   char *err, size_t errlen);
+extern void emu_keys_free(EmuKeys *keys);
+extern void emu_render_record(CkBuf *buf, const EmuRecord *rec, const EmuKeys *keys,
+							  bool numbers_as_strings);
+extern void emu_render_zone_id(CkBuf *buf, const EmuZone *zone);
+extern void emu_render_record_error(CkBuf *buf, const char *record_name,
+									const char *code, const char *reason);
+extern bool emu_parse_zone_id(json_object *zid, const char **name, const char **owner,
+							  char *err, size_t errlen);
+extern EmuZone *emu_resolve_zone(EmuRequest *req, json_object *zone_id, bool report);
+
+/* ------------------------------------------------------------------------
+ * schema.c: indexes, grants, just-in-time schema
+ * ------------------------------------------------------------------------
+ */
+typedef struct EmuFieldInfo
+{
+	bool		known;			/* declared or learned */
+	bool		system;			/* ___recordID etc. */
+	CkFieldType type;
+	bool		queryable;
+	bool		sortable;
+	bool		searchable;
+} EmuFieldInfo;
+
+extern bool emu_schema_permissive(EmuSchemaSet *set);
+extern bool emu_schema_has_type(EmuSchemaSet *set, const char *type);
+extern bool emu_schema_field(EmuSchemaSet *set, const char *type, const char *field,
+							 EmuFieldInfo *info);
+extern bool emu_schema_learn(EmuSchemaSet *set, const char *type, const char *field,
+							 CkFieldType ftype, char *err, size_t errlen);
+extern bool emu_schema_learn_type(EmuSchemaSet *set, const char *type,
+								  char *err, size_t errlen);
+extern int	emu_schema_rights(EmuSchemaSet *set, const char *type, const EmuCaller *caller,
+							  bool is_creator);
+extern void emu_schema_free_set(EmuSchemaSet *set);
+extern CkSchema *emu_schema_load(char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------
+ * Operations: one function per CloudKit endpoint
+ * ------------------------------------------------------------------------
+ */
+extern void emu_op_records_query(EmuRequest *req, json_object *body);	/* query.c */
+extern void emu_op_records_lookup(EmuRequest *req, json_object *body);	/* lookup.c */
+extern void emu_op_records_modify(EmuRequest *req, json_object *body);	/* modify.c */
+extern void emu_op_changes_database(EmuRequest *req, json_object *body); /* changes.c */
+extern void emu_op_changes_zone(EmuRequest *req, json_object *body);	/* changes.c */
+extern void emu_op_zones_list(EmuRequest *req, json_object *body);	/* zones.c */
+extern void emu_op_zones_lookup(EmuRequest *req, json_object *body);	/* zones.c */
+extern void emu_op_zones_modify(EmuRequest *req, json_object *body);	/* zones.c */
+extern void emu_op_users_caller(EmuRequest *req, json_object *body);	/* users.c */
+extern void emu_op_users_current(EmuRequest *req, json_object *body);	/* users.c */
+extern void emu_op_assets_upload(EmuRequest *req, json_object *body);	/* assets.c */
+
+extern void emu_render_zone(CkBuf *buf, const EmuZone *zone);	/* zones.c */
+extern void emu_query_cache_clear(void);	/* query.c */
+
+/* modify.c: the write path shared with the seed loader */
+typedef struct EmuWriteOpts
+{
+	const char *user;			/* who writes */
+	bool		seed;			/* seed file: ckemuData, no grants, no validation */
+	bool		check_grants;	/* public database */
+	const EmuCaller *caller;
+} EmuWriteOpts;
+
+extern bool emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
+							 json_object *fields, EmuValueMode mode, bool nulls_allowed,
+							 EmuField **out, int *nout, char *code, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------
+ * assets.c: uploaded bytes
+ * ------------------------------------------------------------------------
+ */
+typedef struct EmuBlob
+{
+	char		id[33];
+	char		checksum[45];
+	char		receipt[41];
+	unsigned char *data;
+	size_t		len;
+} EmuBlob;
+
+extern void emu_assets_init(void);
+extern void emu_assets_clear(void);
+extern const char *emu_asset_store(const unsigned char *data, size_t len);
+extern bool emu_asset_resolve(json_object *dict, bool seed, char *id_out, char *err, size_t errlen);
+extern bool emu_asset_info(const char *id, char *checksum, size_t *len);
+extern unsigned char *emu_asset_bytes(const char *id, size_t *len);
+extern void emu_asset_upload_bytes(EmuRequest *req, const char *token);
+extern void emu_asset_download(EmuRequest *req, const char *id, unsigned char **data,
+							   size_t *len);
+
+/* ------------------------------------------------------------------------
+ * faults.c: injected failures
+ * ------------------------------------------------------------------------
+ */
+typedef enum EmuFaultAction
+{
+	EMU_FAULT_NONE = 0,
+	EMU_FAULT_ERROR,
+	EMU_FAULT_DELAY,
+	EMU_FAULT_DROP_BEFORE,
+	EMU_FAULT_DROP_AFTER,
+	EMU_FAULT_TRUNCATE,
+	EMU_FAULT_MALFORMED
+} EmuFaultAction;
+
+typedef struct EmuFault
+{
+	EmuFaultAction action;
+	char		code[48];
+	int			status;			/* 0 = from the code */
+	int			retry_after;	/* -1 = none */
+	char		reason[256];
+	int			delay_ms;
+} EmuFault;
+
+extern void emu_faults_init(void);
+extern void emu_faults_clear(void);
+extern bool emu_faults_set(json_object *rules, char *err, size_t errlen);
+extern void emu_faults_pick(const char *op, EmuFault *fault);
+extern json_object *emu_faults_list(void);
+
+/* ------------------------------------------------------------------------
+ * admin.c: stats, reset, dump
+ * ------------------------------------------------------------------------
+ */
+extern void emu_stats_init(void);
+extern void emu_stats_clear(void);
+extern void emu_stats_count(const char *op, long records_in, long records_out,
+							size_t bytes_in, size_t bytes_out);
+extern bool emu_admin_handle(EmuRequest *req, const char *path);
+
+/* ------------------------------------------------------------------------
+ * seed.c: seed files and dumps
+ * ------------------------------------------------------------------------
+ */
+extern bool emu_seed_load_all(char *err, size_t errlen);
+extern void emu_seed_dump(CkBuf *buf);
+extern bool emu_reset(char *err, size_t errlen);
+extern void emu_seed_free_texts(void);
+
+#endif							/* CKEMU_H */

@@ -1,0 +1,715 @@
+/*-------------------------------------------------------------------------
+ *
+ * http.c
+ *		libmicrohttpd glue: collect each request, route it, run it under the
+ *		store lock, and send the answer with CloudKit's headers, applying
+ *		injected faults on the way.
+ *
+ * The daemon runs one thread per connection, so --latency-ms and "delay"
+ * faults sleep in that connection's thread without holding up the others,
+ * and keep-alive connections are served as long as the client keeps them.
+ *
+ * The signed subpath must be the request target exactly as received, query
+ * string included; MHD hands the access handler an unescaped path without
+ * the query, so the raw target is captured in the URI log callback.
+ *
+ * test/ckemu/http.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "ckemu.h"
+
+#define EMU_CONTENT_TYPE_JSON "application/json; charset=UTF-8"
+
+typedef struct EmuOpDef
+{
+	const char *name;
+	const char *method;
+	bool		needs_user;		/* even in the public database */
+	bool		writes;			/* takes the store write lock */
+	void		(*fn) (EmuRequest *req, json_object *body);
+} EmuOpDef;
+
+static const EmuOpDef op_defs[] = {
+	{"assets/upload", "POST", true, false, emu_op_assets_upload},
+	{"changes/database", "POST", true, false, emu_op_changes_database},
+	{"changes/zone", "POST", true, false, emu_op_changes_zone},
+	{"records/lookup", "POST", false, false, emu_op_records_lookup},
+	{"records/modify", "POST", true, true, emu_op_records_modify},
+	{"records/query", "POST", false, false, emu_op_records_query},
+	{"users/caller", "GET", true, false, emu_op_users_caller},
+	{"users/current", "GET", true, false, emu_op_users_current},
+	{"zones/list", "GET", false, false, emu_op_zones_list},
+	{"zones/lookup", "POST", false, false, emu_op_zones_lookup},
+	{"zones/modify", "POST", true, true, emu_op_zones_modify},
+};
+
+#define NOP_DEFS ((int) (sizeof(op_defs) / sizeof(op_defs[0])))
+
+/* ---------------------------------------------------------------- errors */
+
+static const struct
+{
+	const char *code;
+	int			status;
+}			error_status[] = {
+	{"ACCESS_DENIED", 403},
+	{"ATOMIC_ERROR", 400},
+	{"AUTHENTICATION_FAILED", 401},
+	{"AUTHENTICATION_REQUIRED", 421},
+	{"BAD_REQUEST", 400},
+	{"CONFLICT", 409},
+	{"EXISTS", 409},
+	{"INTERNAL_ERROR", 500},
+	{"NOT_FOUND", 404},
+	{"QUOTA_EXCEEDED", 413},
+	{"THROTTLED", 429},
+	{"TRY_AGAIN_LATER", 503},
+	{"VALIDATING_REFERENCE_ERROR", 412},
+	{"ZONE_NOT_FOUND", 404},
+};
+
+int
+emu_status_for_code(const char *code)
+{
+	size_t		i;
+
+	for (i = 0; i < sizeof(error_status) / sizeof(error_status[0]); i++)
+		if (strcmp(error_status[i].code, code) == 0)
+			return error_status[i].status;
+	return 500;
+}
+
+bool
+emu_code_known(const char *code)
+{
+	size_t		i;
+
+	for (i = 0; i < sizeof(error_status) / sizeof(error_status[0]); i++)
+		if (strcmp(error_status[i].code, code) == 0)
+			return true;
+	return false;
+}
+
+/* The top-level error envelope; replaces whatever answer was being built. */
+void
+emu_error_retry(EmuRequest *req, const char *code, int retry_after,
+				const char *redirect_url, const char *reason)
+{
+	char		uuid[37];
+
+	ck_uuid_v4(uuid);
+	ck_buf_reset(&req->out);
+	ck_buf_appendf(&req->out, "{\"uuid\":\"%s\",\"serverErrorCode\":", uuid);
+	emu_json_string(&req->out, code);
+	emu_lit(&req->out, ",\"reason\":");
+	emu_json_string(&req->out, reason);
+	if (retry_after >= 0)
+		ck_buf_appendf(&req->out, ",\"retryAfter\":%d", retry_after);
+	if (redirect_url != NULL)
+	{
+		emu_lit(&req->out, ",\"redirectURL\":");
+		emu_json_string(&req->out, redirect_url);
+	}
+	emu_lit(&req->out, "}");
+	req->status = emu_status_for_code(code);
+	req->answered = true;
+}
+
+void
+emu_error(EmuRequest *req, const char *code, const char *fmt,...)
+{
+	char		reason[1024];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	emu_error_retry(req, code, -1, NULL, reason);
+}
+
+/* ---------------------------------------------------------------- query strings */
+
+static int
+emu_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static char *
+emu_url_decode(const char *s, size_t len)
+{
+	char	   *out = emu_malloc(len + 1);
+	size_t		i,
+				o = 0;
+
+	for (i = 0; i < len; i++)
+	{
+		if (s[i] == '%' && i + 2 < len &&
+			emu_hexval(s[i + 1]) >= 0 && emu_hexval(s[i + 2]) >= 0)
+		{
+			out[o++] = (char) (emu_hexval(s[i + 1]) * 16 + emu_hexval(s[i + 2]));
+			i += 2;
+		}
+		else if (s[i] == '+')
+			out[o++] = ' ';
+		else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* The decoded value of a query parameter (malloc'd), or NULL. */
+char *
+emu_query_param(const char *query, const char *name)
+{
+	const char *p = query;
+	size_t		nlen = strlen(name);
+
+	if (query == NULL)
+		return NULL;
+	while (*p)
+	{
+		const char *amp = strchr(p, '&');
+		const char *end = amp ? amp : p + strlen(p);
+		const char *eq = memchr(p, '=', end - p);
+
+		if (eq != NULL && (size_t) (eq - p) == nlen && strncmp(p, name, nlen) == 0)
+			return emu_url_decode(eq + 1, end - eq - 1);
+		if (eq == NULL && (size_t) (end - p) == nlen && strncmp(p, name, nlen) == 0)
+			return emu_strdup("");
+		if (amp == NULL)
+			break;
+		p = amp + 1;
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- routing */
+
+static const EmuOpDef *
+emu_find_op(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < NOP_DEFS; i++)
+		if (strcmp(op_defs[i].name, name) == 0)
+			return &op_defs[i];
+	return NULL;
+}
+
+/*
+ * Split /database/1/<container>/<environment>/<database>/<op> into req's
+ * fields.  Answers and returns false when the path is not one CloudKit
+ * would accept.  *opname gets the operation text (for the error message).
+ */
+static bool
+emu_route(EmuRequest *req, const EmuOpDef **def)
+{
+	char	   *parts[8];
+	int			nparts = 0;
+	char	   *copy = emu_strdup(req->path + strlen("/database/"));
+	char	   *save = NULL;
+	char	   *tok;
+	char		opname[128];
+	int			i;
+	bool		ok = false;
+
+	*def = NULL;
+	for (tok = strtok_r(copy, "/", &save); tok != NULL && nparts < 8;
+		 tok = strtok_r(NULL, "/", &save))
+		parts[nparts++] = tok;
+
+	if (nparts < 5)
+	{
+		emu_error(req, "NOT_FOUND", "Unknown request path: expected /database/1/<container>/<environment>/<database>/<operation>");
+		goto done;
+	}
+	if (strcmp(parts[0], "1") != 0)
+	{
+		emu_error(req, "BAD_REQUEST", "Unsupported protocol version '%s'", parts[0]);
+		goto done;
+	}
+	req->container = emu_strdup(parts[1]);
+	req->environment = emu_strdup(parts[2]);
+	req->database = emu_strdup(parts[3]);
+
+	opname[0] = '\0';
+	for (i = 4; i < nparts; i++)
+	{
+		if (i > 4)
+			strncat(opname, "/", sizeof(opname) - strlen(opname) - 1);
+		strncat(opname, parts[i], sizeof(opname) - strlen(opname) - 1);
+	}
+	*def = emu_find_op(opname);
+	if (*def != NULL)
+		req->op = (*def)->name;
+
+	if (strncmp(req->container, "iCloud.", 7) != 0)
+	{
+		emu_error(req, "NOT_FOUND", "Container '%s' not found: container identifiers begin with 'iCloud.'",
+				  req->container);
+		goto done;
+	}
+	if (emu_config.ncontainers > 0)
+	{
+		for (i = 0; i < emu_config.ncontainers; i++)
+			if (strcmp(emu_config.containers[i], req->container) == 0)
+				break;
+		if (i == emu_config.ncontainers)
+		{
+			emu_error(req, "NOT_FOUND", "Container '%s' not found", req->container);
+			goto done;
+		}
+	}
+	if (strcmp(req->environment, "development") == 0)
+		req->production = false;
+	else if (strcmp(req->environment, "production") == 0)
+		req->production = true;
+	else
+	{
+		emu_error(req, "BAD_REQUEST", "Invalid environment '%s': use development or production",
+				  req->environment);
+		goto done;
+	}
+	if (strcmp(req->database, "public") == 0)
+		req->public_db = true;
+	else if (strcmp(req->database, "private") != 0 && strcmp(req->database, "shared") != 0)
+	{
+		emu_error(req, "BAD_REQUEST", "Invalid database '%s': use public, private or shared",
+				  req->database);
+		goto done;
+	}
+	if (*def == NULL)
+	{
+		emu_error(req, "NOT_FOUND", "Unknown operation '%s'", opname);
+		goto done;
+	}
+	if (strcmp(req->method, (*def)->method) != 0)
+	{
+		emu_error(req, "BAD_REQUEST", "%s expects %s, not %s", opname, (*def)->method, req->method);
+		goto done;
+	}
+	ok = true;
+done:
+	free(copy);
+	return ok;
+}
+
+/* Parse the JSON body; answers BAD_REQUEST and returns NULL when it is not an object. */
+static json_object *
+emu_parse_body(EmuRequest *req)
+{
+	json_tokener *tok;
+	json_object *obj;
+	enum json_tokener_error jerr;
+
+	if (req->body.len == 0)
+	{
+		emu_error(req, "BAD_REQUEST", "Request body is empty: %s expects a JSON dictionary", req->op);
+		return NULL;
+	}
+	if (memchr(req->body.data, '\0', req->body.len) != NULL)
+	{
+		emu_error(req, "BAD_REQUEST", "Request body is not valid JSON: it contains a NUL byte");
+		return NULL;
+	}
+	tok = json_tokener_new();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, req->body.data, (int) req->body.len);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_success && json_tokener_get_parse_end(tok) < req->body.len)
+	{
+		/* only whitespace may follow the value */
+		const char *p = req->body.data + json_tokener_get_parse_end(tok);
+
+		while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+			p++;
+		if (*p != '\0')
+		{
+			json_object_put(obj);
+			json_tokener_free(tok);
+			emu_error(req, "BAD_REQUEST", "Request body is not valid JSON: unexpected data after the value");
+			return NULL;
+		}
+	}
+	if (jerr != json_tokener_success)
+	{
+		if (jerr == json_tokener_continue)
+			emu_error(req, "BAD_REQUEST", "Request body is not valid JSON: unexpected end of input");
+		else
+			emu_error(req, "BAD_REQUEST", "Request body is not valid JSON: %s",
+					  json_tokener_error_desc(jerr));
+		json_object_put(obj);
+		json_tokener_free(tok);
+		return NULL;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(obj, json_type_object))
+	{
+		json_object_put(obj);
+		emu_error(req, "BAD_REQUEST", "Request body must be a JSON dictionary");
+		return NULL;
+	}
+	return obj;
+}
+
+static void
+emu_run_op(EmuRequest *req, const EmuOpDef *def)
+{
+	json_object *body = NULL;
+	bool		needs_user = def->needs_user || !req->public_db;
+	const char *owner;
+
+	if (!emu_authenticate(req, needs_user))
+		return;
+	if (strcmp(def->method, "POST") == 0)
+	{
+		body = emu_parse_body(req);
+		if (body == NULL)
+			return;
+	}
+	owner = req->public_db ? "" : req->caller.user;
+
+	/* scopes are found (or made) under the store lock: a reset frees them */
+	if (def->writes)
+		pthread_rwlock_wrlock(&emu_store_lock);
+	else
+		pthread_rwlock_rdlock(&emu_store_lock);
+	req->scope = emu_scope_get(req->container, req->environment, req->database, owner);
+	req->schema = req->scope->schema;
+	def->fn(req, body);
+	pthread_rwlock_unlock(&emu_store_lock);
+
+	if (!req->answered)
+		emu_error(req, "INTERNAL_ERROR", "ckemu produced no answer for %s", def->name);
+	json_object_put(body);
+}
+
+/* ---------------------------------------------------------------- responses */
+
+typedef struct EmuTruncated
+{
+	char	   *data;
+	size_t		limit;
+} EmuTruncated;
+
+static ssize_t
+emu_truncated_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	EmuTruncated *t = cls;
+	size_t		n;
+
+	if (pos >= t->limit)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	n = t->limit - pos;
+	if (n > max)
+		n = max;
+	memcpy(buf, t->data + pos, n);
+	return (ssize_t) n;
+}
+
+static void
+emu_truncated_free(void *cls)
+{
+	EmuTruncated *t = cls;
+
+	free(t->data);
+	free(t);
+}
+
+static void
+emu_add_headers(struct MHD_Response *resp, EmuRequest *req, const char *content_type)
+{
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	MHD_add_response_header(resp, "X-Apple-CloudKit-Version", "1.0");
+	MHD_add_response_header(resp, "X-Apple-Request-UUID", req->uuid);
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+							"X-Apple-Request-UUID,X-Apple-CloudKit-Web-Auth-Token,X-Responding-Instance,Via");
+	MHD_add_response_header(resp, "Server", "ckemu");
+	if (req->rotated_token != NULL)
+		MHD_add_response_header(resp, "X-Apple-CloudKit-Web-Auth-Token", req->rotated_token);
+}
+
+static enum MHD_Result
+emu_send(EmuRequest *req, const char *content_type, EmuFaultAction fault)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char	   *data = req->out.data;
+	size_t		len = req->out.len;
+
+	if (data == NULL)
+	{
+		data = emu_strdup("");
+		len = 0;
+	}
+	req->out.data = NULL;
+	req->out.len = req->out.cap = 0;
+
+	if (fault == EMU_FAULT_MALFORMED)
+	{
+		static const char junk[] = "{\"records\":[{\"recordName\":\"ckemu-malformed\",";
+
+		free(data);
+		data = emu_strdup(junk);
+		len = strlen(junk);
+		req->status = 200;
+	}
+	if (fault == EMU_FAULT_TRUNCATE && len > 0)
+	{
+		EmuTruncated *t = emu_malloc(sizeof(EmuTruncated));
+
+		t->data = data;
+		t->limit = len / 2;
+		resp = MHD_create_response_from_callback(len, 4096, emu_truncated_reader, t,
+												 emu_truncated_free);
+	}
+	else
+		resp = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+	{
+		free(data);
+		return MHD_NO;
+	}
+	emu_add_headers(resp, req, content_type);
+	ret = MHD_queue_response(req->conn, req->status ? req->status : 500, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static enum MHD_Result
+emu_handle_database(EmuRequest *req)
+{
+	const EmuOpDef *def = NULL;
+	EmuFault	fault;
+	enum MHD_Result ret;
+
+	memset(&fault, 0, sizeof(fault));
+	emu_sleep_ms(emu_config.latency_ms);
+
+	if (emu_route(req, &def))
+	{
+		emu_faults_pick(def->name, &fault);
+		switch (fault.action)
+		{
+			case EMU_FAULT_DROP_BEFORE:
+				emu_stats_count(req->op, 0, 0, req->body.len, 0);
+				return MHD_NO;
+			case EMU_FAULT_ERROR:
+				emu_error_retry(req, fault.code, fault.retry_after, NULL,
+								fault.reason[0] ? fault.reason : "Injected by ckemu");
+				if (fault.status > 0)
+					req->status = fault.status;
+				break;
+			case EMU_FAULT_DELAY:
+				emu_sleep_ms(fault.delay_ms);
+				/* fall through */
+			default:
+				emu_run_op(req, def);
+				emu_auth_finish(req);
+				break;
+		}
+	}
+	else if (!req->answered)
+		emu_error(req, "INTERNAL_ERROR", "routing failed");
+
+	emu_stats_count(req->op, req->records_in, req->records_out, req->body.len,
+					fault.action == EMU_FAULT_DROP_AFTER ? 0 :
+					fault.action == EMU_FAULT_TRUNCATE ? req->out.len / 2 : req->out.len);
+	if (fault.action == EMU_FAULT_DROP_AFTER)
+		return MHD_NO;
+	ret = emu_send(req, EMU_CONTENT_TYPE_JSON, fault.action);
+	return ret;
+}
+
+static enum MHD_Result
+emu_handle(EmuRequest *req)
+{
+	char	   *q;
+
+	ck_uuid_v4(req->uuid);
+	req->path = emu_strdup(req->raw_uri);
+	q = strchr(req->path, '?');
+	if (q != NULL)
+	{
+		*q = '\0';
+		req->query = emu_strdup(q + 1);
+	}
+
+	if (strcmp(req->method, "OPTIONS") == 0)
+	{
+		struct MHD_Response *resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		enum MHD_Result ret;
+
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+		MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+		MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+								"Content-Type, X-Apple-CloudKit-Request-KeyID, X-Apple-CloudKit-Request-ISO8601Date, X-Apple-CloudKit-Request-SignatureV1");
+		ret = MHD_queue_response(req->conn, 204, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
+
+	if (req->body_too_large)
+	{
+		emu_error(req, "BAD_REQUEST", "Request body exceeds the limit of %zu bytes",
+				  emu_config.max_body_bytes);
+		return emu_send(req, EMU_CONTENT_TYPE_JSON, EMU_FAULT_NONE);
+	}
+
+	if (strncmp(req->path, "/database/", 10) == 0)
+		return emu_handle_database(req);
+
+	if (strncmp(req->path, "/_ckemu/", 8) == 0)
+	{
+		if (emu_admin_handle(req, req->path))
+		{
+			const char *ct = EMU_CONTENT_TYPE_JSON;
+
+			if (req->status == 200 && strncmp(req->path, "/_ckemu/assets/download/", 24) == 0)
+				ct = "application/octet-stream";
+			return emu_send(req, ct, EMU_FAULT_NONE);
+		}
+	}
+	emu_error(req, "NOT_FOUND", "Unknown request path '%s'", req->path);
+	return emu_send(req, EMU_CONTENT_TYPE_JSON, EMU_FAULT_NONE);
+}
+
+static void *
+emu_uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	EmuRequest *req = calloc(1, sizeof(EmuRequest));
+
+	if (req == NULL)
+		return NULL;
+	req->raw_uri = strdup(uri ? uri : "/");
+	req->conn = conn;
+	ck_buf_init(&req->body);
+	ck_buf_init(&req->out);
+	return req;
+}
+
+static enum MHD_Result
+emu_access(void *cls, struct MHD_Connection *conn, const char *url,
+		   const char *method, const char *version, const char *upload_data,
+		   size_t *upload_data_size, void **con_cls)
+{
+	EmuRequest *req = *con_cls;
+
+	if (req == NULL || req->raw_uri == NULL)
+		return MHD_NO;
+	if (!req->started)
+	{
+		req->started = true;
+		req->conn = conn;
+		req->method = method;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0)
+	{
+		if (!req->body_too_large)
+		{
+			if (req->body.len + *upload_data_size > emu_config.max_body_bytes)
+			{
+				req->body_too_large = true;
+				ck_buf_free(&req->body);
+			}
+			else if (!ck_buf_append(&req->body, upload_data, *upload_data_size))
+				return MHD_NO;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return emu_handle(req);
+}
+
+static void
+emu_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			  enum MHD_RequestTerminationCode toe)
+{
+	EmuRequest *req = *con_cls;
+
+	if (req == NULL)
+		return;
+	free(req->raw_uri);
+	free(req->path);
+	free(req->query);
+	free(req->container);
+	free(req->environment);
+	free(req->database);
+	free(req->caller.web_token);
+	free(req->rotated_token);
+	ck_buf_free(&req->body);
+	ck_buf_free(&req->out);
+	free(req);
+	*con_cls = NULL;
+}
+
+static void
+emu_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	if (emu_config.quiet)
+		return;
+	fprintf(stderr, "ckemu: ");
+	vfprintf(stderr, fmt, ap);
+}
+
+struct MHD_Daemon *
+emu_http_start(char *errbuf, size_t errlen)
+{
+	struct sockaddr_in addr;
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
+
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_port = htons((uint16_t) emu_config.port);
+	if (inet_pton(AF_INET, emu_config.host, &addr.sin_addr) != 1)
+	{
+		snprintf(errbuf, errlen, "cannot parse listen address \"%s\"", emu_config.host);
+		return NULL;
+	}
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+						 MHD_USE_POLL | MHD_USE_ERROR_LOG,
+						 0, NULL, NULL, emu_access, NULL,
+						 MHD_OPTION_EXTERNAL_LOGGER, emu_mhd_log, NULL,
+						 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
+						 MHD_OPTION_URI_LOG_CALLBACK, emu_uri_log, NULL,
+						 MHD_OPTION_NOTIFY_COMPLETED, emu_completed, NULL,
+						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 300,
+						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1000,
+						 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
+						 MHD_OPTION_END);
+	if (d == NULL)
+	{
+		snprintf(errbuf, errlen, "cannot listen on %s:%d (address in use?)",
+				 emu_config.host, emu_config.port);
+		return NULL;
+	}
+	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	if (info != NULL && info->port != 0)
+		emu_config.port = info->port;
+	snprintf(emu_config.base_url, sizeof(emu_config.base_url), "http://%s:%d",
+			 emu_config.host, emu_config.port);
+	return d;
+}

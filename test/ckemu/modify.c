@@ -1,0 +1,756 @@
+/*-------------------------------------------------------------------------
+ *
+ * modify.c
+ *		records/modify: the seven operation types (fact sheet section 5),
+ *		reference actions, grants and atomic batches.
+ *
+ * Each operation is checked completely before it changes anything, so a
+ * failed operation leaves no trace; an atomic batch (custom zones only)
+ * additionally records the state of every record it touches and rolls
+ * all of them back when one operation fails.
+ *
+ * Whole-request problems (bad shape, more than 200 operations, two
+ * operations on one record) are answered before anything is applied.
+ *
+ * test/ckemu/modify.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckemu.h"
+
+typedef enum EmuOpType
+{
+	OP_CREATE,
+	OP_UPDATE,
+	OP_FORCE_UPDATE,
+	OP_REPLACE,
+	OP_FORCE_REPLACE,
+	OP_DELETE,
+	OP_FORCE_DELETE
+} EmuOpType;
+
+static const char *const op_names[] = {
+	"create", "update", "forceUpdate", "replace", "forceReplace", "delete", "forceDelete"
+};
+
+#define NOP_NAMES ((int) (sizeof(op_names) / sizeof(op_names[0])))
+
+/* The outcome of one operation. */
+typedef struct EmuOpResult
+{
+	bool		ok;
+	char		code[40];
+	char		reason[512];
+	CkBuf		text;			/* the rendered success entry */
+} EmuOpResult;
+
+static bool
+emu_fail(EmuOpResult *res, const char *code, const char *fmt,...)
+	__attribute__((format(printf, 3, 4)));
+
+static bool
+emu_fail(EmuOpResult *res, const char *code, const char *fmt,...)
+{
+	va_list		ap;
+
+	res->ok = false;
+	snprintf(res->code, sizeof(res->code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* A field given as {"value": null} (or without value): clears the field. */
+static bool
+emu_field_is_null(const EmuField *f)
+{
+	return f->v.json == NULL;
+}
+
+/*
+ * Check a record's "fields" against the schema and build stored values.
+ * Unknown fields are added to the development schema (and refused in
+ * production).  Nulls are kept as entries with v.json == NULL when
+ * nulls_allowed, so that update can clear those fields.
+ */
+bool
+emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
+				 json_object *fields, EmuValueMode mode, bool nulls_allowed,
+				 EmuField **out, int *nout, char *code, char *err, size_t errlen)
+{
+	int			n = 0,
+				cap;
+	EmuField   *arr;
+
+	(void) req;
+	*out = NULL;
+	*nout = 0;
+	strcpy(code, "BAD_REQUEST");
+	if (fields == NULL || json_object_is_type(fields, json_type_null))
+		return true;
+	if (!json_object_is_type(fields, json_type_object))
+	{
+		snprintf(err, errlen, "fields must be a dictionary");
+		return false;
+	}
+	cap = json_object_object_length(fields);
+	arr = emu_malloc(sizeof(EmuField) * (cap > 0 ? cap : 1));
+
+	json_object_object_foreach(fields, name, fdict)
+	{
+		json_object *value;
+		json_object *jtype;
+		CkFieldType given,
+					ftype;
+		bool		have_given = false;
+		EmuFieldInfo info;
+		EmuField   *f;
+
+		if (name[0] == '\0' || strncmp(name, "___", 3) == 0 || strlen(name) > EMU_MAX_NAME_LEN)
+		{
+			snprintf(err, errlen, "Invalid field name '%s'", name);
+			goto fail;
+		}
+		if (fdict == NULL || !json_object_is_type(fdict, json_type_object))
+		{
+			snprintf(err, errlen, "Field '%s' must be a dictionary with a value", name);
+			goto fail;
+		}
+		value = emu_get(fdict, "value");
+		jtype = emu_get(fdict, "type");
+		if (jtype != NULL && !json_object_is_type(jtype, json_type_null))
+		{
+			if (!json_object_is_type(jtype, json_type_string) ||
+				!ck_type_parse(json_object_get_string(jtype), &given))
+			{
+				snprintf(err, errlen, "Field '%s' has an unknown type '%s'", name,
+						 json_object_get_string(jtype));
+				goto fail;
+			}
+			have_given = true;
+		}
+		f = &arr[n];
+		memset(f, 0, sizeof(*f));
+		if (value == NULL || json_object_is_type(value, json_type_null))
+		{
+			if (!nulls_allowed)
+				continue;
+			f->name = emu_strdup(name);
+			n++;
+			continue;
+		}
+
+		emu_schema_field(set, type, name, &info);
+		if (info.known)
+		{
+			ftype = info.type;
+			if (have_given &&
+				!(given.elem == ftype.elem && given.is_list == ftype.is_list) &&
+				!(given.is_list && given.elem == CK_TYPE_UNKNOWN && ftype.is_list) &&
+				!(given.elem == CK_TYPE_INT64 && ftype.elem == CK_TYPE_DOUBLE &&
+				  given.is_list == ftype.is_list))
+			{
+				emu_type_mismatch(err, errlen, ftype, value);
+				goto fail;
+			}
+		}
+		else
+		{
+			if (have_given)
+				ftype = given;
+			else if (!emu_value_infer_type(value, &ftype))
+			{
+				snprintf(err, errlen, "Cannot tell the type of field '%s': send a type", name);
+				goto fail;
+			}
+			if (!emu_schema_learn(set, type, name, ftype, err, errlen))
+				goto fail;
+		}
+		if (!emu_value_parse(value, ftype, mode, &f->v, err, errlen))
+			goto fail;
+		f->name = emu_strdup(name);
+		n++;
+	}
+	*out = arr;
+	*nout = n;
+	return true;
+
+fail:
+	emu_fields_free(arr, n);
+	return false;
+}
+
+/* Fields after an update: the old ones with the given ones laid over them. */
+static void
+emu_merge_fields(const EmuRecord *old, EmuField *given, int ngiven,
+				 EmuField **out, int *nout)
+{
+	EmuField   *arr = emu_malloc(sizeof(EmuField) * (old->nfields + ngiven + 1));
+	int			n = 0,
+				i,
+				j;
+
+	for (i = 0; i < old->nfields; i++)
+	{
+		for (j = 0; j < ngiven; j++)
+			if (strcmp(given[j].name, old->fields[i].name) == 0)
+				break;
+		if (j < ngiven)
+			continue;			/* replaced or cleared below */
+		arr[n].name = emu_strdup(old->fields[i].name);
+		emu_value_copy(&arr[n].v, &old->fields[i].v);
+		n++;
+	}
+	for (j = 0; j < ngiven; j++)
+	{
+		if (emu_field_is_null(&given[j]))
+		{
+			free(given[j].name);
+			continue;
+		}
+		arr[n++] = given[j];
+	}
+	free(given);
+	*out = arr;
+	*nout = n;
+}
+
+/* Drop null entries (create and replace: an omitted field is null anyway). */
+static void
+emu_drop_nulls(EmuField *fields, int *n)
+{
+	int			i,
+				j = 0;
+
+	for (i = 0; i < *n; i++)
+	{
+		if (emu_field_is_null(&fields[i]))
+		{
+			free(fields[i].name);
+			continue;
+		}
+		fields[j++] = fields[i];
+	}
+	*n = j;
+}
+
+/* VALIDATE targets must exist; a target takes at most 750 DELETE_SELF sources. */
+static bool
+emu_check_references(EmuZone *zone, const char *self, EmuField *fields, int n,
+					 EmuOpResult *res)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+	{
+		EmuValue   *v = &fields[i].v;
+
+		if (v->type.elem != CK_TYPE_REFERENCE)
+			continue;
+		for (j = 0; j < v->n; j++)
+		{
+			EmuScalar  *s = &v->items[j];
+			EmuZone    *tz = zone;
+
+			if (s->zone != NULL && strcmp(s->zone, zone->name) != 0)
+				tz = emu_zone_find(zone->scope, s->zone, NULL);
+			if (s->action == EMU_REF_VALIDATE && strcmp(s->s, self) != 0 &&
+				(tz == NULL || emu_record_find(tz, s->s) == NULL))
+				return emu_fail(res, "VALIDATING_REFERENCE_ERROR",
+								"Field '%s' references record '%s', which does not exist",
+								fields[i].name, s->s);
+			if (s->action == EMU_REF_DELETE_SELF && tz == zone)
+			{
+				EmuRefList *list = emu_backrefs(zone, s->s);
+				int			k,
+							count = 0;
+
+				for (k = 0; list != NULL && k < list->n; k++)
+					if (strcmp(list->srcs[k]->name, self) != 0)
+						count++;
+				if (count >= EMU_MAX_DELETE_SELF)
+					return emu_fail(res, "BAD_REQUEST",
+									"Record '%s' already has %d DELETE_SELF references",
+									s->s, EMU_MAX_DELETE_SELF);
+			}
+		}
+	}
+	return true;
+}
+
+/* Does src hold a reference with this action to target? */
+static bool
+emu_refers(const EmuRecord *src, const char *target, EmuRefAction action)
+{
+	int			i,
+				j;
+
+	for (i = 0; i < src->nfields; i++)
+	{
+		const EmuValue *v = &src->fields[i].v;
+
+		if (v->type.elem != CK_TYPE_REFERENCE)
+			continue;
+		for (j = 0; j < v->n; j++)
+			if (v->items[j].action == action && strcmp(v->items[j].s, target) == 0 &&
+				(v->items[j].zone == NULL || strcmp(v->items[j].zone, src->zone->name) == 0))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Delete rec and, transitively, the records that point at it with
+ * DELETE_SELF.  Fails, changing nothing, while a record outside that set
+ * still points at one inside it with VALIDATE.
+ */
+static bool
+emu_delete_cascade(EmuRecord *rec, int64_t now, EmuOpResult *res)
+{
+	EmuZone    *zone = rec->zone;
+	EmuRecord **set = emu_malloc(sizeof(EmuRecord *) * 16);
+	int			n = 0,
+				cap = 16,
+				i,
+				k;
+	EmuMap		member;
+	bool		ok = true;
+
+	emu_map_init(&member);
+	set[n++] = rec;
+	emu_map_put(&member, rec->name, rec);
+	for (i = 0; i < n; i++)
+	{
+		EmuRefList *list = emu_backrefs(zone, set[i]->name);
+
+		for (k = 0; list != NULL && k < list->n; k++)
+		{
+			EmuRecord  *src = list->srcs[k];
+
+			if (emu_map_get(&member, src->name) || !emu_refers(src, set[i]->name, EMU_REF_DELETE_SELF))
+				continue;
+			if (n == cap)
+			{
+				cap *= 2;
+				set = emu_realloc(set, sizeof(EmuRecord *) * cap);
+			}
+			set[n++] = src;
+			emu_map_put(&member, src->name, src);
+		}
+	}
+	for (i = 0; i < n && ok; i++)
+	{
+		EmuRefList *list = emu_backrefs(zone, set[i]->name);
+
+		for (k = 0; list != NULL && k < list->n; k++)
+		{
+			EmuRecord  *src = list->srcs[k];
+
+			if (!emu_map_get(&member, src->name) &&
+				emu_refers(src, set[i]->name, EMU_REF_VALIDATE))
+			{
+				ok = emu_fail(res, "VALIDATING_REFERENCE_ERROR",
+							  "Record '%s' is still referenced by record '%s' with action VALIDATE",
+							  set[i]->name, src->name);
+				break;
+			}
+		}
+	}
+	if (ok)
+		for (i = 0; i < n; i++)
+			emu_record_delete(set[i], now);
+	emu_map_free(&member, NULL);
+	free(set);
+	return ok;
+}
+
+static bool
+emu_valid_name(const char *s)
+{
+	const unsigned char *p;
+
+	if (*s == '\0' || strlen(s) > EMU_MAX_NAME_LEN)
+		return false;
+	for (p = (const unsigned char *) s; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool
+emu_size_ok(EmuField *fields, int n, EmuOpResult *res)
+{
+	size_t		size = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (!emu_field_is_null(&fields[i]))
+			size += strlen(fields[i].name) + emu_value_size(&fields[i].v);
+	if (size > EMU_MAX_RECORD_BYTES)
+		return emu_fail(res, EMU_CODE_RECORD_TOO_LARGE,
+						"Record size of %zu bytes exceeds the limit of %d bytes",
+						size, EMU_MAX_RECORD_BYTES);
+	return true;
+}
+
+/*
+ * Apply one operation.  Everything is checked before the store changes.
+ * On success res->text holds the answer entry.
+ */
+static bool
+emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
+			 const char *name, const EmuKeys *keys, bool nas, int64_t now,
+			 EmuOpResult *res)
+{
+	json_object *jtype = emu_get(jrec, "recordType");
+	json_object *jtag = emu_get(jrec, "recordChangeTag");
+	const char *rtype = NULL;
+	const char *tag = NULL;
+	EmuRecord  *existing = emu_record_find(zone, name);
+	EmuField   *fields = NULL;
+	int			nfields = 0;
+	bool		creating;
+	bool		needs_tag = (type == OP_UPDATE || type == OP_REPLACE || type == OP_DELETE);
+	char		code[40];
+	char		err[512];
+	EmuRecord  *saved;
+
+	if (jtype != NULL && json_object_is_type(jtype, json_type_string))
+		rtype = json_object_get_string(jtype);
+	if (jtag != NULL && json_object_is_type(jtag, json_type_string))
+		tag = json_object_get_string(jtag);
+
+	/* existence and change tags */
+	if (type == OP_CREATE && existing != NULL)
+		return emu_fail(res, EMU_CODE_CREATE_EXISTS, "record to insert already exists");
+	if (existing == NULL && (type == OP_UPDATE || type == OP_REPLACE ||
+							 type == OP_DELETE || type == OP_FORCE_DELETE))
+		return emu_fail(res, EMU_CODE_MISSING_RECORD, "Record not found");
+	if (needs_tag)
+	{
+		if (tag == NULL)
+			return emu_fail(res, "BAD_REQUEST", "recordChangeTag is required for %s",
+							op_names[type]);
+		if (strcmp(tag, existing->tag) != 0)
+		{
+			if (type == OP_DELETE)
+				return emu_fail(res, "CONFLICT",
+								"record to delete already exists with a different change tag");
+			return emu_fail(res, "CONFLICT",
+							"record to update already exists with a different change tag");
+		}
+	}
+	creating = (existing == NULL);
+
+	/* deletes */
+	if (type == OP_DELETE || type == OP_FORCE_DELETE)
+	{
+		if (req->public_db)
+		{
+			bool		mine = strcmp(existing->created_user, req->caller.user) == 0;
+
+			if (!(emu_schema_rights(req->schema, existing->type, &req->caller, mine) & CK_GRANT_WRITE))
+				return emu_fail(res, "ACCESS_DENIED", "WRITE operation not permitted");
+		}
+		if (!emu_delete_cascade(existing, now, res))
+			return false;
+		emu_lit(&res->text, "{\"recordName\":");
+		emu_json_string(&res->text, name);
+		emu_lit(&res->text, ",\"deleted\":true}");
+		res->ok = true;
+		return true;
+	}
+
+	/* the record type */
+	if (creating)
+	{
+		if (rtype == NULL || *rtype == '\0')
+			return emu_fail(res, "BAD_REQUEST", "recordType is required to create record '%s'", name);
+		if (!emu_schema_learn_type(req->schema, rtype, err, sizeof(err)))
+			return emu_fail(res, "BAD_REQUEST", "%s", err);
+		if (req->public_db)
+		{
+			int			rights = emu_schema_rights(req->schema, rtype, &req->caller, true);
+
+			/* the creator must be able to write what it creates */
+			if (!(rights & CK_GRANT_CREATE) || !(rights & CK_GRANT_WRITE))
+				return emu_fail(res, "ACCESS_DENIED", "CREATE operation not permitted");
+		}
+	}
+	else
+	{
+		if (rtype != NULL && strcmp(rtype, existing->type) != 0)
+			return emu_fail(res, "BAD_REQUEST",
+							"Record '%s' has type %s, not %s", name, existing->type, rtype);
+		rtype = existing->type;
+		if (req->public_db)
+		{
+			bool		mine = strcmp(existing->created_user, req->caller.user) == 0;
+
+			if (!(emu_schema_rights(req->schema, rtype, &req->caller, mine) & CK_GRANT_WRITE))
+				return emu_fail(res, "ACCESS_DENIED", "WRITE operation not permitted");
+		}
+	}
+
+	/* the fields */
+	if (!emu_build_fields(req, req->schema, rtype, emu_get(jrec, "fields"), EMU_VALUE_WRITE,
+						  true, &fields, &nfields, code, err, sizeof(err)))
+		return emu_fail(res, code, "%s", err);
+	if (!creating && (type == OP_UPDATE || type == OP_FORCE_UPDATE))
+		emu_merge_fields(existing, fields, nfields, &fields, &nfields);
+	else
+		emu_drop_nulls(fields, &nfields);
+	if (!emu_size_ok(fields, nfields, res) ||
+		!emu_check_references(zone, name, fields, nfields, res))
+	{
+		emu_fields_free(fields, nfields);
+		return false;
+	}
+
+	saved = emu_record_put(zone, name, rtype, fields, nfields, req->caller.user, now, true);
+	emu_render_record(&res->text, saved, keys, nas);
+	res->ok = true;
+	return true;
+}
+
+static void
+emu_render_results(CkBuf *out, EmuOpResult *results, const char **names, int n,
+				   int failed_at)
+{
+	int			i;
+
+	emu_lit(out, "{\"records\":[");
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+			emu_lit(out, ",");
+		if (failed_at >= 0 && i != failed_at)
+			emu_render_record_error(out, names[i], "ATOMIC_ERROR",
+									"Atomic failure: record will not be saved because of an error in another record of the atomic batch");
+		else if (results[i].ok)
+			ck_buf_append(out, results[i].text.data, results[i].text.len);
+		else
+			emu_render_record_error(out, names[i], results[i].code, results[i].reason);
+	}
+	emu_lit(out, "]}");
+}
+
+void
+emu_op_records_modify(EmuRequest *req, json_object *body)
+{
+	json_object *jops = emu_get(body, "operations");
+	json_object *jatomic = emu_get(body, "atomic");
+	json_object *jnas = emu_get(body, "numbersAsStrings");
+	EmuKeys		top;
+	EmuZone    *zone;
+	EmuOpResult *results = NULL;
+	EmuOpType  *types = NULL;
+	const char **names = NULL;
+	char	  **generated = NULL;
+	EmuMap		seen;
+	bool		atomic = true;
+	bool		nas = false;
+	int			n,
+				i,
+				failed_at = -1;
+	int64_t		now = ck_now_ms();
+	char		err[256];
+
+	if (jops == NULL || !json_object_is_type(jops, json_type_array))
+	{
+		emu_error(req, "BAD_REQUEST", "records/modify needs an operations array");
+		return;
+	}
+	n = (int) json_object_array_length(jops);
+	if (n > EMU_MAX_OPERATIONS)
+	{
+		emu_error(req, "BAD_REQUEST", "records/modify accepts at most %d operations, got %d",
+				  EMU_MAX_OPERATIONS, n);
+		return;
+	}
+	if (jatomic != NULL && !json_object_is_type(jatomic, json_type_null))
+	{
+		if (!json_object_is_type(jatomic, json_type_boolean))
+		{
+			emu_error(req, "BAD_REQUEST", "atomic must be a boolean");
+			return;
+		}
+		atomic = json_object_get_boolean(jatomic);
+	}
+	if (jnas != NULL && !json_object_is_type(jnas, json_type_null))
+	{
+		if (!json_object_is_type(jnas, json_type_boolean))
+		{
+			emu_error(req, "BAD_REQUEST", "numbersAsStrings must be a boolean");
+			return;
+		}
+		nas = json_object_get_boolean(jnas);
+	}
+	if (!emu_keys_parse(emu_get(body, "desiredKeys"), &top, NULL, err, sizeof(err)))
+	{
+		emu_error(req, "BAD_REQUEST", "%s", err);
+		return;
+	}
+	zone = emu_resolve_zone(req, emu_get(body, "zoneID"), true);
+	if (zone == NULL)
+	{
+		emu_keys_free(&top);
+		return;
+	}
+
+	/* the shape of every operation, before anything is applied */
+	emu_map_init(&seen);
+	types = emu_malloc(sizeof(EmuOpType) * (n > 0 ? n : 1));
+	names = emu_malloc(sizeof(char *) * (n > 0 ? n : 1));
+	generated = calloc(n > 0 ? n : 1, sizeof(char *));
+	for (i = 0; i < n; i++)
+	{
+		json_object *op = json_object_array_get_idx(jops, i);
+		json_object *jtype = emu_get(op, "operationType");
+		json_object *jrec = emu_get(op, "record");
+		json_object *jname = emu_get(jrec, "recordName");
+		json_object *jfields = emu_get(jrec, "fields");
+		json_object *jrtype = emu_get(jrec, "recordType");
+		json_object *jtag = emu_get(jrec, "recordChangeTag");
+		int			t;
+
+		if (op == NULL || !json_object_is_type(op, json_type_object))
+		{
+			emu_error(req, "BAD_REQUEST", "operations[%d] must be a dictionary", i);
+			goto done;
+		}
+		if (jtype == NULL || !json_object_is_type(jtype, json_type_string))
+		{
+			emu_error(req, "BAD_REQUEST", "operations[%d] needs an operationType", i);
+			goto done;
+		}
+		for (t = 0; t < NOP_NAMES; t++)
+			if (strcmp(op_names[t], json_object_get_string(jtype)) == 0)
+				break;
+		if (t == NOP_NAMES)
+		{
+			emu_error(req, "BAD_REQUEST", "Unknown operationType '%s'", json_object_get_string(jtype));
+			goto done;
+		}
+		types[i] = (EmuOpType) t;
+		if (jrec == NULL || !json_object_is_type(jrec, json_type_object))
+		{
+			emu_error(req, "BAD_REQUEST", "operations[%d] needs a record dictionary", i);
+			goto done;
+		}
+		if ((jfields != NULL && !json_object_is_type(jfields, json_type_null) &&
+			 !json_object_is_type(jfields, json_type_object)) ||
+			(jrtype != NULL && !json_object_is_type(jrtype, json_type_null) &&
+			 !json_object_is_type(jrtype, json_type_string)) ||
+			(jtag != NULL && !json_object_is_type(jtag, json_type_null) &&
+			 !json_object_is_type(jtag, json_type_string)))
+		{
+			emu_error(req, "BAD_REQUEST", "operations[%d]: fields must be a dictionary, recordType and recordChangeTag strings", i);
+			goto done;
+		}
+		if (jname == NULL || json_object_is_type(jname, json_type_null))
+		{
+			char		uuid[37];
+
+			if (types[i] != OP_CREATE && types[i] != OP_FORCE_UPDATE && types[i] != OP_FORCE_REPLACE)
+			{
+				emu_error(req, "BAD_REQUEST", "operations[%d] needs a recordName", i);
+				goto done;
+			}
+			/* CloudKit names records it creates without a name with a UUID */
+			ck_uuid_v4(uuid);
+			generated[i] = emu_strdup(uuid);
+			names[i] = generated[i];
+		}
+		else if (!json_object_is_type(jname, json_type_string) ||
+				 !emu_valid_name(json_object_get_string(jname)))
+		{
+			emu_error(req, "BAD_REQUEST", "operations[%d]: recordName must be 1 to %d printable ASCII characters",
+					  i, EMU_MAX_NAME_LEN);
+			goto done;
+		}
+		else
+			names[i] = json_object_get_string(jname);
+		if (emu_map_get(&seen, names[i]) != NULL)
+		{
+			emu_error(req, "BAD_REQUEST", "Only one operation per record is allowed: record '%s' appears twice",
+					  names[i]);
+			goto done;
+		}
+		emu_map_put(&seen, names[i], (void *) names[i]);
+	}
+
+	/* apply, in order */
+	results = calloc(n > 0 ? n : 1, sizeof(EmuOpResult));
+	atomic = atomic && !zone->is_default;
+	if (atomic)
+		emu_batch_begin();
+	for (i = 0; i < n; i++)
+	{
+		json_object *op = json_object_array_get_idx(jops, i);
+		json_object *jrec = emu_get(op, "record");
+		EmuKeys		keys;
+		json_object *kd = emu_get(op, "desiredKeys");
+
+		ck_buf_init(&results[i].text);
+		if (kd == NULL || json_object_is_type(kd, json_type_null))
+			kd = emu_get(jrec, "desiredKeys");
+		if (!emu_keys_parse(kd, &keys, &top, err, sizeof(err)))
+		{
+			emu_fail(&results[i], "BAD_REQUEST", "%s", err);
+		}
+		else
+		{
+			emu_apply_op(req, zone, types[i], jrec, names[i], &keys, nas, now, &results[i]);
+			emu_keys_free(&keys);
+		}
+		req->records_in++;
+		if (!results[i].ok && atomic)
+		{
+			failed_at = i;
+			break;
+		}
+	}
+	if (atomic)
+	{
+		if (failed_at >= 0)
+			emu_batch_rollback();
+		else
+			emu_batch_commit();
+	}
+	if (failed_at >= 0)
+	{
+		emu_render_results(&req->out, results, names, n, failed_at);
+		req->status = 400;
+	}
+	else
+	{
+		emu_render_results(&req->out, results, names, n, -1);
+		for (i = 0; i < n; i++)
+			if (results[i].ok)
+				req->records_out++;
+		req->status = 200;
+	}
+	req->answered = true;
+
+done:
+	if (results != NULL)
+		for (i = 0; i < n; i++)
+			ck_buf_free(&results[i].text);
+	if (generated != NULL)
+		for (i = 0; i < n; i++)
+			free(generated[i]);
+	free(results);
+	free(types);
+	free(names);
+	free(generated);
+	emu_map_free(&seen, NULL);
+	emu_keys_free(&top);
+}

@@ -1,0 +1,472 @@
+/*-------------------------------------------------------------------------
+ *
+ * seed.c
+ *		Seed files (--data) and dumps (GET /_ckemu/dump), in one format:
+ *
+ *	{"seeds": [{"container": "iCloud.com.example.Gallery",
+ *				"environment": "development",		(default development)
+ *				"database": "public",				(default public)
+ *				"owner": "alice",					(private/shared: whose database)
+ *				"zone": "_defaultZone",				(default _defaultZone)
+ *				"zoneOwner": "...",					(shared only: the zone's owner)
+ *				"records": [{"recordName", "recordType", "fields": {...},
+ *							 "recordChangeTag"?, "created"?: {"timestamp",
+ *							 "userRecordName"?}, "modified"?: {...}}]}]}
+ *
+ * In seed files an asset value may be {"ckemuData": "<base64 bytes>"}; a
+ * dump writes assets that way, so a dump loads back as a seed file.
+ * Records are loaded through the same checks as a create, except grants
+ * and VALIDATE references (records may point at ones later in the file).
+ *
+ * The files are read once at start-up; a reset reloads that text.
+ *
+ * test/ckemu/seed.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckemu.h"
+
+static char **seed_texts;		/* file contents, read at start-up */
+
+static bool
+emu_read_file(const char *path, char **out, char *err, size_t errlen)
+{
+	FILE	   *f = fopen(path, "rb");
+	CkBuf		buf;
+	char		chunk[65536];
+	size_t		n;
+
+	if (f == NULL)
+	{
+		snprintf(err, errlen, "cannot open seed file \"%s\"", path);
+		return false;
+	}
+	ck_buf_init(&buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		ck_buf_append(&buf, chunk, n);
+	if (ferror(f))
+	{
+		fclose(f);
+		ck_buf_free(&buf);
+		snprintf(err, errlen, "cannot read seed file \"%s\"", path);
+		return false;
+	}
+	fclose(f);
+	*out = buf.data ? buf.data : emu_strdup("");
+	return true;
+}
+
+static bool
+emu_opt_string(json_object *obj, const char *key, const char *dflt, const char **out,
+			   char *err, size_t errlen)
+{
+	json_object *v = emu_get(obj, key);
+
+	*out = dflt;
+	if (v == NULL || json_object_is_type(v, json_type_null))
+		return true;
+	if (!json_object_is_type(v, json_type_string))
+	{
+		snprintf(err, errlen, "\"%s\" must be a string", key);
+		return false;
+	}
+	*out = json_object_get_string(v);
+	return true;
+}
+
+static bool
+emu_seed_meta(json_object *rec, const char *key, int64_t *ts, const char **user,
+			  char *err, size_t errlen)
+{
+	json_object *m = emu_get(rec, key);
+	json_object *t,
+			   *u;
+
+	if (m == NULL || json_object_is_type(m, json_type_null))
+		return true;
+	t = emu_get(m, "timestamp");
+	u = emu_get(m, "userRecordName");
+	if (!json_object_is_type(m, json_type_object) ||
+		(t != NULL && !json_object_is_type(t, json_type_int)) ||
+		(u != NULL && !json_object_is_type(u, json_type_string)))
+	{
+		snprintf(err, errlen, "\"%s\" must be {\"timestamp\": ms, \"userRecordName\": string}", key);
+		return false;
+	}
+	if (t != NULL)
+		*ts = json_object_get_int64(t);
+	if (u != NULL)
+		*user = json_object_get_string(u);
+	return true;
+}
+
+/* Load one record of a seed entry. */
+static bool
+emu_seed_record(EmuScope *scope, EmuZone *zone, json_object *jr, const char *creator,
+				char *err, size_t errlen)
+{
+	const char *name,
+			   *type,
+			   *tag;
+	const char *created_user = creator,
+			   *modified_user = NULL;
+	int64_t		now = ck_now_ms();
+	int64_t		created = now,
+				modified = -1;
+	EmuField   *fields;
+	int			nfields;
+	char		code[40];
+	char		uuid[37];
+	EmuRecord  *rec;
+
+	if (!json_object_is_type(jr, json_type_object))
+	{
+		snprintf(err, errlen, "each record must be a dictionary");
+		return false;
+	}
+	if (!emu_opt_string(jr, "recordName", NULL, &name, err, errlen) ||
+		!emu_opt_string(jr, "recordType", NULL, &type, err, errlen) ||
+		!emu_opt_string(jr, "recordChangeTag", NULL, &tag, err, errlen))
+		return false;
+	if (name == NULL)
+	{
+		ck_uuid_v4(uuid);
+		name = uuid;
+	}
+	if (*name == '\0' || strlen(name) > EMU_MAX_NAME_LEN)
+	{
+		snprintf(err, errlen, "invalid recordName \"%s\"", name);
+		return false;
+	}
+	if (type == NULL || *type == '\0')
+	{
+		snprintf(err, errlen, "record \"%s\" needs a recordType", name);
+		return false;
+	}
+	if (emu_record_find(zone, name) != NULL)
+	{
+		snprintf(err, errlen, "record \"%s\" appears twice", name);
+		return false;
+	}
+	if (!emu_seed_meta(jr, "created", &created, &created_user, err, errlen) ||
+		!emu_seed_meta(jr, "modified", &modified, &modified_user, err, errlen))
+		return false;
+	if (!emu_schema_learn_type(scope->schema, type, err, errlen))
+		return false;
+	if (!emu_build_fields(NULL, scope->schema, type, emu_get(jr, "fields"), EMU_VALUE_SEED,
+						  false, &fields, &nfields, code, err, errlen))
+	{
+		char	   *tmp = emu_strdup(err);
+
+		snprintf(err, errlen, "record \"%.255s\": %s", name, tmp);
+		free(tmp);
+		return false;
+	}
+	rec = emu_record_put(zone, name, type, fields, nfields, created_user, created, true);
+	rec->created_ms = created;
+	rec->modified_ms = modified >= 0 ? modified : created;
+	if (modified_user != NULL)
+	{
+		free(rec->modified_user);
+		rec->modified_user = emu_strdup(modified_user);
+	}
+	if (tag != NULL && *tag != '\0' && strlen(tag) < sizeof(rec->tag))
+		strcpy(rec->tag, tag);
+	emu_record_touch(rec);
+	return true;
+}
+
+static bool
+emu_stop_pending(void)
+{
+	sigset_t	pending;
+
+	return sigpending(&pending) == 0 &&
+		(sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
+}
+
+static bool
+emu_seed_entry(json_object *e, char *err, size_t errlen)
+{
+	const char *container,
+			   *env,
+			   *db,
+			   *owner,
+			   *zone_name,
+			   *zone_owner;
+	char		owner_urn[34] = "";
+	char		zone_owner_urn[34];
+	json_object *jrecs = emu_get(e, "records");
+	EmuScope   *scope;
+	EmuZone    *zone;
+	const char *creator;
+	int			i,
+				n;
+
+	if (!json_object_is_type(e, json_type_object))
+	{
+		snprintf(err, errlen, "each seed must be a dictionary");
+		return false;
+	}
+	if (!emu_opt_string(e, "container", NULL, &container, err, errlen) ||
+		!emu_opt_string(e, "environment", "development", &env, err, errlen) ||
+		!emu_opt_string(e, "database", "public", &db, err, errlen) ||
+		!emu_opt_string(e, "owner", NULL, &owner, err, errlen) ||
+		!emu_opt_string(e, "zone", "_defaultZone", &zone_name, err, errlen) ||
+		!emu_opt_string(e, "zoneOwner", NULL, &zone_owner, err, errlen))
+		return false;
+	if (container == NULL || strncmp(container, "iCloud.", 7) != 0)
+	{
+		snprintf(err, errlen, "\"container\" must name a container (iCloud.…)");
+		return false;
+	}
+	if (strcmp(env, "development") != 0 && strcmp(env, "production") != 0)
+	{
+		snprintf(err, errlen, "\"environment\" must be development or production");
+		return false;
+	}
+	if (strcmp(db, "public") != 0 && strcmp(db, "private") != 0 && strcmp(db, "shared") != 0)
+	{
+		snprintf(err, errlen, "\"database\" must be public, private or shared");
+		return false;
+	}
+	if (strcmp(db, "public") != 0)
+	{
+		if (owner == NULL || *owner == '\0')
+		{
+			snprintf(err, errlen, "a %s database seed needs \"owner\"", db);
+			return false;
+		}
+		emu_user_record_name(owner, owner_urn);
+	}
+	if (jrecs != NULL && !json_object_is_type(jrecs, json_type_array))
+	{
+		snprintf(err, errlen, "\"records\" must be an array");
+		return false;
+	}
+
+	scope = emu_scope_get(container, env, db, owner_urn);
+	if (strcmp(zone_name, "_defaultZone") == 0 && strcmp(db, "shared") == 0)
+	{
+		snprintf(err, errlen, "the shared database has no _defaultZone: name a zone and its zoneOwner");
+		return false;
+	}
+	if (strcmp(zone_name, "_defaultZone") == 0)
+		zone = scope->zones[0];
+	else
+	{
+		if (strcmp(db, "public") == 0)
+		{
+			snprintf(err, errlen, "the public database has only _defaultZone");
+			return false;
+		}
+		if (zone_name[0] == '_' || strlen(zone_name) > EMU_MAX_NAME_LEN)
+		{
+			snprintf(err, errlen, "invalid zone name \"%s\"", zone_name);
+			return false;
+		}
+		if (zone_owner != NULL && strcmp(db, "shared") == 0)
+			emu_user_record_name(zone_owner, zone_owner_urn);
+		else
+			strcpy(zone_owner_urn, owner_urn);
+		zone = emu_zone_find(scope, zone_name, zone_owner_urn);
+		if (zone == NULL)
+			zone = emu_zone_create(scope, zone_name, zone_owner_urn);
+	}
+
+	creator = owner_urn[0] ? owner_urn : emu_default_creator();
+	n = jrecs ? (int) json_object_array_length(jrecs) : 0;
+	for (i = 0; i < n; i++)
+	{
+		char		e2[512];
+
+		/* a big seed takes seconds: let SIGTERM/SIGINT stop it */
+		if (i % 1024 == 1023 && emu_stop_pending())
+		{
+			snprintf(err, errlen, "interrupted by a signal");
+			return false;
+		}
+
+		if (!emu_seed_record(scope, zone, json_object_array_get_idx(jrecs, i), creator,
+							 e2, sizeof(e2)))
+		{
+			snprintf(err, errlen, "records[%d]: %s", i, e2);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+emu_seed_load_text(const char *path, const char *text, char *err, size_t errlen)
+{
+	json_object *root = json_tokener_parse(text);
+	json_object *seeds = emu_get(root, "seeds");
+	int			i,
+				n;
+
+	if (root == NULL)
+	{
+		snprintf(err, errlen, "%s: not valid JSON", path);
+		return false;
+	}
+	if (seeds == NULL || !json_object_is_type(seeds, json_type_array))
+	{
+		json_object_put(root);
+		snprintf(err, errlen, "%s: expected {\"seeds\": [...]}", path);
+		return false;
+	}
+	n = (int) json_object_array_length(seeds);
+	for (i = 0; i < n; i++)
+	{
+		char		e[768];
+
+		if (!emu_seed_entry(json_object_array_get_idx(seeds, i), e, sizeof(e)))
+		{
+			snprintf(err, errlen, "%s: seeds[%d]: %s", path, i, e);
+			json_object_put(root);
+			return false;
+		}
+	}
+	json_object_put(root);
+	return true;
+}
+
+/* Load every --data file: at start-up (reading them) and on reset. */
+bool
+emu_seed_load_all(char *err, size_t errlen)
+{
+	int			i;
+
+	if (seed_texts == NULL && emu_config.ndata_files > 0)
+	{
+		seed_texts = calloc(emu_config.ndata_files, sizeof(char *));
+		for (i = 0; i < emu_config.ndata_files; i++)
+			if (!emu_read_file(emu_config.data_files[i], &seed_texts[i], err, errlen))
+				return false;
+	}
+	for (i = 0; i < emu_config.ndata_files; i++)
+		if (!emu_seed_load_text(emu_config.data_files[i], seed_texts[i], err, errlen))
+			return false;
+	/* give back what parsing the seed JSON used */
+	malloc_trim(0);
+	return true;
+}
+
+void
+emu_seed_free_texts(void)
+{
+	int			i;
+
+	if (seed_texts == NULL)
+		return;
+	for (i = 0; i < emu_config.ndata_files; i++)
+		free(seed_texts[i]);
+	free(seed_texts);
+	seed_texts = NULL;
+}
+
+/* Everything, in the seed format.  Caller holds the store lock. */
+void
+emu_seed_dump(CkBuf *buf)
+{
+	EmuScope   *scope;
+	bool		first_seed = true;
+
+	emu_lit(buf, "{\"seeds\":[");
+	for (scope = emu_scope_first(); scope != NULL; scope = scope->next)
+	{
+		int			z;
+
+		for (z = 0; z < scope->nzones; z++)
+		{
+			EmuZone    *zone = scope->zones[z];
+			size_t		i;
+			bool		first = true;
+
+			if (zone->deleted || (zone->is_default && zone->norder == zone->nholes))
+				continue;
+			if (!first_seed)
+				emu_lit(buf, ",");
+			first_seed = false;
+			emu_lit(buf, "{\"container\":");
+			emu_json_string(buf, scope->container);
+			emu_lit(buf, ",\"environment\":");
+			emu_json_string(buf, scope->environment);
+			emu_lit(buf, ",\"database\":");
+			emu_json_string(buf, scope->database);
+			if (scope->owner[0] != '\0')
+			{
+				emu_lit(buf, ",\"owner\":");
+				emu_json_string(buf, scope->owner);
+			}
+			emu_lit(buf, ",\"zone\":");
+			emu_json_string(buf, zone->name);
+			if (scope->owner[0] != '\0' && strcmp(zone->owner, scope->owner) != 0)
+			{
+				emu_lit(buf, ",\"zoneOwner\":");
+				emu_json_string(buf, zone->owner);
+			}
+			emu_lit(buf, ",\"records\":[");
+			for (i = 0; i < zone->norder; i++)
+			{
+				EmuRecord  *rec = zone->order[i];
+				int			f;
+
+				if (rec == NULL)
+					continue;
+				if (!first)
+					emu_lit(buf, ",");
+				first = false;
+				emu_lit(buf, "{\"recordName\":");
+				emu_json_string(buf, rec->name);
+				emu_lit(buf, ",\"recordType\":");
+				emu_json_string(buf, rec->type);
+				emu_lit(buf, ",\"recordChangeTag\":");
+				emu_json_string(buf, rec->tag);
+				ck_buf_appendf(buf, ",\"created\":{\"timestamp\":%lld,\"userRecordName\":",
+							   (long long) rec->created_ms);
+				emu_json_string(buf, rec->created_user);
+				ck_buf_appendf(buf, "},\"modified\":{\"timestamp\":%lld,\"userRecordName\":",
+							   (long long) rec->modified_ms);
+				emu_json_string(buf, rec->modified_user);
+				emu_lit(buf, "},\"fields\":{");
+				for (f = 0; f < rec->nfields; f++)
+				{
+					if (f > 0)
+						emu_lit(buf, ",");
+					emu_json_string(buf, rec->fields[f].name);
+					emu_lit(buf, ":");
+					emu_value_render_dump(buf, &rec->fields[f].v);
+				}
+				emu_lit(buf, "}}");
+			}
+			emu_lit(buf, "]}");
+		}
+	}
+	emu_lit(buf, "]}");
+}
+
+/* POST /_ckemu/reset: the seed data again, no faults, zero statistics. */
+bool
+emu_reset(char *err, size_t errlen)
+{
+	bool		ok;
+
+	pthread_rwlock_wrlock(&emu_store_lock);
+	emu_store_clear();
+	emu_query_cache_clear();
+	emu_assets_clear();
+	ok = emu_seed_load_all(err, errlen);
+	pthread_rwlock_unlock(&emu_store_lock);
+	emu_faults_clear();
+	emu_stats_clear();
+	emu_auth_reset();
+	return ok;
+}

@@ -1,0 +1,618 @@
+/*-------------------------------------------------------------------------
+ *
+ * value.c
+ *		Field values: check a JSON value against a wire type, keep it typed
+ *		for comparisons, and keep its canonical wire text for answers.
+ *
+ * A stored value carries both forms: typed scalars (for filters and sorts)
+ * and the JSON text of "value" (so that rendering a record is copying
+ * text).  Values are canonicalised on the way in: bytes are re-encoded,
+ * references and locations keep only the keys CloudKit defines.
+ *
+ * test/ckemu/value.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ckemu.h"
+
+static const char *const location_keys[] = {
+	"latitude", "longitude", "horizontalAccuracy", "verticalAccuracy",
+	"altitude", "speed", "course", "timestamp"
+};
+
+#define NLOCATION_KEYS ((int) (sizeof(location_keys) / sizeof(location_keys[0])))
+
+/* "BadRequestException: Invalid value, expected type X but actual value was ..." */
+void
+emu_type_mismatch(char *err, size_t errlen, CkFieldType expected, json_object *value)
+{
+	if (value != NULL && json_object_is_type(value, json_type_array))
+	{
+		const char *cls = "java.lang.Object";
+
+		if (json_object_array_length(value) > 0)
+			cls = emu_java_class(json_object_array_get_idx(value, 0));
+		snprintf(err, errlen,
+				 "BadRequestException: Invalid value, expected type %s but actual value was a list with objects of class %s",
+				 ck_type_name(expected), cls);
+	}
+	else
+		snprintf(err, errlen,
+				 "BadRequestException: Invalid value, expected type %s but actual value was of class %s",
+				 ck_type_name(expected), value ? emu_java_class(value) : "null");
+}
+
+/* Shortest text that reads back as the same double, always with a '.' or 'e'. */
+static void
+emu_format_double(double d, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%.15g", d);
+	if (strtod(out, NULL) != d)
+		snprintf(out, outlen, "%.17g", d);
+	if (strpbrk(out, ".eEn") == NULL)
+		strncat(out, ".0", outlen - strlen(out) - 1);
+}
+
+static bool
+emu_parse_int64_text(const char *s, int64_t *out)
+{
+	char	   *end;
+	long long	v;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool
+emu_json_int64(json_object *v, bool strings_ok, int64_t *out)
+{
+	switch (json_object_get_type(v))
+	{
+		case json_type_int:
+			errno = 0;
+			*out = json_object_get_int64(v);
+			/* json-c clamps values beyond int64; refuse them */
+			if ((*out == INT64_MAX || *out == INT64_MIN) && errno == ERANGE)
+				return false;
+			if (*out == INT64_MAX && json_object_get_uint64(v) > (uint64_t) INT64_MAX)
+				return false;
+			return true;
+		case json_type_double:
+			{
+				double		d = json_object_get_double(v);
+
+				if (d != floor(d) || d < -9.2e18 || d > 9.2e18)
+					return false;
+				*out = (int64_t) d;
+				return true;
+			}
+		case json_type_string:
+			return strings_ok && emu_parse_int64_text(json_object_get_string(v), out);
+		default:
+			return false;
+	}
+}
+
+static bool
+emu_json_double(json_object *v, bool strings_ok, double *out)
+{
+	switch (json_object_get_type(v))
+	{
+		case json_type_int:
+			*out = (double) json_object_get_int64(v);
+			return true;
+		case json_type_double:
+			*out = json_object_get_double(v);
+			return isfinite(*out);
+		case json_type_string:
+			{
+				const char *s = json_object_get_string(v);
+				char	   *end;
+
+				if (!strings_ok || *s == '\0')
+					return false;
+				errno = 0;
+				*out = strtod(s, &end);
+				return errno == 0 && *end == '\0' && isfinite(*out);
+			}
+		default:
+			return false;
+	}
+}
+
+/* Parse one scalar; appends its canonical JSON to buf. */
+static bool
+emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
+				 EmuScalar *out, CkBuf *buf, char *err, size_t errlen)
+{
+	CkFieldType ft = {type, false};
+	char		num[64];
+
+	memset(out, 0, sizeof(*out));
+	if (v == NULL || json_object_is_type(v, json_type_null))
+	{
+		snprintf(err, errlen, "BadRequestException: Invalid value, list elements of type %s may not be null",
+				 ck_type_name(ft));
+		return false;
+	}
+
+	switch (type)
+	{
+		case CK_TYPE_STRING:
+			if (!json_object_is_type(v, json_type_string))
+				goto mismatch;
+			out->s = emu_strdup(json_object_get_string(v));
+			emu_json_string(buf, out->s);
+			return true;
+
+		case CK_TYPE_INT64:
+			/* numbersAsStrings clients send strings */
+			if (!emu_json_int64(v, true, &out->u.i))
+				goto mismatch;
+			ck_buf_appendf(buf, "%lld", (long long) out->u.i);
+			return true;
+
+		case CK_TYPE_TIMESTAMP:
+			if (!emu_json_int64(v, true, &out->u.i))
+				goto mismatch;
+			ck_buf_appendf(buf, "%lld", (long long) out->u.i);
+			return true;
+
+		case CK_TYPE_DOUBLE:
+			if (!emu_json_double(v, true, &out->u.d))
+				goto mismatch;
+			emu_format_double(out->u.d, num, sizeof(num));
+			ck_buf_append(buf, num, strlen(num));
+			return true;
+
+		case CK_TYPE_BYTES:
+			{
+				const char *s;
+				unsigned char *raw;
+				size_t		len;
+
+				if (!json_object_is_type(v, json_type_string))
+					goto mismatch;
+				s = json_object_get_string(v);
+				raw = ck_base64_decode(s, strlen(s), &len);
+				if (raw == NULL)
+				{
+					snprintf(err, errlen, "BadRequestException: Invalid value, BYTES value is not valid base64");
+					return false;
+				}
+				out->s = ck_base64_encode(raw, len);
+				free(raw);
+				if (out->s == NULL)
+					out->s = emu_strdup("");
+				emu_json_string(buf, out->s);
+				return true;
+			}
+
+		case CK_TYPE_REFERENCE:
+			{
+				json_object *name = emu_get(v, "recordName");
+				json_object *act = emu_get(v, "action");
+				json_object *zid = emu_get(v, "zoneID");
+				const char *action = "NONE";
+
+				if (!json_object_is_type(v, json_type_object))
+					goto mismatch;
+				if (name == NULL || !json_object_is_type(name, json_type_string) ||
+					json_object_get_string_len(name) == 0)
+				{
+					snprintf(err, errlen, "BadRequestException: Invalid value, a REFERENCE needs a recordName string");
+					return false;
+				}
+				if (act != NULL && !json_object_is_type(act, json_type_null))
+				{
+					if (!json_object_is_type(act, json_type_string))
+					{
+						snprintf(err, errlen, "BadRequestException: Invalid value, reference action must be a string");
+						return false;
+					}
+					action = json_object_get_string(act);
+					if (strcmp(action, "NONE") == 0)
+						out->action = EMU_REF_NONE;
+					else if (strcmp(action, "DELETE_SELF") == 0)
+						out->action = EMU_REF_DELETE_SELF;
+					else if (strcmp(action, "VALIDATE") == 0)
+						out->action = EMU_REF_VALIDATE;
+					else
+					{
+						snprintf(err, errlen, "BadRequestException: Invalid value, unknown reference action '%s'", action);
+						return false;
+					}
+				}
+				if (zid != NULL && !json_object_is_type(zid, json_type_null))
+				{
+					json_object *zn = emu_get(zid, "zoneName");
+
+					if (zn == NULL || !json_object_is_type(zn, json_type_string))
+					{
+						snprintf(err, errlen, "BadRequestException: Invalid value, reference zoneID needs a zoneName");
+						return false;
+					}
+					out->zone = emu_strdup(json_object_get_string(zn));
+				}
+				out->s = emu_strdup(json_object_get_string(name));
+				emu_lit(buf, "{\"recordName\":");
+				emu_json_string(buf, out->s);
+				if (out->zone)
+				{
+					emu_lit(buf, ",\"zoneID\":{\"zoneName\":");
+					emu_json_string(buf, out->zone);
+					emu_lit(buf, "}");
+				}
+				if (mode != EMU_VALUE_FILTER)
+					ck_buf_appendf(buf, ",\"action\":\"%s\"", action);
+				emu_lit(buf, "}");
+				return true;
+			}
+
+		case CK_TYPE_LOCATION:
+			{
+				int			k;
+				bool		first = true;
+
+				if (!json_object_is_type(v, json_type_object))
+					goto mismatch;
+				emu_lit(buf, "{");
+				for (k = 0; k < NLOCATION_KEYS; k++)
+				{
+					json_object *m = emu_get(v, location_keys[k]);
+					double		d;
+
+					if (m == NULL || json_object_is_type(m, json_type_null))
+					{
+						if (k < 2)
+						{
+							snprintf(err, errlen, "BadRequestException: Invalid value, a LOCATION needs %s",
+									 location_keys[k]);
+							return false;
+						}
+						continue;
+					}
+					if (!emu_json_double(m, false, &d))
+					{
+						snprintf(err, errlen, "BadRequestException: Invalid value, LOCATION %s must be a number",
+								 location_keys[k]);
+						return false;
+					}
+					if ((k == 0 && (d < -90 || d > 90)) || (k == 1 && (d < -180 || d > 180)))
+					{
+						snprintf(err, errlen, "BadRequestException: Invalid value, LOCATION %s out of range",
+								 location_keys[k]);
+						return false;
+					}
+					if (k == 0)
+						out->u.loc.lat = d;
+					else if (k == 1)
+						out->u.loc.lon = d;
+					if (!first)
+						emu_lit(buf, ",");
+					first = false;
+					ck_buf_appendf(buf, "\"%s\":", location_keys[k]);
+					if (json_object_is_type(m, json_type_int))
+						ck_buf_appendf(buf, "%lld", (long long) json_object_get_int64(m));
+					else
+					{
+						emu_format_double(d, num, sizeof(num));
+						ck_buf_append(buf, num, strlen(num));
+					}
+				}
+				emu_lit(buf, "}");
+				return true;
+			}
+
+		case CK_TYPE_ASSETID:
+			{
+				char		id[33];
+				char		checksum[45];
+				size_t		len = 0;
+
+				if (!json_object_is_type(v, json_type_object))
+					goto mismatch;
+				if (mode == EMU_VALUE_FILTER)
+				{
+					snprintf(err, errlen, "BadRequestException: Asset fields cannot be used in query filters");
+					return false;
+				}
+				if (!emu_asset_resolve(v, mode == EMU_VALUE_SEED, id, err, errlen))
+					return false;
+				out->s = emu_strdup(id);
+				emu_asset_info(id, checksum, &len);
+				emu_lit(buf, "{\"fileChecksum\":");
+				emu_json_string(buf, checksum);
+				ck_buf_appendf(buf, ",\"size\":%zu,\"downloadURL\":\"%s/_ckemu/assets/download/%s\"}",
+							   len, emu_config.base_url, id);
+				return true;
+			}
+
+		case CK_TYPE_UNKNOWN:
+			break;
+	}
+mismatch:
+	emu_type_mismatch(err, errlen, ft, v);
+	return false;
+}
+
+/*
+ * Check value (the JSON of a field dict's "value", not null) against type
+ * and build out.  type must be resolved by the caller; UNKNOWN_LIST is
+ * accepted only for an empty list.
+ */
+bool
+emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
+				EmuValue *out, char *err, size_t errlen)
+{
+	CkBuf		buf;
+	int			i;
+
+	memset(out, 0, sizeof(*out));
+	out->type = type;
+	ck_buf_init(&buf);
+
+	if (type.is_list)
+	{
+		int			n;
+
+		if (!json_object_is_type(value, json_type_array))
+		{
+			emu_type_mismatch(err, errlen, type, value);
+			ck_buf_free(&buf);
+			return false;
+		}
+		n = (int) json_object_array_length(value);
+		if (type.elem == CK_TYPE_UNKNOWN && n > 0)
+		{
+			snprintf(err, errlen, "BadRequestException: Invalid value, UNKNOWN_LIST must be empty");
+			ck_buf_free(&buf);
+			return false;
+		}
+		out->items = emu_malloc(sizeof(EmuScalar) * (n > 0 ? n : 1));
+		emu_lit(&buf, "[");
+		for (i = 0; i < n; i++)
+		{
+			if (i > 0)
+				emu_lit(&buf, ",");
+			if (!emu_scalar_parse(json_object_array_get_idx(value, i), type.elem, mode,
+								  &out->items[i], &buf, err, errlen))
+			{
+				out->n = i + 1;
+				emu_value_free(out);
+				ck_buf_free(&buf);
+				return false;
+			}
+			out->n = i + 1;
+		}
+		emu_lit(&buf, "]");
+		out->n = n;
+	}
+	else
+	{
+		if (type.elem == CK_TYPE_UNKNOWN)
+		{
+			snprintf(err, errlen, "BadRequestException: Invalid value, unknown type");
+			ck_buf_free(&buf);
+			return false;
+		}
+		out->items = emu_malloc(sizeof(EmuScalar));
+		out->n = 1;
+		if (!emu_scalar_parse(value, type.elem, mode, &out->items[0], &buf, err, errlen))
+		{
+			emu_value_free(out);
+			ck_buf_free(&buf);
+			return false;
+		}
+	}
+	out->json = buf.data ? buf.data : emu_strdup("null");
+	return true;
+}
+
+/* The type a JSON value most likely has when the client sent none. */
+bool
+emu_value_infer_type(json_object *value, CkFieldType *type)
+{
+	type->is_list = false;
+	switch (json_object_get_type(value))
+	{
+		case json_type_string:
+			type->elem = CK_TYPE_STRING;
+			return true;
+		case json_type_int:
+			type->elem = CK_TYPE_INT64;
+			return true;
+		case json_type_double:
+			type->elem = CK_TYPE_DOUBLE;
+			return true;
+		case json_type_object:
+			if (emu_get(value, "recordName"))
+				type->elem = CK_TYPE_REFERENCE;
+			else if (emu_get(value, "latitude") || emu_get(value, "longitude"))
+				type->elem = CK_TYPE_LOCATION;
+			else if (emu_get(value, "fileChecksum") || emu_get(value, "receipt") ||
+					 emu_get(value, "downloadURL") || emu_get(value, "ckemuData"))
+				type->elem = CK_TYPE_ASSETID;
+			else
+				return false;
+			return true;
+		case json_type_array:
+			if (json_object_array_length(value) == 0)
+			{
+				type->elem = CK_TYPE_UNKNOWN;
+				type->is_list = true;
+				return true;
+			}
+			if (json_object_is_type(json_object_array_get_idx(value, 0), json_type_array) ||
+				!emu_value_infer_type(json_object_array_get_idx(value, 0), type))
+				return false;
+			type->is_list = true;
+			return true;
+		default:
+			return false;
+	}
+}
+
+void
+emu_value_free(EmuValue *v)
+{
+	int			i;
+
+	for (i = 0; i < v->n; i++)
+	{
+		free(v->items[i].s);
+		free(v->items[i].zone);
+	}
+	free(v->items);
+	free(v->json);
+	v->items = NULL;
+	v->json = NULL;
+	v->n = 0;
+}
+
+void
+emu_value_copy(EmuValue *dst, const EmuValue *src)
+{
+	int			i;
+
+	dst->type = src->type;
+	dst->n = src->n;
+	dst->items = emu_malloc(sizeof(EmuScalar) * (src->n > 0 ? src->n : 1));
+	for (i = 0; i < src->n; i++)
+	{
+		dst->items[i] = src->items[i];
+		dst->items[i].s = emu_strdup(src->items[i].s);
+		dst->items[i].zone = emu_strdup(src->items[i].zone);
+	}
+	dst->json = emu_strdup(src->json);
+}
+
+static void
+emu_scalar_render_string(CkBuf *buf, CkScalarType type, const EmuScalar *s)
+{
+	char		num[64];
+
+	if (type == CK_TYPE_INT64)
+		ck_buf_appendf(buf, "\"%lld\"", (long long) s->u.i);
+	else
+	{
+		emu_format_double(s->u.d, num, sizeof(num));
+		ck_buf_appendf(buf, "\"%s\"", num);
+	}
+}
+
+/* {"value": ..., "type": "..."}; numbersAsStrings turns INT64/DOUBLE into strings. */
+void
+emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings)
+{
+	CkFieldType t = v->type;
+	int			i;
+
+	emu_lit(buf, "{\"value\":");
+	if (numbers_as_strings && (t.elem == CK_TYPE_INT64 || t.elem == CK_TYPE_DOUBLE))
+	{
+		if (t.is_list)
+		{
+			emu_lit(buf, "[");
+			for (i = 0; i < v->n; i++)
+			{
+				if (i > 0)
+					emu_lit(buf, ",");
+				emu_scalar_render_string(buf, t.elem, &v->items[i]);
+			}
+			emu_lit(buf, "]");
+		}
+		else
+			emu_scalar_render_string(buf, t.elem, &v->items[0]);
+	}
+	else
+		ck_buf_append(buf, v->json, strlen(v->json));
+	if (t.is_list && v->n == 0 && EMU_EMPTY_LIST_IS_UNKNOWN)
+		t.elem = CK_TYPE_UNKNOWN;
+	ck_buf_appendf(buf, ",\"type\":\"%s\"}", ck_type_name(t));
+}
+
+/* The seed-file form: assets carry their bytes as {"ckemuData": base64}. */
+void
+emu_value_render_dump(CkBuf *buf, const EmuValue *v)
+{
+	int			i;
+
+	if (v->type.elem != CK_TYPE_ASSETID)
+	{
+		CkFieldType t = v->type;
+
+		emu_lit(buf, "{\"value\":");
+		ck_buf_append(buf, v->json, strlen(v->json));
+		if (t.is_list && v->n == 0)
+			t.elem = CK_TYPE_UNKNOWN;
+		ck_buf_appendf(buf, ",\"type\":\"%s\"}", ck_type_name(t));
+		return;
+	}
+	emu_lit(buf, "{\"value\":");
+	if (v->type.is_list)
+		emu_lit(buf, "[");
+	for (i = 0; i < v->n; i++)
+	{
+		size_t		len = 0;
+		unsigned char *bytes = emu_asset_bytes(v->items[i].s, &len);
+		char	   *b64 = ck_base64_encode(bytes ? bytes : (const unsigned char *) "", len);
+
+		if (i > 0)
+			emu_lit(buf, ",");
+		emu_lit(buf, "{\"ckemuData\":");
+		emu_json_string(buf, b64 ? b64 : "");
+		emu_lit(buf, "}");
+		free(b64);
+		free(bytes);
+	}
+	if (v->type.is_list)
+		emu_lit(buf, "]");
+	ck_buf_appendf(buf, ",\"type\":\"%s\"}", ck_type_name(v->type));
+}
+
+int
+emu_scalar_cmp(CkScalarType type, const EmuScalar *a, const EmuScalar *b)
+{
+	switch (type)
+	{
+		case CK_TYPE_INT64:
+		case CK_TYPE_TIMESTAMP:
+			return (a->u.i > b->u.i) - (a->u.i < b->u.i);
+		case CK_TYPE_DOUBLE:
+			return (a->u.d > b->u.d) - (a->u.d < b->u.d);
+		case CK_TYPE_LOCATION:
+			if (a->u.loc.lat != b->u.loc.lat)
+				return a->u.loc.lat < b->u.loc.lat ? -1 : 1;
+			return (a->u.loc.lon > b->u.loc.lon) - (a->u.loc.lon < b->u.loc.lon);
+		default:
+			return strcmp(a->s ? a->s : "", b->s ? b->s : "");
+	}
+}
+
+bool
+emu_scalar_eq(CkScalarType type, const EmuScalar *a, const EmuScalar *b, bool string_ci)
+{
+	if (type == CK_TYPE_STRING && string_ci)
+		return strcasecmp(a->s, b->s) == 0;
+	return emu_scalar_cmp(type, a, b) == 0;
+}
+
+size_t
+emu_value_size(const EmuValue *v)
+{
+	return strlen(v->json) + 16;
+}
