@@ -160,7 +160,7 @@ main(int argc, char **argv)
 		{"query", test_query},
 		{"error", test_error},
 		{"http", test_http},
-t	{"schema", test_schema},
+		{"schema", test_schema},
 	};
 	int			i;
 
