@@ -88,12 +88,6 @@ emu_blob_new(const unsigned char *data, size_t len)
 	return b;
 }
 
-const char *
-emu_asset_store(const unsigned char *data, size_t len)
-{
-	return emu_blob_new(data, len)->id;
-}
-
 /*
  * The blob an asset dictionary of a write names: by receipt (after an
  * upload), by a ckemu downloadURL (a record's asset written back as read),

@@ -372,6 +372,7 @@ typedef struct EmuScope
 /* The store lock: readers query, writers modify. */
 extern pthread_rwlock_t emu_store_lock;
 extern uint64_t emu_store_gen;	/* bumped on every write, under the write lock */
+extern uint64_t emu_store_free_gen;	/* bumped whenever records are freed */
 
 extern void emu_store_init(void);
 extern void emu_store_clear(void);
@@ -388,13 +389,14 @@ extern EmuRecord *emu_record_find(EmuZone *zone, const char *name);
 extern EmuField *emu_record_field(const EmuRecord *rec, const char *name);
 extern EmuRecord *emu_record_put(EmuZone *zone, const char *name, const char *type,
 								 EmuField *fields, int nfields, const char *user,
-								 int64_t now_ms, bool replace_fields);
+								 int64_t now_ms);
 extern void emu_record_delete(EmuRecord *rec, int64_t now_ms);
 extern void emu_record_touch(EmuRecord *rec);
 extern void emu_fields_free(EmuField *fields, int n);
 extern EmuRefList *emu_backrefs(EmuZone *zone, const char *target);
 extern void emu_store_bump(void);
 extern void emu_new_change_tag(char *out);
+extern void emu_note_change_tag(const char *tag);
 extern int64_t emu_next_serial(void);
 
 /* atomic batches: save states, then commit or roll back */
@@ -471,14 +473,6 @@ extern void emu_render_zone(CkBuf *buf, const EmuZone *zone);	/* zones.c */
 extern void emu_query_cache_clear(void);	/* query.c */
 
 /* modify.c: the write path shared with the seed loader */
-typedef struct EmuWriteOpts
-{
-	const char *user;			/* who writes */
-	bool		seed;			/* seed file: ckemuData, no grants, no validation */
-	bool		check_grants;	/* public database */
-	const EmuCaller *caller;
-} EmuWriteOpts;
-
 extern bool emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
 							 json_object *fields, EmuValueMode mode, bool nulls_allowed,
 							 EmuField **out, int *nout, char *code, char *err, size_t errlen);
@@ -498,7 +492,6 @@ typedef struct EmuBlob
 
 extern void emu_assets_init(void);
 extern void emu_assets_clear(void);
-extern const char *emu_asset_store(const unsigned char *data, size_t len);
 extern bool emu_asset_resolve(json_object *dict, bool seed, char *id_out, char *err, size_t errlen);
 extern bool emu_asset_info(const char *id, char *checksum, size_t *len);
 extern unsigned char *emu_asset_bytes(const char *id, size_t *len);

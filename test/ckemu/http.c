@@ -216,8 +216,9 @@ emu_find_op(const char *name)
 
 /*
  * Split /database/1/<container>/<environment>/<database>/<op> into req's
- * fields.  Answers and returns false when the path is not one CloudKit
- * would accept.  *opname gets the operation text (for the error message).
+ * fields; *def gets the operation when it is known (also when something
+ * else is wrong, so that the request is counted under it).  Answers and
+ * returns false when the path is not one CloudKit would accept.
  */
 static bool
 emu_route(EmuRequest *req, const EmuOpDef **def)

@@ -514,7 +514,7 @@ emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
 		return false;
 	}
 
-	saved = emu_record_put(zone, name, rtype, fields, nfields, req->caller.user, now, true);
+	saved = emu_record_put(zone, name, rtype, fields, nfields, req->caller.user, now);
 	emu_render_record(&res->text, saved, keys, nas);
 	res->ok = true;
 	return true;
@@ -670,6 +670,7 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 			names[i] = generated[i];
 		}
 		else if (!json_object_is_type(jname, json_type_string) ||
+				 strlen(json_object_get_string(jname)) != (size_t) json_object_get_string_len(jname) ||
 				 !emu_valid_name(json_object_get_string(jname)))
 		{
 			emu_error(req, "BAD_REQUEST", "operations[%d]: recordName must be 1 to %d printable ASCII characters",

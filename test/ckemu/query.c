@@ -6,17 +6,20 @@
  * A query is compiled first (type, fields, value types, indexes: the
  * order in which CloudKit reports problems), then run over the zone's
  * records in creation order, then sorted (stable: ties keep creation
- * order).  The full result is cached, keyed by a fingerprint of the
- * compiled query and the store generation, so that following a
- * continuationMarker through a large result costs one page of work per
- * page instead of a fresh filter and sort.  The marker holds the offset and
- * the fingerprint: a marker sent with a different query is refused.
+ * order).  The full result is kept as a snapshot (see below), so that
+ * following a continuationMarker through a large result costs one page of
+ * work per page instead of a fresh filter and sort.  The marker holds the
+ * query's fingerprint, the snapshot, the offset and the last record
+ * returned: a marker sent with a different query is refused.
  *
  * STRING equality (EQUALS, NOT_EQUALS, IN, NOT_IN and the list
  * membership comparators) is case-insensitive by default, as the native
  * CKQuery documentation describes string equality; BEGINS_WITH and the
  * range comparators compare bytes, case-sensitively.  --string-equals
  * case-sensitive switches equality to bytes too.
+ *
+ * LIST_MEMBER_BEGINS_WITH matches when any member begins with the value
+ * (Apple's text says "first item"; any member is what clients expect).
  *
  * A record without the filtered field matches no comparator, the NOT_
  * ones included.  In sorts, records without the field come last in
@@ -140,14 +143,26 @@ typedef struct EmuQuery
 	EmuSchemaSet *set;
 } EmuQuery;
 
-/* ---------------------------------------------------------------- result cache */
+/* ---------------------------------------------------------------- result snapshots */
 
-#define NCACHE 8
+/*
+ * A query's full, sorted result is kept as a snapshot of record pointers.
+ * A first page reuses a snapshot only while nothing at all has been
+ * written since; a continuationMarker names its snapshot, which stays
+ * usable across later writes (records deleted since are skipped), because
+ * records are freed only by a zone deletion, a reset or a rolled-back
+ * create, and those bump emu_store_free_gen.  Without this, a client that
+ * deletes the rows of one page before asking for the next would skip
+ * records, as offsets into a recomputed result would shift.
+ */
+#define NCACHE 16
 
 typedef struct EmuCacheEntry
 {
+	uint64_t	id;				/* 0: empty slot */
 	uint64_t	fingerprint;
-	uint64_t	gen;
+	uint64_t	gen;			/* emu_store_gen when computed */
+	uint64_t	free_gen;		/* emu_store_free_gen when computed */
 	EmuRecord **recs;
 	size_t		n;
 	uint64_t	used;
@@ -156,6 +171,17 @@ typedef struct EmuCacheEntry
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static EmuCacheEntry cache[NCACHE];
 static uint64_t cache_clock;
+static uint64_t cache_next_id;
+
+/* A page cut from a result: where it starts, ends, and whether more follow. */
+typedef struct EmuPage
+{
+	EmuRecord **recs;
+	size_t		n;
+	size_t		next;			/* offset after the page */
+	bool		more;
+	uint64_t	snapshot;		/* the snapshot the next marker names */
+} EmuPage;
 
 void
 emu_query_cache_clear(void)
@@ -171,10 +197,38 @@ emu_query_cache_clear(void)
 	pthread_mutex_unlock(&cache_lock);
 }
 
-/* Copy the page [offset, offset+limit) out of a cached result, if there is one. */
+/*
+ * Fill page from recs[offset..], skipping records deleted (or retyped by a
+ * re-creation) since the snapshot was taken.
+ */
+static void
+emu_cut_page(EmuRecord **recs, size_t n, size_t offset, size_t limit,
+			 const char *record_type, EmuPage *page)
+{
+	size_t		i = offset;
+
+	page->n = 0;
+	while (i < n && page->n < limit)
+	{
+		EmuRecord  *rec = recs[i++];
+
+		if (rec->deleted || strcmp(rec->type, record_type) != 0)
+			continue;
+		page->recs[page->n++] = rec;
+	}
+	while (i < n && (recs[i]->deleted || strcmp(recs[i]->type, record_type) != 0))
+		i++;
+	page->next = i;
+	page->more = (i < n);
+}
+
+/*
+ * Serve a page from a snapshot: the one a marker names (snapshot != 0), or
+ * for a first page one computed with nothing written since.
+ */
 static bool
-emu_cache_page(uint64_t fp, size_t offset, size_t limit, EmuRecord **page,
-			   size_t *npage, size_t *total)
+emu_cache_page(uint64_t fp, uint64_t snapshot, size_t offset, size_t limit,
+			   const char *record_type, EmuPage *page)
 {
 	int			i;
 	bool		found = false;
@@ -184,17 +238,12 @@ emu_cache_page(uint64_t fp, size_t offset, size_t limit, EmuRecord **page,
 	{
 		EmuCacheEntry *e = &cache[i];
 
-		if (e->recs == NULL || e->fingerprint != fp || e->gen != emu_store_gen)
+		if (e->id == 0 || e->fingerprint != fp || e->free_gen != emu_store_free_gen)
 			continue;
-		*total = e->n;
-		*npage = 0;
-		if (offset < e->n)
-		{
-			*npage = e->n - offset;
-			if (*npage > limit)
-				*npage = limit;
-			memcpy(page, e->recs + offset, sizeof(EmuRecord *) * *npage);
-		}
+		if (snapshot != 0 ? e->id != snapshot : e->gen != emu_store_gen)
+			continue;
+		emu_cut_page(e->recs, e->n, offset, limit, record_type, page);
+		page->snapshot = e->id;
 		e->used = ++cache_clock;
 		found = true;
 		break;
@@ -203,16 +252,18 @@ emu_cache_page(uint64_t fp, size_t offset, size_t limit, EmuRecord **page,
 	return found;
 }
 
-static void
+/* Keep a freshly computed result; takes over recs.  Returns its id. */
+static uint64_t
 emu_cache_put(uint64_t fp, EmuRecord **recs, size_t n)
 {
 	int			i,
 				victim = 0;
+	uint64_t	id;
 
 	pthread_mutex_lock(&cache_lock);
 	for (i = 0; i < NCACHE; i++)
 	{
-		if (cache[i].recs == NULL || cache[i].gen != emu_store_gen)
+		if (cache[i].id == 0 || cache[i].free_gen != emu_store_free_gen)
 		{
 			victim = i;
 			break;
@@ -221,12 +272,56 @@ emu_cache_put(uint64_t fp, EmuRecord **recs, size_t n)
 			victim = i;
 	}
 	free(cache[victim].recs);
+	id = ++cache_next_id;
+	cache[victim].id = id;
 	cache[victim].fingerprint = fp;
 	cache[victim].gen = emu_store_gen;
+	cache[victim].free_gen = emu_store_free_gen;
 	cache[victim].recs = recs;
 	cache[victim].n = n;
 	cache[victim].used = ++cache_clock;
 	pthread_mutex_unlock(&cache_lock);
+	return id;
+}
+
+/* continuationMarker: base64 of "ckemu:q:<fingerprint>:<snapshot>:<offset>:<last serial>" */
+static char *
+emu_marker_encode(uint64_t fp, uint64_t snapshot, size_t offset, int64_t last_serial)
+{
+	char		text[160];
+
+	snprintf(text, sizeof(text), "ckemu:q:%llu:%llu:%zu:%lld", (unsigned long long) fp,
+			 (unsigned long long) snapshot, offset, (long long) last_serial);
+	return ck_base64_encode((const unsigned char *) text, strlen(text));
+}
+
+static bool
+emu_marker_decode(const char *marker, uint64_t *fp, uint64_t *snapshot, size_t *offset,
+				  int64_t *last_serial)
+{
+	size_t		len;
+	unsigned char *raw = ck_base64_decode(marker, strlen(marker), &len);
+	unsigned long long a,
+				b;
+	size_t		c;
+	long long	d;
+	int			consumed = 0;
+	bool		ok;
+
+	if (raw == NULL)
+		return false;
+	ok = (strlen((char *) raw) == len &&
+		  sscanf((char *) raw, "ckemu:q:%llu:%llu:%zu:%lld%n", &a, &b, &c, &d, &consumed) == 4 &&
+		  (size_t) consumed == len);
+	free(raw);
+	if (ok)
+	{
+		*fp = a;
+		*snapshot = b;
+		*offset = c;
+		*last_serial = d;
+	}
+	return ok;
 }
 
 /* ---------------------------------------------------------------- values of records */
@@ -1135,12 +1230,13 @@ emu_op_records_query(EmuRequest *req, json_object *body)
 	bool		zone_wide = false;
 	bool		nas = false;
 	int			limit = emu_config.results_limit_max;
-	int64_t		offset = 0;
+	size_t		offset = 0;
+	uint64_t	snapshot = 0;
+	int64_t		last_serial = 0;
 	uint64_t	fp;
 	EmuRecord **page = NULL;
-	size_t		npage = 0,
-				total = 0,
-				i;
+	EmuPage		pg;
+	size_t		i;
 	char		err[256];
 	int			k;
 
@@ -1300,23 +1396,25 @@ emu_op_records_query(EmuRequest *req, json_object *body)
 	jmarker = emu_get(body, "continuationMarker");
 	if (jmarker != NULL && !json_object_is_type(jmarker, json_type_null))
 	{
-		int64_t		mfp;
+		uint64_t	mfp;
 
 		if (!json_object_is_type(jmarker, json_type_string) ||
-			!emu_token_decode(json_object_get_string(jmarker), "q", &offset, &mfp) ||
-			(uint64_t) mfp != fp || offset < 0)
+			!emu_marker_decode(json_object_get_string(jmarker), &mfp, &snapshot, &offset,
+							   &last_serial) ||
+			mfp != fp || snapshot == 0)
 		{
 			emu_error(req, "BAD_REQUEST", "Invalid continuationMarker: it does not belong to this query");
 			goto done;
 		}
 	}
 
-	page = emu_malloc(sizeof(EmuRecord *) * limit);
-	if (!emu_cache_page(fp, (size_t) offset, (size_t) limit, page, &npage, &total))
+	pg.recs = page = emu_malloc(sizeof(EmuRecord *) * limit);
+	if (!emu_cache_page(fp, snapshot, offset, (size_t) limit, q.record_type, &pg))
 	{
 		EmuRecord **all = NULL;
 		size_t		n = 0,
-					cap = 0;
+					cap = 0,
+					start = 0;
 
 		if (zone != NULL)
 			emu_scan_zone(&q, zone, &all, &n, &cap);
@@ -1328,30 +1426,34 @@ emu_op_records_query(EmuRequest *req, json_object *body)
 		}
 		if (q.nsorts > 0 || zone == NULL)
 			qsort_r(all, n, sizeof(EmuRecord *), emu_sort_cmp, &q);
-		total = n;
-		npage = 0;
-		if ((size_t) offset < n)
+
+		/* the marker's snapshot is gone: resume after its last record */
+		if (snapshot != 0)
 		{
-			npage = n - offset;
-			if (npage > (size_t) limit)
-				npage = limit;
-			memcpy(page, all + offset, sizeof(EmuRecord *) * npage);
+			start = offset < n ? offset : n;
+			for (i = 0; i < n; i++)
+				if (all[i]->serial == last_serial)
+				{
+					start = i + 1;
+					break;
+				}
 		}
-		if (all != NULL)
-			emu_cache_put(fp, all, n);
+		emu_cut_page(all, n, start, (size_t) limit, q.record_type, &pg);
+		pg.snapshot = all != NULL ? emu_cache_put(fp, all, n) : 0;
 	}
 
 	emu_lit(&req->out, "{\"records\":[");
-	for (i = 0; i < npage; i++)
+	for (i = 0; i < pg.n; i++)
 	{
 		if (i > 0)
 			emu_lit(&req->out, ",");
-		emu_render_record(&req->out, page[i], &keys, nas);
+		emu_render_record(&req->out, pg.recs[i], &keys, nas);
 	}
 	emu_lit(&req->out, "]");
-	if ((size_t) offset + npage < total)
+	if (pg.more && pg.n > 0)
 	{
-		char	   *marker = emu_token_encode("q", offset + (int64_t) npage, (int64_t) fp);
+		char	   *marker = emu_marker_encode(fp, pg.snapshot, pg.next,
+											   pg.recs[pg.n - 1]->serial);
 
 		emu_lit(&req->out, ",\"continuationMarker\":");
 		emu_json_string(&req->out, marker);
@@ -1360,7 +1462,7 @@ emu_op_records_query(EmuRequest *req, json_object *body)
 	emu_lit(&req->out, "}");
 	req->status = 200;
 	req->answered = true;
-	req->records_out = (long) npage;
+	req->records_out = (long) pg.n;
 
 done:
 	free(page);

@@ -168,7 +168,7 @@ emu_seed_record(EmuScope *scope, EmuZone *zone, json_object *jr, const char *cre
 		free(tmp);
 		return false;
 	}
-	rec = emu_record_put(zone, name, type, fields, nfields, created_user, created, true);
+	rec = emu_record_put(zone, name, type, fields, nfields, created_user, created);
 	rec->created_ms = created;
 	rec->modified_ms = modified >= 0 ? modified : created;
 	if (modified_user != NULL)
@@ -177,7 +177,10 @@ emu_seed_record(EmuScope *scope, EmuZone *zone, json_object *jr, const char *cre
 		rec->modified_user = emu_strdup(modified_user);
 	}
 	if (tag != NULL && *tag != '\0' && strlen(tag) < sizeof(rec->tag))
+	{
 		strcpy(rec->tag, tag);
+		emu_note_change_tag(tag);
+	}
 	emu_record_touch(rec);
 	return true;
 }

@@ -29,6 +29,7 @@
 
 pthread_rwlock_t emu_store_lock = PTHREAD_RWLOCK_INITIALIZER;
 uint64_t	emu_store_gen = 1;
+uint64_t	emu_store_free_gen = 1;
 
 static pthread_mutex_t scope_lock = PTHREAD_MUTEX_INITIALIZER;
 static EmuScope *scopes;
@@ -58,6 +59,34 @@ void
 emu_new_change_tag(char *out)
 {
 	emu_base36(++tag_counter, out);
+}
+
+/*
+ * A tag loaded from a seed file: later generated tags must not repeat it,
+ * or a stale tag could match a newer version of the record.
+ */
+void
+emu_note_change_tag(const char *tag)
+{
+	uint64_t	v = 0;
+	const char *p;
+
+	for (p = tag; *p; p++)
+	{
+		int			d;
+
+		if (*p >= '0' && *p <= '9')
+			d = *p - '0';
+		else if (*p >= 'a' && *p <= 'z')
+			d = *p - 'a' + 10;
+		else
+			return;
+		if (v > (UINT64_MAX - 35) / 36)
+			return;
+		v = v * 36 + d;
+	}
+	if (v > tag_counter)
+		tag_counter = v;
 }
 
 int64_t
@@ -228,6 +257,7 @@ emu_store_clear(void)
 		set = next;
 	}
 	schema_sets = NULL;
+	emu_store_free_gen++;
 	emu_store_bump();
 }
 
@@ -355,6 +385,7 @@ emu_zone_delete(EmuZone *zone)
 	emu_zone_free_contents(zone);
 	zone->deleted = true;
 	emu_scope_changed(zone);
+	emu_store_free_gen++;
 	emu_store_bump();
 }
 
@@ -538,11 +569,10 @@ emu_order_append(EmuRecord *rec)
 EmuRecord *
 emu_record_put(EmuZone *zone, const char *name, const char *type,
 			   EmuField *fields, int nfields, const char *user,
-			   int64_t now_ms, bool replace_fields)
+			   int64_t now_ms)
 {
 	EmuRecord  *rec = emu_map_get(&zone->records, name);
 
-	(void) replace_fields;
 	if (rec != NULL)
 		emu_batch_save(zone, rec, true);
 	if (rec == NULL)
@@ -790,6 +820,7 @@ emu_batch_rollback(void)
 	}
 	nzone_undos = 0;
 	batch_active = false;
+	emu_store_free_gen++;		/* records created in the batch were freed */
 	emu_store_bump();
 }
 

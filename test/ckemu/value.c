@@ -154,6 +154,11 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 		case CK_TYPE_STRING:
 			if (!json_object_is_type(v, json_type_string))
 				goto mismatch;
+			if (strlen(json_object_get_string(v)) != (size_t) json_object_get_string_len(v))
+			{
+				snprintf(err, errlen, "BadRequestException: Invalid value, strings may not contain NUL characters");
+				return false;
+			}
 			out->s = emu_strdup(json_object_get_string(v));
 			emu_json_string(buf, out->s);
 			return true;
