@@ -31,6 +31,9 @@ all install installcheck:
 	@echo "pg_config not found: run 'make deps' as root, or install postgresql-server-dev-15" >&2; exit 1
 endif
 
+# Objects depend on every header (PGXS tracks none by itself).
+$(OBJS): $(wildcard src/*.h src/ck/*.h)
+
 # The emulator and the unit tests are plain C programs, built without
 # PostgreSQL; they share src/ck with the extension.
 HOST_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Isrc -I/usr/include/json-c

@@ -40,6 +40,7 @@ start_ckemu()
 		--s2s-key "$CKFDW_KEY_ID=$WORK_DIR/pub.pem" \
 		--schema "$CKFDW_ROOT/test/data/gallery.ckdb" \
 		--data "$CKFDW_ROOT/test/data/gallery.json" \
+		--container iCloud.com.example.Gallery \
 		"$@" >"$WORK_DIR/ckemu-$name.log" 2>&1 &
 	CKEMU_PIDS+=($!)
 	local i

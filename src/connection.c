@@ -1,0 +1,762 @@
+/*-------------------------------------------------------------------------
+ *
+ * connection.c
+ *		  CloudKit client management and error reporting for ckfdw
+ *
+ * As postgres_fdw keeps one libpq connection per user mapping, we keep one
+ * CkClient (one keep-alive libcurl handle plus the credentials) per user
+ * mapping, created at first use and dropped when the server or the user
+ * mapping changes.
+ *
+ * The transport never blocks by itself: it calls our wait hook, which waits
+ * on the sockets and on MyLatch, and asks the transport to give up when a
+ * query cancel or termination is pending.  We then raise the interrupt
+ * ourselves with CHECK_FOR_INTERRUPTS, outside libcurl, and never longjmp
+ * through it.
+ *
+ * IDENTIFICATION
+ *		  src/connection.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_user_mapping.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "ckfdw.h"
+#include "ck/ck_error.h"
+#include "ck/ck_http.h"
+#include "ck/ck_sign.h"
+
+/* Longest key file we read; real P-256 keys are ~250 bytes. */
+#define CKFDW_MAX_KEY_FILE_SIZE	(64 * 1024)
+
+/*
+ * A connection cache entry, keyed by user mapping OID (so that a PUBLIC
+ * user mapping used by many roles has one client, as in postgres_fdw).
+ */
+struct CkFdwConnection
+{
+	Oid			key;			/* hash key: user mapping OID (must be first) */
+	CkClient   *client;			/* NULL when not connected */
+	Oid			serverid;
+	Oid			userid;			/* InvalidOid for PUBLIC */
+	int			refcount;		/* scans using the client now */
+	bool		invalidated;	/* server or user mapping changed */
+	uint32		server_hashvalue;
+	uint32		mapping_hashvalue;
+	int64		requests;		/* HTTP requests this client sent, retries included */
+	ErrorData  *hook_error;		/* an error caught inside the wait hook */
+};
+
+static HTAB *ConnectionHash = NULL;
+
+PG_FUNCTION_INFO_V1(ckfdw_get_connections);
+PG_FUNCTION_INFO_V1(ckfdw_disconnect);
+PG_FUNCTION_INFO_V1(ckfdw_disconnect_all);
+
+static void make_client(CkFdwConnection *entry, UserMapping *user,
+						ForeignServer *server, CkFdwOptions *options);
+static void disconnect_client(CkFdwConnection *entry);
+static char *read_key_file(const char *path, size_t *len);
+static bool ckfdw_wait_hook(void *arg, const CkWaitSocket *socks, int nsocks,
+							long timeout_ms);
+static void ckfdw_inval_callback(Datum arg, int cacheid, uint32 hashvalue);
+static void ckfdw_xact_callback(XactEvent event, void *arg);
+static bool disconnect_cached_clients(Oid serverid);
+static char *describe_request(const CkFdwRequestInfo *info);
+static int	request_errcontext(const CkFdwRequestInfo *info);
+
+/*
+ * Get the client for a user mapping, creating it at first use, and mark it
+ * in use until ckfdw_release_connection (or the end of the transaction).
+ */
+CkFdwConnection *
+ckfdw_get_connection(UserMapping *user, ForeignServer *server,
+					 CkFdwOptions *options)
+{
+	CkFdwConnection *entry;
+	bool		found;
+	Oid			key = user->umid;
+
+	if (ConnectionHash == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CkFdwConnection);
+		ConnectionHash = hash_create("ckfdw connections", 8, &ctl,
+									 HASH_ELEM | HASH_BLOBS);
+
+		/* drop clients whose server or user mapping changed */
+		CacheRegisterSyscacheCallback(FOREIGNSERVEROID, ckfdw_inval_callback,
+									  (Datum) 0);
+		CacheRegisterSyscacheCallback(USERMAPPINGOID, ckfdw_inval_callback,
+									  (Datum) 0);
+		RegisterXactCallback(ckfdw_xact_callback, NULL);
+	}
+
+	entry = hash_search(ConnectionHash, &key, HASH_ENTER, &found);
+	if (!found)
+	{
+		entry->client = NULL;
+		entry->refcount = 0;
+		entry->invalidated = false;
+		entry->requests = 0;
+		entry->hook_error = NULL;
+	}
+
+	if (entry->client != NULL && entry->invalidated && entry->refcount == 0)
+		disconnect_client(entry);
+
+	if (entry->client == NULL)
+		make_client(entry, user, server, options);
+
+	entry->refcount++;
+	return entry;
+}
+
+void
+ckfdw_release_connection(CkFdwConnection *conn)
+{
+	if (conn->refcount > 0)
+		conn->refcount--;
+	if (conn->refcount == 0 && conn->invalidated && conn->client != NULL)
+		disconnect_client(conn);
+}
+
+/*
+ * Create the client of a user mapping.  Key problems (a missing or
+ * unreadable file, a key that is not EC P-256) are reported here, at first
+ * use, with the file or option they come from; never with key material.
+ */
+static void
+make_client(CkFdwConnection *entry, UserMapping *user, ForeignServer *server,
+			CkFdwOptions *options)
+{
+	CkClientConfig config;
+	char		err[512];
+	char	   *key_id = ckfdw_option_value(user->options, "key_id");
+	char	   *key_file = ckfdw_option_value(user->options, "private_key_file");
+	char	   *key_pem = ckfdw_option_value(user->options, "private_key");
+	char	   *api_token = ckfdw_option_value(user->options, "api_token");
+	char	   *web_token = ckfdw_option_value(user->options, "web_auth_token");
+	char	   *volatile pem = NULL;
+	volatile size_t pem_len = 0;
+	CkClient   *volatile client = NULL;
+
+	memset(&config, 0, sizeof(config));
+	if (key_id != NULL)
+		config.auth = CK_AUTH_SERVER_KEY;
+	else if (api_token != NULL)
+		config.auth = CK_AUTH_API_TOKEN;
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				 errmsg("user mapping for server \"%s\" has no CloudKit credentials",
+						server->servername),
+				 errhint("Set \"key_id\" with \"private_key_file\" or \"private_key\", or \"api_token\".")));
+
+	config.key_id = key_id;
+	config.api_token = api_token;
+	config.web_auth_token = web_token;
+	config.base_url = options->base_url;
+	config.container = options->container;
+	config.environment = options->environment;
+	config.database = options->database;
+	config.connect_timeout_ms = options->connect_timeout_ms;
+	config.request_timeout_ms = options->request_timeout_ms;
+	config.max_response_bytes = options->max_response_size;
+	config.max_retries = options->max_retries;
+	config.max_retry_wait_ms = options->max_retry_wait_ms;
+	config.user_agent = "ckfdw/1.0";
+
+	/* the client holds one socket, like a libpq connection */
+	if (!AcquireExternalFD())
+		ereport(ERROR,
+				(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+				 errmsg("could not create a CloudKit client for server \"%s\"",
+						server->servername),
+				 errdetail("There are too many open files on the local server."),
+				 errhint("Raise the server's max_files_per_process and/or \"ulimit -n\" limits.")));
+
+	/* ck_client_new copies what it keeps; the key text is wiped after */
+	PG_TRY();
+	{
+		if (config.auth == CK_AUTH_SERVER_KEY)
+		{
+			CkKey	   *key;
+			size_t		len = 0;
+
+			if (key_file != NULL)
+			{
+				pem = read_key_file(key_file, &len);
+				pem_len = len;
+			}
+			else if (key_pem != NULL)
+			{
+				pem = pstrdup(key_pem);
+				pem_len = strlen(key_pem);
+			}
+			else
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+						 errmsg("user mapping for server \"%s\" has a key ID but no private key",
+								server->servername)));
+
+			/* check the key here, to say which option holds a bad one */
+			key = ck_key_load_private_pem(pem, err, sizeof(err));
+			if (key == NULL)
+			{
+				if (key_file != NULL)
+					ereport(ERROR,
+							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+							 errmsg("private key file \"%s\" does not hold an EC P-256 private key",
+									key_file),
+							 errdetail_internal("%s", err),
+							 errhint("CloudKit server-to-server keys are made with \"openssl ecparam -name prime256v1 -genkey -noout\".")));
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+						 errmsg("option \"private_key\" of the user mapping for server \"%s\" does not hold an EC P-256 private key",
+								server->servername),
+						 errdetail_internal("%s", err)));
+			}
+			ck_key_free(key);
+			config.private_key_pem = pem;
+		}
+
+		client = ck_client_new(&config, err, sizeof(err));
+		if (client == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION),
+					 errmsg("could not create a CloudKit client for server \"%s\"",
+							server->servername),
+					 errdetail_internal("%s", err)));
+	}
+	PG_FINALLY();
+	{
+		if (pem != NULL)
+			explicit_bzero(pem, pem_len);
+		if (client == NULL)
+			ReleaseExternalFD();
+	}
+	PG_END_TRY();
+
+	ck_client_set_wait_hook(client, ckfdw_wait_hook, entry);
+	entry->client = client;
+	entry->requests = 0;
+	entry->serverid = server->serverid;
+	entry->userid = user->userid;
+	entry->invalidated = false;
+	entry->server_hashvalue =
+		GetSysCacheHashValue1(FOREIGNSERVEROID, ObjectIdGetDatum(server->serverid));
+	entry->mapping_hashvalue =
+		GetSysCacheHashValue1(USERMAPPINGOID, ObjectIdGetDatum(user->umid));
+}
+
+/*
+ * Read a PEM key file.  The server process reads it, so the validator
+ * allows the option only to roles that may read server files anyway.
+ */
+static char *
+read_key_file(const char *path, size_t *len)
+{
+	FILE	   *file;
+	char	   *buf;
+	size_t		n;
+
+	file = AllocateFile(path, "r");
+	if (file == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("could not open private key file \"%s\": %m", path),
+				 errhint("The file named by option \"private_key_file\" must be readable by the PostgreSQL server process.")));
+
+	buf = palloc(CKFDW_MAX_KEY_FILE_SIZE + 1);
+	n = fread(buf, 1, CKFDW_MAX_KEY_FILE_SIZE + 1, file);
+	if (ferror(file))
+	{
+		int			save_errno = errno;
+
+		FreeFile(file);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("could not read private key file \"%s\": %m", path)));
+	}
+	FreeFile(file);
+	if (n > CKFDW_MAX_KEY_FILE_SIZE)
+	{
+		explicit_bzero(buf, n);
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("private key file \"%s\" is too large to be a key", path)));
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static void
+disconnect_client(CkFdwConnection *entry)
+{
+	if (entry->client != NULL)
+	{
+		ck_client_free(entry->client);
+		entry->client = NULL;
+		ReleaseExternalFD();
+	}
+	entry->invalidated = false;
+	entry->refcount = 0;
+}
+
+/*
+ * The transport's wait: sockets, MyLatch and a timeout.  Returns false when
+ * an interrupt that would raise an error is pending, so the transport stops
+ * cleanly; the caller then raises it.  An error inside (say, epoll failing)
+ * is caught and rethrown by the caller after the transport returned: nothing
+ * may longjmp through libcurl.
+ */
+static bool
+ckfdw_wait_hook(void *arg, const CkWaitSocket *socks, int nsocks,
+				long timeout_ms)
+{
+	CkFdwConnection *entry = (CkFdwConnection *) arg;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	WaitEventSet *volatile set = NULL;
+	volatile bool result = true;
+
+	if (InterruptPending && (QueryCancelPending || ProcDiePending))
+		return false;
+
+	PG_TRY();
+	{
+		WaitEvent	events[8];
+		int			nevents;
+		int			i;
+
+		set = CreateWaitEventSet(CurrentMemoryContext, nsocks + 2);
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (i = 0; i < nsocks; i++)
+		{
+			uint32		ev = 0;
+
+			if (socks[i].want_read)
+				ev |= WL_SOCKET_READABLE;
+			if (socks[i].want_write)
+				ev |= WL_SOCKET_WRITEABLE;
+			if (ev != 0 && socks[i].fd >= 0)
+				AddWaitEventToSet(set, ev, socks[i].fd, NULL, NULL);
+		}
+
+		nevents = WaitEventSetWait(set, timeout_ms < 0 ? -1 : timeout_ms,
+								   events, lengthof(events), PG_WAIT_EXTENSION);
+		for (i = 0; i < nevents; i++)
+		{
+			if (events[i].events & WL_LATCH_SET)
+				ResetLatch(MyLatch);
+		}
+		FreeWaitEventSet(set);
+		set = NULL;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		if (set != NULL)
+			FreeWaitEventSet(set);
+		entry->hook_error = CopyErrorData();
+		FlushErrorState();
+		result = false;
+	}
+	PG_END_TRY();
+
+	if (InterruptPending && (QueryCancelPending || ProcDiePending))
+		return false;
+	return result;
+}
+
+/*
+ * Send a request through a client.  Returns only when CloudKit answered with
+ * success; every other outcome is raised as an error here.  resp must be
+ * cleared by the caller (ck_response_clear), also after an error: tie it to
+ * a memory context reset callback.
+ */
+void
+ckfdw_request(CkFdwConnection *conn, const char *method, const char *body,
+			  bool idempotent, const CkFdwRequestInfo *info, CkResponse *resp)
+{
+	size_t		body_len = body ? strlen(body) : 0;
+
+	if (ckfdw_log_requests)
+		ereport(LOG,
+				(errmsg("ckfdw: %s %s %s", method, info->operation,
+						body ? body : ""),
+				 errhidestmt(true)));
+
+	conn->hook_error = NULL;
+	ck_client_request(conn->client, method, info->operation, body, body_len,
+					  idempotent, resp);
+	conn->requests += resp->attempts;
+
+	if (ckfdw_log_requests)
+		ereport(LOG,
+				(errmsg("ckfdw: %s answered with HTTP %ld after %d attempt(s)",
+						info->operation, resp->http_status, resp->attempts),
+				 errhidestmt(true)));
+
+	if (resp->kind == CK_RESULT_ABORTED)
+	{
+		/* the connection may be mid-response: don't reuse it */
+		ck_client_reset_connection(conn->client);
+		if (conn->hook_error != NULL)
+		{
+			ErrorData  *edata = conn->hook_error;
+
+			conn->hook_error = NULL;
+			ReThrowError(edata);
+		}
+		CHECK_FOR_INTERRUPTS();
+		/* the interrupt did not raise (held off): stop anyway */
+		ereport(ERROR,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 errmsg("canceling CloudKit request"),
+				 request_errcontext(info)));
+	}
+
+	if (resp->kind != CK_RESULT_OK)
+		ckfdw_report_response(resp, info);
+}
+
+/* "the query of record type \"Artist\"" */
+static char *
+describe_request(const CkFdwRequestInfo *info)
+{
+	if (strcmp(info->operation, "records/query") == 0 && info->record_type)
+		return psprintf("the query of record type \"%s\"", info->record_type);
+	return psprintf("CloudKit operation %s", info->operation);
+}
+
+/* errcontext naming the operation, record type and zone */
+static int
+request_errcontext(const CkFdwRequestInfo *info)
+{
+	if (info->record_type && info->zone && info->relname)
+		return errcontext("CloudKit %s of record type \"%s\" in zone \"%s\", foreign table \"%s\"",
+						  info->operation, info->record_type, info->zone,
+						  info->relname);
+	if (info->record_type && info->zone)
+		return errcontext("CloudKit %s of record type \"%s\" in zone \"%s\"",
+						  info->operation, info->record_type, info->zone);
+	return errcontext("CloudKit %s", info->operation);
+}
+
+/* The SQLSTATE of a CloudKit error, from ck_error's table. */
+static int
+error_sqlstate(const CkErrorInfo *e)
+{
+	const char *s = e->sqlstate;
+
+	if (s == NULL || strlen(s) != 5)
+		return ERRCODE_FDW_ERROR;
+	return MAKE_SQLSTATE(s[0], s[1], s[2], s[3], s[4]);
+}
+
+/*
+ * Raise a CloudKit error (a whole-request error, or one record's error dict
+ * when record_name is set).  The uuid, only useful when asking Apple about a
+ * request, goes to the server log.
+ */
+static void
+report_server_error(const char *code, const char *reason, const char *uuid,
+					long http_status, double retry_after, int attempts,
+					const char *record_name, const CkFdwRequestInfo *info)
+{
+	const CkErrorInfo *e = ck_error_lookup(code);
+	char	   *what = describe_request(info);
+	char	   *detail;
+	char	   *msg;
+	char	   *hint;
+
+	if (code == NULL || code[0] == '\0')
+		code = e->code;
+	if (reason == NULL || reason[0] == '\0')
+		reason = "(no reason given)";
+	/* CloudKit writes UTF-8; the database may use another encoding */
+	code = ckfdw_message_text(code);
+	reason = ckfdw_message_text(reason);
+	if (record_name != NULL)
+		record_name = ckfdw_message_text(record_name);
+
+	if (http_status > 0)
+		detail = psprintf("CloudKit error %s (HTTP %ld): %s", code, http_status, reason);
+	else
+		detail = psprintf("CloudKit error %s: %s", code, reason);
+
+	if (record_name != NULL)
+		msg = psprintf("CloudKit returned an error for record \"%s\" in %s",
+					   record_name, what);
+	else if (e->retryable && attempts > 1)
+		msg = psprintf("CloudKit could not serve %s after %d attempts", what, attempts);
+	else if (e->retryable)
+		msg = psprintf("CloudKit could not serve %s", what);
+	else
+		msg = psprintf("CloudKit rejected %s", what);
+
+	if (e->retryable && retry_after >= 0)
+		hint = psprintf("CloudKit asked to wait %g %s before trying again; retry then, or raise the server option \"max_retries\".",
+						retry_after, retry_after == 1 ? "second" : "seconds");
+	else
+		hint = pstrdup(e->hint);
+
+	ereport(ERROR,
+			(errcode(error_sqlstate(e)),
+			 errmsg_internal("%s", msg),
+			 errdetail_internal("%s", detail),
+			 (uuid && uuid[0]) ? errdetail_log("%s; request uuid %s", detail, uuid) : 0,
+			 errhint("%s", hint),
+			 request_errcontext(info)));
+}
+
+/*
+ * Raise the error a failed CloudKit response stands for.
+ */
+void
+ckfdw_report_response(const CkResponse *resp, const CkFdwRequestInfo *info)
+{
+	char	   *what = describe_request(info);
+
+	switch (resp->kind)
+	{
+		case CK_RESULT_SERVER_ERROR:
+			report_server_error(resp->server_error_code, resp->reason, resp->uuid,
+								resp->http_status, resp->retry_after,
+								resp->attempts, NULL, info);
+			break;
+		case CK_RESULT_TRANSPORT:
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not get an answer from CloudKit for %s", what),
+					 errdetail_internal("%s", ckfdw_message_text(resp->reason)),
+					 resp->attempts > 1 ?
+					 errhint("The request was tried %d times; check the network and the server option \"base_url\".",
+							 resp->attempts) :
+					 errhint("Check the network and the server option \"base_url\"."),
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_BAD_RESPONSE:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("CloudKit sent an invalid response to %s", what),
+					 errdetail_internal("HTTP %ld: %s", resp->http_status,
+										ckfdw_message_text(resp->reason)),
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_TOO_LARGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("CloudKit response to %s exceeds the size limit", what),
+					 errdetail_internal("%s", ckfdw_message_text(resp->reason)),
+					 errhint("Raise the server option \"max_response_size\" or lower \"page_size\"."),
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_CONFIG:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("could not send %s", what),
+					 errdetail_internal("%s", ckfdw_message_text(resp->reason)),
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_ABORTED:
+			ereport(ERROR,
+					(errcode(ERRCODE_QUERY_CANCELED),
+					 errmsg("canceling CloudKit request"),
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_OK:
+			break;
+	}
+	elog(ERROR, "unexpected CloudKit result %d", (int) resp->kind);
+}
+
+/* Raise the error dict CloudKit sent for one record of a batch or query. */
+void
+ckfdw_report_record_error(const char *server_error_code, const char *reason,
+						  const char *record_name, double retry_after,
+						  const CkFdwRequestInfo *info)
+{
+	report_server_error(server_error_code, reason, NULL, 0, retry_after, 1,
+						record_name ? record_name : "(unnamed)", info);
+	pg_unreachable();
+}
+
+/*
+ * Syscache invalidation: drop the clients of a changed server or user
+ * mapping, or mark them to be dropped when the scans using them end.
+ */
+static void
+ckfdw_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS scan;
+	CkFdwConnection *entry;
+
+	Assert(cacheid == FOREIGNSERVEROID || cacheid == USERMAPPINGOID);
+
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = (CkFdwConnection *) hash_seq_search(&scan)))
+	{
+		if (entry->client == NULL)
+			continue;
+		if (hashvalue == 0 ||
+			(cacheid == FOREIGNSERVEROID && entry->server_hashvalue == hashvalue) ||
+			(cacheid == USERMAPPINGOID && entry->mapping_hashvalue == hashvalue))
+		{
+			if (entry->refcount == 0)
+				disconnect_client(entry);
+			else
+				entry->invalidated = true;
+		}
+	}
+}
+
+/*
+ * At the end of a transaction no scan is running any more; a scan ended by
+ * an error never called ckfdw_release_connection.
+ */
+static void
+ckfdw_xact_callback(XactEvent event, void *arg)
+{
+	HASH_SEQ_STATUS scan;
+	CkFdwConnection *entry;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = (CkFdwConnection *) hash_seq_search(&scan)))
+	{
+		entry->refcount = 0;
+		entry->hook_error = NULL;
+		if (entry->client != NULL && entry->invalidated)
+			disconnect_client(entry);
+	}
+}
+
+/*
+ * ckfdw_get_connections: the clients this backend holds, like
+ * postgres_fdw_get_connections.
+ */
+Datum
+ckfdw_get_connections(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS scan;
+	CkFdwConnection *entry;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (ConnectionHash == NULL)
+		PG_RETURN_VOID();
+
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = (CkFdwConnection *) hash_seq_search(&scan)))
+	{
+		Datum		values[4];
+		bool		nulls[4];
+		ForeignServer *server;
+
+		if (entry->client == NULL)
+			continue;
+
+		memset(nulls, 0, sizeof(nulls));
+		server = GetForeignServerExtended(entry->serverid, FSV_MISSING_OK);
+
+		/* a server dropped in this transaction has no name any more */
+		if (server != NULL)
+			values[0] = CStringGetTextDatum(server->servername);
+		else
+			nulls[0] = true;
+		if (OidIsValid(entry->userid))
+		{
+			char	   *name = GetUserNameFromId(entry->userid, true);
+
+			if (name != NULL)
+				values[1] = CStringGetTextDatum(name);
+			else
+				nulls[1] = true;
+		}
+		else
+			values[1] = CStringGetTextDatum("public");
+		values[2] = BoolGetDatum(!entry->invalidated);
+		values[3] = Int64GetDatum(entry->requests);
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * ckfdw_disconnect(server name): drop this backend's clients of a server.
+ * Returns true if one was dropped.
+ */
+Datum
+ckfdw_disconnect(PG_FUNCTION_ARGS)
+{
+	ForeignServer *server;
+	char	   *servername = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	server = GetForeignServerByName(servername, false);
+	PG_RETURN_BOOL(disconnect_cached_clients(server->serverid));
+}
+
+/* ckfdw_disconnect_all(): drop all of this backend's clients. */
+Datum
+ckfdw_disconnect_all(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(disconnect_cached_clients(InvalidOid));
+}
+
+static bool
+disconnect_cached_clients(Oid serverid)
+{
+	HASH_SEQ_STATUS scan;
+	CkFdwConnection *entry;
+	bool		result = false;
+
+	if (ConnectionHash == NULL)
+		return false;
+
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = (CkFdwConnection *) hash_seq_search(&scan)))
+	{
+		if (entry->client == NULL)
+			continue;
+		if (OidIsValid(serverid) && entry->serverid != serverid)
+			continue;
+		if (entry->refcount > 0)
+		{
+			ForeignServer *server = GetForeignServerExtended(entry->serverid,
+															 FSV_MISSING_OK);
+
+			ereport(WARNING,
+					(errmsg("cannot close the CloudKit client of server \"%s\" because it is still in use",
+							server ? server->servername : "(dropped)")));
+			continue;
+		}
+		disconnect_client(entry);
+		result = true;
+	}
+	return result;
+}
