@@ -27,6 +27,10 @@ make_test_keys()
 	export CKFDW_KEY_FILE="$dir/key.pem"
 	export CKFDW_OTHER_KEY_FILE="$dir/other-key.pem"
 	export CKFDW_RSA_KEY_FILE="$dir/rsa-key.pem"
+	# API token and a signed-in user: the owner of the private Wishlist zone
+	export CKFDW_API_TOKEN=ckfdw-test-api-token
+	export CKFDW_WEB_AUTH_TOKEN=ckfdw-test-web-auth-token
+	export CKFDW_WEB_AUTH_USER=_0d1e2a3b4c5d6e7f8091a2b3c4d5e6f7
 }
 
 # start_ckemu NAME [ckemu flags...]: starts ckemu on a free loopback port and
@@ -41,6 +45,8 @@ start_ckemu()
 		--schema "$CKFDW_ROOT/test/data/gallery.ckdb" \
 		--data "$CKFDW_ROOT/test/data/gallery.json" \
 		--container iCloud.com.example.Gallery \
+		--api-token "$CKFDW_API_TOKEN" \
+		--web-auth-token "$CKFDW_WEB_AUTH_TOKEN=$CKFDW_WEB_AUTH_USER" \
 		"$@" >"$WORK_DIR/ckemu-$name.log" 2>&1 &
 	CKEMU_PIDS+=($!)
 	local i
