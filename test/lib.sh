@@ -31,6 +31,10 @@ make_test_keys()
 	export CKFDW_API_TOKEN=ckfdw-test-api-token
 	export CKFDW_WEB_AUTH_TOKEN=ckfdw-test-web-auth-token
 	export CKFDW_WEB_AUTH_USER=_0d1e2a3b4c5d6e7f8091a2b3c4d5e6f7
+	# the sample schema, where the server process can read it
+	cp "$CKFDW_ROOT/test/data/gallery.ckdb" "$dir/gallery.ckdb"
+	chmod 644 "$dir/gallery.ckdb"
+	export CKFDW_SCHEMA_FILE="$dir/gallery.ckdb"
 }
 
 # start_ckemu NAME [ckemu flags...]: starts ckemu on a free loopback port and

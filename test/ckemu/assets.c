@@ -191,21 +191,13 @@ emu_asset_bytes(const char *id, size_t *len)
 void
 emu_op_assets_upload(EmuRequest *req, json_object *body)
 {
-	json_object *jtoks = emu_get(body, "tokens");
+	json_object *jtoks;
 	int			n,
 				i;
 
-	if (jtoks == NULL || !json_object_is_type(jtoks, json_type_array))
-	{
-		emu_error(req, "BAD_REQUEST", "assets/upload needs a tokens array");
+	jtoks = emu_body_array(req, body, "tokens", "tokens", EMU_MAX_TOKENS, &n);
+	if (jtoks == NULL)
 		return;
-	}
-	n = (int) json_object_array_length(jtoks);
-	if (n > EMU_MAX_TOKENS)
-	{
-		emu_error(req, "BAD_REQUEST", "assets/upload accepts at most %d tokens, got %d", EMU_MAX_TOKENS, n);
-		return;
-	}
 	for (i = 0; i < n; i++)
 	{
 		json_object *t = json_object_array_get_idx(jtoks, i);

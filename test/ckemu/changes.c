@@ -334,7 +334,7 @@ emu_zone_changes(EmuRequest *req, json_object *body, json_object *jz)
 void
 emu_op_changes_zone(EmuRequest *req, json_object *body)
 {
-	json_object *jzones = emu_get(body, "zones");
+	json_object *jzones;
 	int			n,
 				i;
 
@@ -343,17 +343,9 @@ emu_op_changes_zone(EmuRequest *req, json_object *body)
 		emu_error(req, "BAD_REQUEST", "changes/zone is not available in the public database");
 		return;
 	}
-	if (jzones == NULL || !json_object_is_type(jzones, json_type_array))
-	{
-		emu_error(req, "BAD_REQUEST", "changes/zone needs a zones array");
+	jzones = emu_body_array(req, body, "zones", "zones", EMU_MAX_OPERATIONS, &n);
+	if (jzones == NULL)
 		return;
-	}
-	n = (int) json_object_array_length(jzones);
-	if (n > EMU_MAX_OPERATIONS)
-	{
-		emu_error(req, "BAD_REQUEST", "changes/zone accepts at most %d zones", EMU_MAX_OPERATIONS);
-		return;
-	}
 	emu_lit(&req->out, "{\"zones\":[");
 	for (i = 0; i < n; i++)
 	{

@@ -205,6 +205,11 @@ extern void emu_error(EmuRequest *req, const char *code, const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 extern void emu_error_retry(EmuRequest *req, const char *code, int retry_after,
 							const char *redirect_url, const char *reason);
+extern json_object *emu_body_array(EmuRequest *req, json_object *body,
+								   const char *key, const char *what, int max,
+								   int *n);
+extern bool emu_body_bool(EmuRequest *req, json_object *body, const char *key,
+						  bool *value);
 extern int	emu_status_for_code(const char *code);
 extern bool emu_code_known(const char *code);
 extern char *emu_query_param(const char *query, const char *name);

@@ -137,6 +137,53 @@ emu_error(EmuRequest *req, const char *code, const char *fmt,...)
 	emu_error_retry(req, code, -1, NULL, reason);
 }
 
+/*
+ * The request body's array member "key", holding at most "max" entries
+ * ("what" names them in the error).  Otherwise answers BAD_REQUEST and
+ * returns NULL.
+ */
+json_object *
+emu_body_array(EmuRequest *req, json_object *body, const char *key,
+			   const char *what, int max, int *n)
+{
+	json_object *arr = emu_get(body, key);
+
+	if (arr == NULL || !json_object_is_type(arr, json_type_array))
+	{
+		emu_error(req, "BAD_REQUEST", "%s needs a %s array", req->op, key);
+		return NULL;
+	}
+	*n = (int) json_object_array_length(arr);
+	if (*n > max)
+	{
+		emu_error(req, "BAD_REQUEST", "%s accepts at most %d %s, got %d",
+				  req->op, max, what, *n);
+		return NULL;
+	}
+	return arr;
+}
+
+/*
+ * An optional boolean member of the request body: *value is left alone when
+ * it is absent or null.  Answers BAD_REQUEST and returns false when it is
+ * something else.
+ */
+bool
+emu_body_bool(EmuRequest *req, json_object *body, const char *key, bool *value)
+{
+	json_object *v = emu_get(body, key);
+
+	if (v == NULL || json_object_is_type(v, json_type_null))
+		return true;
+	if (!json_object_is_type(v, json_type_boolean))
+	{
+		emu_error(req, "BAD_REQUEST", "%s must be a boolean", key);
+		return false;
+	}
+	*value = json_object_get_boolean(v);
+	return true;
+}
+
 /* ---------------------------------------------------------------- query strings */
 
 static int

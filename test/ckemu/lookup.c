@@ -16,8 +16,7 @@
 void
 emu_op_records_lookup(EmuRequest *req, json_object *body)
 {
-	json_object *jrecs = emu_get(body, "records");
-	json_object *jnas = emu_get(body, "numbersAsStrings");
+	json_object *jrecs;
 	EmuKeys		top;
 	EmuZone    *zone;
 	bool		nas = false;
@@ -25,27 +24,9 @@ emu_op_records_lookup(EmuRequest *req, json_object *body)
 				i;
 	char		err[256];
 
-	if (jrecs == NULL || !json_object_is_type(jrecs, json_type_array))
-	{
-		emu_error(req, "BAD_REQUEST", "records/lookup needs a records array");
+	jrecs = emu_body_array(req, body, "records", "records", EMU_MAX_OPERATIONS, &n);
+	if (jrecs == NULL || !emu_body_bool(req, body, "numbersAsStrings", &nas))
 		return;
-	}
-	n = (int) json_object_array_length(jrecs);
-	if (n > EMU_MAX_OPERATIONS)
-	{
-		emu_error(req, "BAD_REQUEST", "records/lookup accepts at most %d records, got %d",
-				  EMU_MAX_OPERATIONS, n);
-		return;
-	}
-	if (jnas != NULL && !json_object_is_type(jnas, json_type_null))
-	{
-		if (!json_object_is_type(jnas, json_type_boolean))
-		{
-			emu_error(req, "BAD_REQUEST", "numbersAsStrings must be a boolean");
-			return;
-		}
-		nas = json_object_get_boolean(jnas);
-	}
 	for (i = 0; i < n; i++)
 	{
 		json_object *item = json_object_array_get_idx(jrecs, i);

@@ -545,9 +545,7 @@ emu_render_results(CkBuf *out, EmuOpResult *results, const char **names, int n,
 void
 emu_op_records_modify(EmuRequest *req, json_object *body)
 {
-	json_object *jops = emu_get(body, "operations");
-	json_object *jatomic = emu_get(body, "atomic");
-	json_object *jnas = emu_get(body, "numbersAsStrings");
+	json_object *jops;
 	EmuKeys		top;
 	EmuZone    *zone;
 	EmuOpResult *results = NULL;
@@ -563,36 +561,10 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 	int64_t		now = ck_now_ms();
 	char		err[256];
 
-	if (jops == NULL || !json_object_is_type(jops, json_type_array))
-	{
-		emu_error(req, "BAD_REQUEST", "records/modify needs an operations array");
+	jops = emu_body_array(req, body, "operations", "operations", EMU_MAX_OPERATIONS, &n);
+	if (jops == NULL || !emu_body_bool(req, body, "atomic", &atomic) ||
+		!emu_body_bool(req, body, "numbersAsStrings", &nas))
 		return;
-	}
-	n = (int) json_object_array_length(jops);
-	if (n > EMU_MAX_OPERATIONS)
-	{
-		emu_error(req, "BAD_REQUEST", "records/modify accepts at most %d operations, got %d",
-				  EMU_MAX_OPERATIONS, n);
-		return;
-	}
-	if (jatomic != NULL && !json_object_is_type(jatomic, json_type_null))
-	{
-		if (!json_object_is_type(jatomic, json_type_boolean))
-		{
-			emu_error(req, "BAD_REQUEST", "atomic must be a boolean");
-			return;
-		}
-		atomic = json_object_get_boolean(jatomic);
-	}
-	if (jnas != NULL && !json_object_is_type(jnas, json_type_null))
-	{
-		if (!json_object_is_type(jnas, json_type_boolean))
-		{
-			emu_error(req, "BAD_REQUEST", "numbersAsStrings must be a boolean");
-			return;
-		}
-		nas = json_object_get_boolean(jnas);
-	}
 	if (!emu_keys_parse(emu_get(body, "desiredKeys"), &top, NULL, err, sizeof(err)))
 	{
 		emu_error(req, "BAD_REQUEST", "%s", err);

@@ -1221,9 +1221,7 @@ emu_op_records_query(EmuRequest *req, json_object *body)
 			   *jfilters,
 			   *jsorts,
 			   *jlimit,
-			   *jmarker,
-			   *jwide,
-			   *jnas;
+			   *jmarker;
 	EmuQuery	q;
 	EmuKeys		keys;
 	EmuZone    *zone = NULL;
@@ -1278,26 +1276,9 @@ emu_op_records_query(EmuRequest *req, json_object *body)
 		/* over the maximum: clamped, as the real service appears to do */
 		limit = v > emu_config.results_limit_max ? emu_config.results_limit_max : (int) v;
 	}
-	jnas = emu_get(body, "numbersAsStrings");
-	if (jnas != NULL && !json_object_is_type(jnas, json_type_null))
-	{
-		if (!json_object_is_type(jnas, json_type_boolean))
-		{
-			emu_error(req, "BAD_REQUEST", "numbersAsStrings must be a boolean");
-			return;
-		}
-		nas = json_object_get_boolean(jnas);
-	}
-	jwide = emu_get(body, "zoneWide");
-	if (jwide != NULL && !json_object_is_type(jwide, json_type_null))
-	{
-		if (!json_object_is_type(jwide, json_type_boolean))
-		{
-			emu_error(req, "BAD_REQUEST", "zoneWide must be a boolean");
-			return;
-		}
-		zone_wide = json_object_get_boolean(jwide);
-	}
+	if (!emu_body_bool(req, body, "numbersAsStrings", &nas) ||
+		!emu_body_bool(req, body, "zoneWide", &zone_wide))
+		return;
 	if (!emu_keys_parse(emu_get(body, "desiredKeys"), &keys, NULL, err, sizeof(err)))
 	{
 		emu_error(req, "BAD_REQUEST", "%s", err);

@@ -75,21 +75,13 @@ emu_op_zones_list(EmuRequest *req, json_object *body)
 void
 emu_op_zones_lookup(EmuRequest *req, json_object *body)
 {
-	json_object *jzones = emu_get(body, "zones");
+	json_object *jzones;
 	int			n,
 				i;
 
-	if (jzones == NULL || !json_object_is_type(jzones, json_type_array))
-	{
-		emu_error(req, "BAD_REQUEST", "zones/lookup needs a zones array");
+	jzones = emu_body_array(req, body, "zones", "zones", EMU_MAX_OPERATIONS, &n);
+	if (jzones == NULL)
 		return;
-	}
-	n = (int) json_object_array_length(jzones);
-	if (n > EMU_MAX_OPERATIONS)
-	{
-		emu_error(req, "BAD_REQUEST", "zones/lookup accepts at most %d zones", EMU_MAX_OPERATIONS);
-		return;
-	}
 	for (i = 0; i < n; i++)
 	{
 		const char *name,
@@ -147,7 +139,7 @@ emu_valid_zone_name(const char *s)
 void
 emu_op_zones_modify(EmuRequest *req, json_object *body)
 {
-	json_object *jops = emu_get(body, "operations");
+	json_object *jops;
 	EmuMap		seen;
 	int			n,
 				i;
@@ -162,18 +154,9 @@ emu_op_zones_modify(EmuRequest *req, json_object *body)
 		emu_error(req, "BAD_REQUEST", "Zones of the shared database belong to other users and cannot be modified");
 		return;
 	}
-	if (jops == NULL || !json_object_is_type(jops, json_type_array))
-	{
-		emu_error(req, "BAD_REQUEST", "zones/modify needs an operations array");
+	jops = emu_body_array(req, body, "operations", "operations", EMU_MAX_OPERATIONS, &n);
+	if (jops == NULL)
 		return;
-	}
-	n = (int) json_object_array_length(jops);
-	if (n > EMU_MAX_OPERATIONS)
-	{
-		emu_error(req, "BAD_REQUEST", "zones/modify accepts at most %d operations, got %d",
-				  EMU_MAX_OPERATIONS, n);
-		return;
-	}
 	emu_map_init(&seen);
 	for (i = 0; i < n; i++)
 	{
