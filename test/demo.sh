@@ -20,4 +20,4 @@ export CKEMU_URL=$CKEMU_URL_demo
 echo "ckemu is serving the sample container iCloud.com.example.Gallery at $CKEMU_URL"
 echo
 
-pg_virtualenv -v "${PG_MAJOR:-15}" psql -X -q -v ON_ERROR_STOP=1 -e -f test/demo.sql
+pg_virtualenv -t -v "${PG_MAJOR:-15}" psql -X -q -v ON_ERROR_STOP=1 -e -f test/demo.sql

@@ -46,7 +46,7 @@ run_regress()
 	start_ckemu slow --latency-ms 5000 || return 1
 	export CKEMU_URL=$CKEMU_URL_main CKEMU_SLOW_URL=$CKEMU_URL_slow
 	rm -rf test/results
-	pg_virtualenv -v "${PG_MAJOR:-15}" make -s installcheck >"$WORK_DIR/regress.out" 2>&1
+	pg_virtualenv -t -v "${PG_MAJOR:-15}" make -s installcheck >"$WORK_DIR/regress.out" 2>&1
 	cat "$WORK_DIR/regress.out"
 	local ok failed
 	ok=$(grep -cE '\.\.\. ok' "$WORK_DIR/regress.out")

@@ -1,0 +1,645 @@
+#!/bin/bash
+# "make bench": how fast ckfdw is, as ratios measured in this one run
+# against the physical limit (a direct C client over src/ck talking to the
+# same ckemu) and against the naive way (small pages, one row per request,
+# a full scan instead of lookups).  Prints numbers; never passes or fails on
+# time.  test/bench/README.md says what each number means.
+#
+# Starts two ckemus (no added latency, and --latency-ms 20 for a WAN round
+# trip) and a throw-away cluster (pg_virtualenv), builds and installs the
+# extension as "make demo" does, and stops all of it on exit: the ckemus by
+# PID, the cluster by pg_virtualenv itself.
+#
+# BENCH_RUNS=N sets the timed runs per measurement (default 3; the median
+# is reported); BENCH_SKIP_BUILD=1 benchmarks what is installed.  Exits
+# non-zero when a measurement could not be made.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+CKFDW_ROOT=$PWD
+BENCH_SCRIPT=$CKFDW_ROOT/test/bench/run-bench.sh
+
+RUNS=${BENCH_RUNS:-3}
+if ! [[ $RUNS =~ ^[1-9][0-9]?$ ]]; then
+	echo "BENCH_RUNS must be a number from 1 to 99, not \"$RUNS\"" >&2
+	exit 2
+fi
+WAN_LATENCY_MS=20
+SCAN="COPY (SELECT * FROM %s) TO '/dev/null'"
+
+# ----------------------------------------------------------------------
+# Arithmetic and formatting (awk)
+# ----------------------------------------------------------------------
+
+median()
+{
+	printf '%s\n' "$@" | sort -g |
+		awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# sum_column FILE N: the sum of column N
+sum_column()
+{
+	awk -v c="$2" '{ s += $c } END { print s + 0 }' "$1"
+}
+
+# median_column FILE N: the median of column N
+median_column()
+{
+	local values
+	mapfile -t values < <(awk -v c="$2" '{ print $c }' "$1")
+	median "${values[@]}"
+}
+
+# commas N: 12345.6 -> 12,346
+commas()
+{
+	awk -v n="$1" 'BEGIN {
+		s = sprintf("%.0f", n); sign = "";
+		if (substr(s, 1, 1) == "-") { sign = "-"; s = substr(s, 2) }
+		r = "";
+		while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
+		print sign s r }'
+}
+
+rate()			# rate RECORDS MS: records per second
+{
+	awk -v n="$1" -v ms="$2" 'BEGIN { print n / (ms / 1000) }'
+}
+
+ratio()			# ratio A B: A/B, two decimals
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+}
+
+times_x()		# times_x A B: A/B, one decimal
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'
+}
+
+# cpu_note WHO CPU_MS CKEMU_CPU_MS WALL_MS: "backend CPU 95%, ckemu CPU 12%"
+cpu_note()
+{
+	awk -v who="$1" -v c="$2" -v e="$3" -v w="$4" 'BEGIN {
+		if (w <= 0) exit;
+		if (c >= 0) printf "%s CPU %d%%", who, c * 100 / w + 0.5;
+		if (c >= 0 && e >= 0) printf ", ";
+		if (e >= 0) printf "ckemu CPU %d%%", e * 100 / w + 0.5 }'
+}
+
+# cpu_busy_now: the share of all cores busy during the next second
+cpu_busy_now()
+{
+	local a b
+	a=$(head -n 1 /proc/stat)
+	sleep 1
+	b=$(head -n 1 /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN {
+		n = split(a, x); split(b, y); total = 0;
+		for (i = 2; i <= n; i++) total += y[i] - x[i];
+		idle = (y[5] - x[5]) + (y[6] - x[6]);
+		printf "%d%%", (total - idle) * 100 / total + 0.5 }'
+}
+
+# requests N: "1 request", "15 requests"
+requests()
+{
+	if [ "$1" = 1 ]; then echo "1 request"; else echo "$(commas "$1") requests"; fi
+}
+
+progress()
+{
+	echo "  ... $*" >&2
+}
+
+# headline FORMAT ARGS...: a result line, also repeated in the summary
+headline()
+{
+	local line
+	# shellcheck disable=SC2059
+	line=$(printf "$@")
+	echo
+	echo "$line"
+	echo "$line" >>"$WORK_DIR/summary"
+}
+
+# row WHAT REQUESTS MS RECORDS [NOTE]: one line of a section's table
+row()
+{
+	printf '    %-46s %7s requests %10s ms %9s rec/s   %s\n' "$1" "$(commas "$2")" \
+		"$(printf '%.1f' "$3")" "$(commas "$(rate "$4" "$3")")" "${5:-}"
+}
+
+# ----------------------------------------------------------------------
+# Measuring, inside the cluster
+# ----------------------------------------------------------------------
+
+bpsql()
+{
+	psql -X -v ON_ERROR_STOP=1 "$@"
+}
+
+# $WORK_DIR/cpu-ms PID: the CPU time (user + system, ms) a process has used
+# so far.  A script, so that psql's \! can run it between statements.
+write_cpu_script()
+{
+	cat >"$WORK_DIR/cpu-ms" <<'EOF'
+#!/bin/sh
+# after "pid (comm) ", utime and stime are the 12th and 13th fields
+exec awk -v tck="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print ($12 + $13) * 1000 / tck }' "/proc/$1/stat"
+EOF
+	chmod +x "$WORK_DIR/cpu-ms"
+}
+
+# time_sql NAME URL CKEMU_PID RUNS RESET SQL [WARMUP]: runs WARMUP (default:
+# SQL) in one session to warm up (connection, key, plan), then SQL RUNS
+# times, each time after
+# clearing ckemu's statistics (and resetting its data to the seed when RESET
+# is 1).  Sets T_MS (median ms), T_WALL (ms summed over the runs), T_REQ
+# (median requests per run, all operations), T_CPU and T_ECPU (CPU ms of
+# the backend and of ckemu, summed over the runs) and T_TAG (the last
+# command tag).
+time_sql()
+{
+	local name=$1 url=$2 pid=$3 runs=$4 reset=$5 sql=$6 warmup=${7:-$6}
+	local dir="$WORK_DIR/$name"
+	local times
+
+	mkdir -p "$dir"
+	: >"$dir/stats"
+	{
+		echo 'SELECT pg_backend_pid() AS bench_backend \gset'
+		echo '\setenv BENCH_BACKEND :bench_backend'
+		echo '\timing on'
+		echo "$warmup;"
+		for _ in $(seq 1 "$runs"); do
+			if [ "$reset" = 1 ]; then
+				echo "\\! curl -sf -X POST $url/_ckemu/reset >/dev/null"
+			fi
+			echo "\\! curl -sf -X DELETE $url/_ckemu/stats >/dev/null"
+			echo "\\! echo \$($WORK_DIR/cpu-ms \$BENCH_BACKEND) \$($WORK_DIR/cpu-ms $pid) >>$dir/cpu0"
+			echo "$sql;"
+			echo "\\! echo \$($WORK_DIR/cpu-ms \$BENCH_BACKEND) \$($WORK_DIR/cpu-ms $pid) >>$dir/cpu1"
+			echo "\\! curl -sf $url/_ckemu/stats >>$dir/stats && echo >>$dir/stats"
+		done
+	} >"$dir/script.sql"
+	if ! bpsql -f "$dir/script.sql" >"$dir/out" 2>&1; then
+		echo "benchmark statement failed: $sql" >&2
+		cat "$dir/out" >&2
+		return 1
+	fi
+	mapfile -t times < <(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$dir/out" | tail -n "$runs")
+	[ "${#times[@]}" -eq "$runs" ] || { echo "no timings for: $sql" >&2; return 1; }
+	T_MS=$(median "${times[@]}")
+	T_WALL=$(printf '%s\n' "${times[@]}" | awk '{ s += $1 } END { print s }')
+	paste -d' ' "$dir/cpu0" "$dir/cpu1" >"$dir/cpu"
+	T_CPU=$(awk '{ s += $3 - $1 } END { print s }' "$dir/cpu")
+	T_ECPU=$(awk '{ s += $4 - $2 } END { print s }' "$dir/cpu")
+	mapfile -t times < <(jq -r '[.operations[].requests] | add // 0' "$dir/stats")
+	T_REQ=$(median "${times[@]}")
+	T_TAG=$(grep -E '^(COPY|INSERT) ' "$dir/out" | tail -n 1 || true)
+}
+
+# expect_tag WANT: the last time_sql's command tag must be WANT
+expect_tag()
+{
+	if [ "$T_TAG" != "$1" ]; then
+		echo "expected \"$1\", got \"$T_TAG\"" >&2
+		return 1
+	fi
+}
+
+# stat_of NAME OPERATION FIELD: that field of the last run's statistics
+stat_of()
+{
+	tail -n 1 "$WORK_DIR/$1/stats" | jq -r --arg op "$2" --arg f "$3" '.operations[$op][$f] // 0'
+}
+
+# direct_fetch NAME URL CKEMU_PID PAGE_SIZE RUNS: the direct client reads
+# Ticket (the fields ckfdw asks for).  Sets D_MS, D_REQ, D_RECORDS, D_WALL,
+# D_CPU (the client's CPU ms) and D_ECPU (ckemu's).
+direct_fetch()
+{
+	local out="$WORK_DIR/$1.out"
+	"$WORK_DIR/fetch_pages" --url "$2" --key-id "$CKFDW_KEY_ID" --key-file "$CKFDW_KEY_FILE" \
+		--record-type Ticket --page-size "$4" --runs "$5" --ckemu-pid "$3" \
+		--fields serial,batch,price,sold >"$out"
+	# run N records R requests Q ms T values V ckemu_cpu_ms E client_cpu_ms C
+	D_RECORDS=$(median_column "$out" 4)
+	D_REQ=$(median_column "$out" 6)
+	D_MS=$(median_column "$out" 8)
+	D_WALL=$(sum_column "$out" 8)
+	D_ECPU=$(sum_column "$out" 12)
+	D_CPU=$(sum_column "$out" 14)
+	# every record has the four fields, and each must have been decoded
+	if [ "$D_RECORDS" != 10000 ] || [ "$(median_column "$out" 10)" != 40000 ]; then
+		echo "the direct client read $D_RECORDS records and $(median_column "$out" 10) values," \
+			"not 10000 and 40000" >&2
+		return 1
+	fi
+}
+
+# The desiredKeys of a statement's plan, to show that every field is fetched.
+desired_keys()
+{
+	bpsql -At -c "EXPLAIN (VERBOSE, COSTS OFF) $1" |
+		sed -n 's/.*"desiredKeys":\(\[[^]]*\]\).*/\1/p' | head -n 1
+}
+
+# The CloudKit operations in a statement's plan ("records/query", ...).
+plan_operations()
+{
+	bpsql -At -c "EXPLAIN (VERBOSE, COSTS OFF) $1" |
+		sed -n 's/.*CloudKit Operation: *\([a-z/]*\).*/\1/p' | sort -u | paste -sd, -
+}
+
+setup_sql()
+{
+	local ticket_cols="id text OPTIONS (system 'recordName'), serial bigint, batch bigint,
+		price double precision, sold timestamptz"
+	local alltypes_cols="id text OPTIONS (system 'recordName'), s text, i bigint,
+		d double precision, t timestamptz"
+	local artwork_cols="id text OPTIONS (system 'recordName'), title text, year bigint,
+		medium text"
+
+	bpsql -q <<EOF
+SET client_min_messages = warning;
+CREATE EXTENSION ckfdw;
+CREATE SERVER fast FOREIGN DATA WRAPPER ckfdw OPTIONS (
+	container 'iCloud.com.example.Gallery', environment 'development',
+	database 'public', base_url '$BENCH_URL_FAST');
+CREATE SERVER wan FOREIGN DATA WRAPPER ckfdw OPTIONS (
+	container 'iCloud.com.example.Gallery', environment 'development',
+	database 'public', base_url '$BENCH_URL_WAN');
+CREATE USER MAPPING FOR CURRENT_USER SERVER fast OPTIONS (
+	key_id '$CKFDW_KEY_ID', private_key_file '$CKFDW_KEY_FILE');
+CREATE USER MAPPING FOR CURRENT_USER SERVER wan OPTIONS (
+	key_id '$CKFDW_KEY_ID', private_key_file '$CKFDW_KEY_FILE');
+
+-- Ticket: 10,000 records; the same record type with several page sizes
+CREATE FOREIGN TABLE ticket ($ticket_cols) SERVER fast OPTIONS (record_type 'Ticket');
+CREATE FOREIGN TABLE ticket_p10 ($ticket_cols) SERVER fast
+	OPTIONS (record_type 'Ticket', page_size '10');
+CREATE FOREIGN TABLE ticket_p1 ($ticket_cols) SERVER fast
+	OPTIONS (record_type 'Ticket', page_size '1');
+CREATE FOREIGN TABLE ticket_wan ($ticket_cols) SERVER wan OPTIONS (record_type 'Ticket');
+CREATE FOREIGN TABLE ticket_wan_p10 ($ticket_cols) SERVER wan
+	OPTIONS (record_type 'Ticket', page_size '10');
+
+-- AllTypes: empty, the target of the INSERTs, and their source rows
+CREATE FOREIGN TABLE alltypes_b200 ($alltypes_cols) SERVER fast
+	OPTIONS (record_type 'AllTypes', batch_size '200');
+CREATE FOREIGN TABLE alltypes_b1 ($alltypes_cols) SERVER fast
+	OPTIONS (record_type 'AllTypes', batch_size '1');
+CREATE TABLE insert_src AS
+	SELECT 'bench-fdw-' || lpad(g::text, 5, '0') AS id, 'value ' || g AS s,
+		g::bigint AS i, g * 1.5::float8 AS d,
+		timestamptz 'epoch' + (1700000000000 + g) * interval '1 ms' AS t
+	FROM generate_series(1, 10000) g;
+ANALYZE insert_src;
+
+-- Artwork: 3,000 records, and 200 local record names to join with
+CREATE FOREIGN TABLE artwork ($artwork_cols) SERVER fast OPTIONS (record_type 'Artwork');
+CREATE FOREIGN TABLE artwork_wan ($artwork_cols) SERVER wan OPTIONS (record_type 'Artwork');
+CREATE TABLE wanted AS
+	SELECT 'artwork-' || lpad((g * 15)::text, 5, '0') AS name
+	FROM generate_series(1, 200) g;
+ALTER TABLE wanted ADD PRIMARY KEY (name);
+ANALYZE wanted;
+EOF
+}
+
+# ----------------------------------------------------------------------
+# The sections; each runs in a subshell, so one that fails does not stop
+# the others
+# ----------------------------------------------------------------------
+
+section_scan()
+{
+	local keys
+	keys=$(desired_keys "SELECT * FROM ticket")
+	echo
+	echo "1. Scan 10,000 Ticket records: COPY (SELECT * FROM ticket) TO '/dev/null'"
+	echo "   (every field fetched, converted and output; the plan asks for desiredKeys $keys)."
+	echo "   Median of $RUNS runs unless marked.  CPU = CPU time / wall time during the runs."
+
+	progress "scan: ckfdw, page_size 200"
+	# shellcheck disable=SC2059
+	time_sql scan200 "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 "$(printf "$SCAN" ticket)"
+	expect_tag "COPY 10000"
+	local f_ms=$T_MS f_req=$T_REQ f_note
+	f_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+
+	progress "scan: direct client, page_size 200"
+	direct_fetch direct200 "$BENCH_URL_FAST" "$BENCH_PID_FAST" 200 "$RUNS"
+	local d_ms=$D_MS d_req=$D_REQ d_note d_ecpu
+	d_note=$(cpu_note client "$D_CPU" "$D_ECPU" "$D_WALL")
+	d_ecpu=$(awk -v e="$D_ECPU" -v w="$D_WALL" 'BEGIN { printf "%d", e * 100 / w + 0.5 }')
+
+	progress "scan: ckfdw, page_size 10"
+	# shellcheck disable=SC2059
+	time_sql scan10 "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 "$(printf "$SCAN" ticket_p10)"
+	expect_tag "COPY 10000"
+	local n10_ms=$T_MS n10_req=$T_REQ n10_note
+	n10_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+
+	progress "scan: direct client, page_size 10"
+	direct_fetch direct10 "$BENCH_URL_FAST" "$BENCH_PID_FAST" 10 "$RUNS"
+	local d10_ms=$D_MS d10_req=$D_REQ d10_note
+	d10_note=$(cpu_note client "$D_CPU" "$D_ECPU" "$D_WALL")
+
+	progress "scan: ckfdw, page_size 1 (one run)"
+	# shellcheck disable=SC2059
+	time_sql scan1 "$BENCH_URL_FAST" "$BENCH_PID_FAST" 1 0 "$(printf "$SCAN" ticket_p1)" \
+		"SELECT id FROM ticket_p1 LIMIT 1"
+	expect_tag "COPY 10000"
+	local n1_ms=$T_MS n1_req=$T_REQ n1_note
+	n1_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+
+	headline '  %-24s ckfdw %s rec/s | direct client %s rec/s (ratio %s) | page_size 10: %s rec/s (ckfdw is %sx the naive way)' \
+		"scan 10,000 records" "$(commas "$(rate 10000 "$f_ms")")" "$(commas "$(rate 10000 "$d_ms")")" \
+		"$(ratio "$d_ms" "$f_ms")" "$(commas "$(rate 10000 "$n10_ms")")" "$(times_x "$n10_ms" "$f_ms")"
+	row "ckfdw, page_size 200 (the default)" "$f_req" "$f_ms" 10000 "$f_note"
+	row "direct client (physical limit), pages of 200" "$d_req" "$d_ms" 10000 "$d_note"
+	row "ckfdw, page_size 10 (naive)" "$n10_req" "$n10_ms" 10000 "$n10_note"
+	row "direct client, pages of 10" "$d10_req" "$d10_ms" 10000 "$d10_note"
+	row "ckfdw, page_size 1 (a record a request; 1 run)" "$n1_req" "$n1_ms" 10000 "$n1_note"
+	printf '    ckfdw / direct client: %s with pages of 200, %s with pages of 10; page_size 1 is %sx slower than 200\n' \
+		"$(ratio "$d_ms" "$f_ms")" "$(ratio "$d10_ms" "$n10_ms")" "$(times_x "$n1_ms" "$f_ms")"
+	printf '    ckemu served the direct client %s rec/s using %s%% of a core: ckemu is not the bottleneck, the client side is\n' \
+		"$(commas "$(rate 10000 "$d_ms")")" "$d_ecpu"
+}
+
+section_wan()
+{
+	echo
+	echo "2. The same scan over a ${WAN_LATENCY_MS} ms round trip (ckemu --latency-ms $WAN_LATENCY_MS): requests dominate"
+
+	progress "wan scan: ckfdw, page_size 200"
+	# shellcheck disable=SC2059
+	time_sql wan200 "$BENCH_URL_WAN" "$BENCH_PID_WAN" "$RUNS" 0 "$(printf "$SCAN" ticket_wan)"
+	expect_tag "COPY 10000"
+	local f_ms=$T_MS f_req=$T_REQ
+
+	progress "wan scan: direct client, page_size 200"
+	direct_fetch wandirect "$BENCH_URL_WAN" "$BENCH_PID_WAN" 200 "$RUNS"
+	local d_ms=$D_MS d_req=$D_REQ
+
+	progress "wan scan: ckfdw, page_size 10 (one run, about $((10000 * WAN_LATENCY_MS / 10 / 1000)) s)"
+	# shellcheck disable=SC2059
+	time_sql wan10 "$BENCH_URL_WAN" "$BENCH_PID_WAN" 1 0 "$(printf "$SCAN" ticket_wan_p10)" \
+		"SELECT id FROM ticket_wan_p10 LIMIT 1"
+	expect_tag "COPY 10000"
+	local n10_ms=$T_MS n10_req=$T_REQ
+
+	headline '  %-24s ckfdw %s rec/s | direct client %s rec/s (ratio %s) | page_size 10: %s rec/s (ckfdw is %sx the naive way)' \
+		"scan, ${WAN_LATENCY_MS} ms round trip" "$(commas "$(rate 10000 "$f_ms")")" "$(commas "$(rate 10000 "$d_ms")")" \
+		"$(ratio "$d_ms" "$f_ms")" "$(commas "$(rate 10000 "$n10_ms")")" "$(times_x "$n10_ms" "$f_ms")"
+	row "ckfdw, page_size 200" "$f_req" "$f_ms" 10000
+	row "direct client (physical limit), pages of 200" "$d_req" "$d_ms" 10000
+	row "ckfdw, page_size 10 (naive; 1 run)" "$n10_req" "$n10_ms" 10000
+	printf '    requests x round trip = %s ms with pages of 200, %s ms with pages of 10\n' \
+		"$(commas $((f_req * WAN_LATENCY_MS)))" "$(commas $((n10_req * WAN_LATENCY_MS)))"
+}
+
+# backend_hwm SQL: the peak resident size (VmHWM, kB) of a new backend
+# after it ran SQL, read from /proc as root
+backend_hwm()
+{
+	local out="$WORK_DIR/hwm.out"
+	bpsql -q >"$out" <<EOF
+SELECT pg_backend_pid() AS pid \gset
+$1;
+\setenv BENCH_BACKEND :pid
+\! awk '/^VmHWM:/ { print \$2 }' /proc/\$BENCH_BACKEND/status
+EOF
+	tail -n 1 "$out"
+}
+
+section_memory()
+{
+	local hwm1 hwm1k hwm10k bytes
+
+	echo
+	echo "3. Memory: peak resident size (VmHWM) of a new backend after one scan of Ticket"
+	progress "memory"
+	hwm1=$(backend_hwm "COPY (SELECT * FROM ticket LIMIT 1) TO '/dev/null'")
+	hwm1k=$(backend_hwm "COPY (SELECT * FROM ticket LIMIT 1000) TO '/dev/null'")
+	curl -sf -X DELETE "$BENCH_URL_FAST/_ckemu/stats" >/dev/null
+	hwm10k=$(backend_hwm "COPY (SELECT * FROM ticket) TO '/dev/null'")
+	bytes=$(curl -sf "$BENCH_URL_FAST/_ckemu/stats" | jq '.operations["records/query"].bytes_out')
+
+	headline '  %-24s %s kB after 1,000 records | %s kB after 10,000 records (difference %s kB)' \
+		"backend peak RSS" "$(commas "$hwm1k")" "$(commas "$hwm10k")" "$(commas $((hwm10k - hwm1k)))"
+	printf '    after 1 record: %s kB.  The 10,000 records were %s kB of JSON: a scan that kept them would grow by more\n' \
+		"$(commas "$hwm1")" "$(commas $((bytes / 1024)))"
+}
+
+section_insert()
+{
+	local probe
+
+	echo
+	echo "4. INSERT INTO <foreign table of AllTypes> SELECT ... 10,000 rows (id, s, i, d, t)."
+	echo "   ckemu's data is reset to the seed before every run."
+	progress "insert: probing"
+	if ! probe=$(bpsql -q -c "INSERT INTO alltypes_b200 SELECT * FROM insert_src LIMIT 1" 2>&1); then
+		probe=$(sed -n 's/^.*ERROR: *//p' <<<"$probe" | head -n 1)
+		headline '  %-24s not supported by this build (%s)' "INSERT:" "$probe"
+		return 0
+	fi
+	curl -sf -X POST "$BENCH_URL_FAST/_ckemu/reset" >/dev/null
+
+	progress "insert: ckfdw, batch_size 200"
+	time_sql ins200 "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 1 \
+		"INSERT INTO alltypes_b200 SELECT * FROM insert_src"
+	expect_tag "INSERT 0 10000"
+	local f_ms=$T_MS f_req=$T_REQ f_note f_written stored
+	f_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+	f_written=$(stat_of ins200 records/modify records_in)
+	stored=$(bpsql -At -c "SELECT count(*) FROM alltypes_b200 a JOIN insert_src s USING (id)
+		WHERE a.s = s.s AND a.i = s.i AND a.d = s.d AND a.t = s.t")
+
+	progress "insert: direct client, batches of 200"
+	local out="$WORK_DIR/direct-insert.out"
+	: >"$out"
+	for _ in $(seq 1 "$RUNS"); do
+		curl -sf -X POST "$BENCH_URL_FAST/_ckemu/reset" >/dev/null
+		"$WORK_DIR/modify_batches" --url "$BENCH_URL_FAST" --key-id "$CKFDW_KEY_ID" \
+			--key-file "$CKFDW_KEY_FILE" --records 10000 --batch-size 200 \
+			--ckemu-pid "$BENCH_PID_FAST" >>"$out"
+	done
+	# records R requests Q ms T ckemu_cpu_ms E client_cpu_ms C
+	local d_ms d_req d_note
+	d_ms=$(median_column "$out" 6)
+	d_req=$(median_column "$out" 4)
+	d_note=$(cpu_note client "$(sum_column "$out" 10)" "$(sum_column "$out" 8)" "$(sum_column "$out" 6)")
+
+	progress "insert: ckfdw, batch_size 1 (one run)"
+	time_sql ins1 "$BENCH_URL_FAST" "$BENCH_PID_FAST" 1 1 \
+		"INSERT INTO alltypes_b1 SELECT * FROM insert_src" \
+		"INSERT INTO alltypes_b1 SELECT * FROM insert_src LIMIT 1"
+	expect_tag "INSERT 0 10000"
+	local n1_ms=$T_MS n1_req=$T_REQ n1_note
+	n1_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+	curl -sf -X POST "$BENCH_URL_FAST/_ckemu/reset" >/dev/null
+
+	headline '  %-24s ckfdw %s rec/s | direct client %s rec/s (ratio %s) | batch_size 1: %s rec/s (ckfdw is %sx the naive way)' \
+		"insert 10,000 records" "$(commas "$(rate 10000 "$f_ms")")" "$(commas "$(rate 10000 "$d_ms")")" \
+		"$(ratio "$d_ms" "$f_ms")" "$(commas "$(rate 10000 "$n1_ms")")" "$(times_x "$n1_ms" "$f_ms")"
+	row "ckfdw, batch_size 200" "$f_req" "$f_ms" 10000 "$f_note"
+	row "direct client (physical limit), 200 a request" "$d_req" "$d_ms" 10000 "$d_note"
+	row "ckfdw, batch_size 1 (row at a time; 1 run)" "$n1_req" "$n1_ms" 10000 "$n1_note"
+	printf '    checked: ckemu counted %s records written by each ckfdw run; %s of the 10,000 read back with equal values\n' \
+		"$(commas "$f_written")" "$(commas "$stored")"
+}
+
+# lookup_run NAME URL CKEMU_PID SQL: sets L_MS, L_REQ, L_COUNT, L_OPS
+lookup_run()
+{
+	L_OPS=$(plan_operations "$4")
+	time_sql "$1" "$2" "$3" "$RUNS" 0 "$4"
+	L_MS=$T_MS
+	L_REQ=$T_REQ
+	L_COUNT=$(sed -n 's/^ *\([0-9][0-9]*\) *$/\1/p' "$WORK_DIR/$1/out" | tail -n 1)
+	if [ "$L_COUNT" != 200 ]; then
+		echo "found $L_COUNT records, not 200: $4" >&2
+		return 1
+	fi
+}
+
+section_lookup()
+{
+	local join="SELECT count(*) FROM wanted w JOIN %s a ON a.id = w.name"
+	local any="SELECT count(*) FROM %s a WHERE a.id = ANY (ARRAY(SELECT name FROM wanted))"
+	local scan="SELECT count(*) FROM wanted w JOIN %s a ON a.id || '' = w.name"
+	local srv t url pid label
+
+	echo
+	echo "5. 200 local record names (table wanted) looked up in Artwork (3,000 records): a join on the"
+	echo "   record name and an = ANY (ARRAY(...)) filter, against the join forced to a full scan"
+	echo "   (ON a.id || '' = w.name: nothing can be pushed down).  Each must find 200 records."
+	for srv in fast wan; do
+		if [ "$srv" = fast ]; then
+			t=artwork url=$BENCH_URL_FAST pid=$BENCH_PID_FAST label="lookup 200 names"
+		else
+			t=artwork_wan url=$BENCH_URL_WAN pid=$BENCH_PID_WAN label="same, ${WAN_LATENCY_MS} ms round trip"
+		fi
+		progress "lookups ($srv)"
+		# shellcheck disable=SC2059
+		lookup_run "join_$srv" "$url" "$pid" "$(printf "$join" "$t")"
+		local j_ms=$L_MS j_req=$L_REQ j_ops=$L_OPS
+		# shellcheck disable=SC2059
+		lookup_run "any_$srv" "$url" "$pid" "$(printf "$any" "$t")"
+		local a_ms=$L_MS a_req=$L_REQ a_ops=$L_OPS
+		# shellcheck disable=SC2059
+		lookup_run "jscan_$srv" "$url" "$pid" "$(printf "$scan" "$t")"
+		local s_ms=$L_MS s_req=$L_REQ s_ops=$L_OPS
+		if [[ $s_ops == *records/lookup* ]]; then
+			echo "the forced full scan uses records/lookup" >&2
+			return 1
+		fi
+
+		# the headline shows the faster of the two forms that use records/lookup
+		local b_ms="" b_req b_what
+		if [[ $j_ops == *records/lookup* ]]; then
+			b_ms=$j_ms b_req=$j_req b_what="join"
+		fi
+		if [[ $a_ops == *records/lookup* ]] && { [ -z "$b_ms" ] || awk -v a="$a_ms" -v b="$b_ms" 'BEGIN { exit !(a < b) }'; }; then
+			b_ms=$a_ms b_req=$a_req b_what="= ANY"
+		fi
+		if [ -n "$b_ms" ]; then
+			headline '  %-24s records/lookup (%s): %s, %s ms | full scan: %s, %s ms (lookup is %sx faster)' \
+				"$label" "$b_what" "$(requests "$b_req")" "$(printf '%.1f' "$b_ms")" "$(requests "$s_req")" \
+				"$(printf '%.1f' "$s_ms")" "$(times_x "$s_ms" "$b_ms")"
+		else
+			headline '  %-24s no lookup pushdown in this build (plans use %s) | full scan: %s, %s ms' \
+				"$label" "$j_ops" "$(requests "$s_req")" "$(printf '%.1f' "$s_ms")"
+		fi
+		printf '    %-50s %-16s %7s requests %10s ms\n' \
+			"join ON a.id = w.name" "$j_ops" "$(commas "$j_req")" "$(printf '%.1f' "$j_ms")" \
+			"WHERE a.id = ANY (ARRAY(SELECT name FROM wanted))" "$a_ops" "$(commas "$a_req")" "$(printf '%.1f' "$a_ms")" \
+			"forced full scan (ON a.id || '' = w.name)" "$s_ops" "$(commas "$s_req")" "$(printf '%.1f' "$s_ms")"
+	done
+}
+
+in_cluster()
+{
+	local section rc failed=0
+
+	write_cpu_script
+	: >"$WORK_DIR/summary"
+	echo "setting up the cluster ..." >&2
+	setup_sql
+	bpsql -q -c "SELECT id FROM ticket LIMIT 1" >/dev/null
+
+	echo
+	echo "ckfdw benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) cores," \
+		"PostgreSQL $(bpsql -At -c 'SHOW server_version' | cut -d' ' -f1), ckemu on 127.0.0.1"
+	# other work on the machine skews every number: say how busy it was
+	echo "CPU in use by other processes just before the first measurement: $(cpu_busy_now)"
+	for section in section_scan section_wan section_memory section_insert section_lookup; do
+		set +e
+		(set -e; $section)
+		rc=$?
+		set -e
+		if [ "$rc" -ne 0 ]; then
+			echo "  ${section#section_}: FAILED, no numbers (see the messages above)"
+			echo "  ${section#section_}: FAILED" >>"$WORK_DIR/summary"
+			failed=1
+		fi
+	done
+
+	echo
+	echo "Summary"
+	cat "$WORK_DIR/summary"
+	return "$failed"
+}
+
+# ----------------------------------------------------------------------
+# Outside: build, start the ckemus, go on inside a throw-away cluster
+# ----------------------------------------------------------------------
+
+if [ "${1:-}" = "--in-cluster" ]; then
+	in_cluster
+	exit $?
+fi
+
+source test/lib.sh
+
+test/install-deps.sh
+make_work_dir
+trap 'stop_ckemus; rm -rf "$WORK_DIR"' EXIT
+trap 'exit 130' INT TERM
+
+START=$(date +%s)
+if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
+	echo "BENCH_SKIP_BUILD=1: benchmarking the installed ckfdw and the built ckemu" >&2
+else
+	echo "building ckfdw, ckemu and the direct clients ..." >&2
+	if ! { make -s all && make -s install; } >"$WORK_DIR/build.log" 2>&1; then
+		cat "$WORK_DIR/build.log"
+		exit 1
+	fi
+	grep -i 'warning:' "$WORK_DIR/build.log" >&2 || true
+fi
+for prog in fetch_pages modify_batches; do
+	cc -O2 -Wall -Wextra -Wno-unused-parameter -Isrc -I/usr/include/json-c \
+		-o "$WORK_DIR/$prog" "test/bench/$prog.c" test/bench/bench_common.c src/ck/*.c \
+		-lcurl -ljson-c -lcrypto
+done
+
+make_test_keys "$WORK_DIR"
+start_ckemu fast --quiet
+start_ckemu wan --quiet --latency-ms "$WAN_LATENCY_MS"
+export WORK_DIR RUNS
+# shellcheck disable=SC2154	# set by start_ckemu
+export BENCH_URL_FAST=$CKEMU_URL_fast BENCH_URL_WAN=$CKEMU_URL_wan
+export BENCH_PID_FAST=${CKEMU_PIDS[0]} BENCH_PID_WAN=${CKEMU_PIDS[1]}
+
+rc=0
+# -t: a private cluster directory, so a concurrent "make test" (whose
+# cluster is the system-wide 15/regress) does not collide with ours
+pg_virtualenv -t -v "${PG_MAJOR:-15}" "$BENCH_SCRIPT" --in-cluster || rc=$?
+echo "(the benchmark took $(($(date +%s) - START)) s)"
+exit "$rc"
