@@ -784,9 +784,20 @@ ck_find_wide_integer(const char *s, size_t len)
 
 		if (c == '"')
 		{
-			for (i++; i < len && s[i] != '"'; i++)
-				if (s[i] == '\\')
-					i++;
+			/* skip the string: find its closing quote, not an escaped one */
+			for (;;)
+			{
+				const char *q = memchr(s + i + 1, '"', len - i - 1);
+				size_t		nbackslash = 0;
+
+				if (q == NULL)
+					return -1;
+				i = (size_t) (q - s);
+				while (s[i - 1 - nbackslash] == '\\')
+					nbackslash++;
+				if (nbackslash % 2 == 0)
+					break;
+			}
 			i++;
 			continue;
 		}

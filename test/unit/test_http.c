@@ -877,6 +877,8 @@ test_bad_responses(void)
 			{"123", "another JSON value"},
 			{"{\"v\":-9223372036854775809}", "64-bit range"},
 			{"{\"v\":[1, 184467440737095516150]}", "64-bit range"},
+			/* a string ending in an escaped backslash, then a wide integer */
+			{"{\"s\":\"x\\\\\",\"v\":99999999999999999999}", "64-bit range"},
 			{"{\"s\":\"\xff\xfe\"}", "invalid JSON"},
 		};
 		int			i;
