@@ -1019,7 +1019,7 @@ oom:
  */
 static void
 ck_attempt(CkClient *client, bool is_post, const char *path,
-		   const char *body, size_t body_len, CkResponse *resp)
+		   const char *body, size_t body_len, bool idempotent, CkResponse *resp)
 {
 	struct curl_slist *headers = NULL;
 	bool		oom = false;
@@ -1103,6 +1103,14 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 	}
 	else
 		curl_easy_setopt(client->easy, CURLOPT_HTTPGET, 1L);
+
+	/*
+	 * libcurl silently resends a request whose reused keep-alive connection
+	 * closed without an answer.  The server may have applied it before
+	 * closing, so a request that must not run twice gets a new connection,
+	 * where libcurl never resends.
+	 */
+	curl_easy_setopt(client->easy, CURLOPT_FRESH_CONNECT, idempotent ? 0L : 1L);
 
 	if (!ck_run_transfer(client, &code))
 	{
@@ -1228,7 +1236,7 @@ ck_client_request(CkClient *client, const char *method, const char *operation,
 		resp->bytes_received = received;
 		resp->attempts = attempts + 1;
 
-		ck_attempt(client, is_post, path, body, body_len, resp);
+		ck_attempt(client, is_post, path, body, body_len, idempotent, resp);
 
 		if (resp->kind == CK_RESULT_SERVER_ERROR)
 			retry = ck_error_lookup(resp->server_error_code)->retryable ||

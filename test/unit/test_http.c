@@ -56,6 +56,7 @@ typedef struct SrvResponse
 	size_t		body_len;
 	bool		hang;			/* never answer; wait for the client to leave */
 	size_t		short_by;		/* send this many bytes less than announced */
+	bool		drop;			/* close the connection without answering */
 } SrvResponse;
 
 typedef void (*SrvHandler) (void *ctx, int nth, const SrvRequest *req, SrvResponse *resp);
@@ -230,6 +231,8 @@ srv_serve(int fd, int conn_id)
 		if (resp.body && resp.body_len == 0)
 			resp.body_len = strlen(resp.body);
 
+		if (resp.drop)
+			goto done;
 		if (resp.hang)
 		{
 			/* until the client gives up (EOF) or the test ends */
@@ -513,7 +516,7 @@ test_signed_requests(void)
 {
 	CkClient   *c = make_client(CK_AUTH_SERVER_KEY, NULL, NULL, 0, 0, 0);
 	CkResponse	resp;
-	SrvResponse ok = {200, NULL, "{\"records\":[]}", 0, false, 0};
+	SrvResponse ok = {200, NULL, "{\"records\":[]}", 0, false, 0, false};
 	const char *body = "{\"query\":{\"recordType\":\"Note\"}}";
 	char		hv[128];
 	struct json_object *recs;
@@ -600,8 +603,8 @@ test_retries(void)
 	CkResponse	resp;
 	HookState	hs;
 	SrvResponse seq[2] = {
-		{429, NULL, "{\"uuid\":\"u1\",\"serverErrorCode\":\"THROTTLED\",\"reason\":\"slow down\",\"retryAfter\":0.2}", 0, false, 0},
-		{200, NULL, "{\"records\":[]}", 0, false, 0},
+		{429, NULL, "{\"uuid\":\"u1\",\"serverErrorCode\":\"THROTTLED\",\"reason\":\"slow down\",\"retryAfter\":0.2}", 0, false, 0, false},
+		{200, NULL, "{\"records\":[]}", 0, false, 0, false},
 	};
 	const char *body = "{\"query\":{\"recordType\":\"Note\"}}";
 	int64_t		t0;
@@ -635,7 +638,7 @@ test_retries(void)
 
 	/* THROTTLED every time: gives up after max_retries, keeps the details */
 	{
-		SrvResponse thr = {429, NULL, "{\"uuid\":\"u2\",\"serverErrorCode\":\"THROTTLED\",\"reason\":\"still\",\"retryAfter\":0.05}", 0, false, 0};
+		SrvResponse thr = {429, NULL, "{\"uuid\":\"u2\",\"serverErrorCode\":\"THROTTLED\",\"reason\":\"still\",\"retryAfter\":0.05}", 0, false, 0, false};
 
 		srv_reset(h_fixed, &thr);
 		ck_client_request(c, "POST", "records/query", body, strlen(body), true, &resp);
@@ -654,8 +657,8 @@ test_retries(void)
 	{
 		CkClient   *c2 = make_client(CK_AUTH_NONE, NULL, NULL, 1, 100, 0);
 		SrvResponse seq2[2] = {
-			{503, NULL, "{\"serverErrorCode\":\"TRY_AGAIN_LATER\",\"retryAfter\":30}", 0, false, 0},
-			{200, NULL, "{}", 0, false, 0},
+			{503, NULL, "{\"serverErrorCode\":\"TRY_AGAIN_LATER\",\"retryAfter\":30}", 0, false, 0, false},
+			{200, NULL, "{}", 0, false, 0, false},
 		};
 
 		if (c2)
@@ -673,7 +676,7 @@ test_retries(void)
 
 	/* not retryable: CONFLICT answers at once */
 	{
-		SrvResponse conflict = {409, NULL, "{\"uuid\":\"u3\",\"serverErrorCode\":\"CONFLICT\",\"reason\":\"record to update already exists with a different change tag\"}", 0, false, 0};
+		SrvResponse conflict = {409, NULL, "{\"uuid\":\"u3\",\"serverErrorCode\":\"CONFLICT\",\"reason\":\"record to update already exists with a different change tag\"}", 0, false, 0, false};
 
 		srv_reset(h_fixed, &conflict);
 		ck_client_request(c, "POST", "records/modify", body, strlen(body), false, &resp);
@@ -686,8 +689,8 @@ test_retries(void)
 	/* 5xx without a CloudKit body: retried, code from the status */
 	{
 		SrvResponse seq3[2] = {
-			{502, "Retry-After: 0\r\n", "<html>Bad Gateway</html>", 0, false, 0},
-			{503, NULL, "Service Unavailable", 0, false, 0},
+			{502, "Retry-After: 0\r\n", "<html>Bad Gateway</html>", 0, false, 0, false},
+			{503, NULL, "Service Unavailable", 0, false, 0, false},
 		};
 
 		CkClient   *c4 = make_client(CK_AUTH_NONE, NULL, NULL, 2, 50, 0);
@@ -725,7 +728,7 @@ test_retries(void)
 
 	/* the hook refusing a retry wait aborts at once */
 	{
-		SrvResponse thr = {429, NULL, "{\"serverErrorCode\":\"THROTTLED\",\"retryAfter\":5}", 0, false, 0};
+		SrvResponse thr = {429, NULL, "{\"serverErrorCode\":\"THROTTLED\",\"retryAfter\":5}", 0, false, 0, false};
 
 		memset(&hs, 0, sizeof(hs));
 		hs.abort_on_sleep = true;
@@ -748,8 +751,8 @@ test_abort_and_timeout(void)
 	CkClient   *c = make_client(CK_AUTH_NONE, NULL, NULL, 3, 100, 0);
 	CkResponse	resp;
 	HookState	hs;
-	SrvResponse hang = {200, NULL, NULL, 0, true, 0};
-	SrvResponse ok = {200, NULL, "{\"ok\":1}", 0, false, 0};
+	SrvResponse hang = {200, NULL, NULL, 0, true, 0, false};
+	SrvResponse ok = {200, NULL, "{\"ok\":1}", 0, false, 0, false};
 	int64_t		t0;
 	int64_t		elapsed;
 	int			conns;
@@ -922,6 +925,25 @@ test_bad_responses(void)
 	CHECK(resp.kind == CK_RESULT_TRANSPORT && resp.attempts == 1);
 	ck_response_clear(&resp);
 
+	/*
+	 * A keep-alive connection that dies after the server read a request: the
+	 * server may have applied it, so a modify must not be sent again
+	 * (libcurl resends on a reused connection that answered nothing).
+	 */
+	memset(&r, 0, sizeof(r));
+	r.status = 200;
+	r.body = "{}";
+	srv_reset(h_fixed, &r);
+	ck_client_request(c, "POST", "records/query", "{}", 2, true, &resp);
+	CHECK(resp.kind == CK_RESULT_OK);
+	ck_response_clear(&resp);
+	r.drop = true;
+	srv_reset(h_fixed, &r);
+	ck_client_request(c, "POST", "records/modify", "{}", 2, false, &resp);
+	CHECK_MSG(resp.kind == CK_RESULT_TRANSPORT, "kind %d: %s", resp.kind, resp.reason);
+	CHECK_MSG(srv_nreqs() == 1, "server saw %d modify requests, want 1", srv_nreqs());
+	ck_response_clear(&resp);
+
 	/* error envelopes */
 	memset(&r, 0, sizeof(r));
 	r.status = 401;
@@ -970,8 +992,8 @@ test_api_token(void)
 	CkClient   *c = make_client(CK_AUTH_API_TOKEN, "SECRET+/=api", "web1", 0, 0, 0);
 	CkResponse	resp;
 	SrvResponse r[2] = {
-		{200, "x-apple-cloudkit-web-auth-token: web2+/=tok\r\n", "{}", 0, false, 0},
-		{200, NULL, "{}", 0, false, 0},
+		{200, "x-apple-cloudkit-web-auth-token: web2+/=tok\r\n", "{}", 0, false, 0, false},
+		{200, NULL, "{}", 0, false, 0, false},
 	};
 	char		hv[64];
 
