@@ -4,6 +4,12 @@
 --
 \getenv ckemu_url CKEMU_URL
 SET timezone = 'UTC';
+-- this suite tests the scan itself (pages, rescans, LIMIT above the scan):
+-- conditions, limits and joins stay local here; pushdown is tested by
+-- sql/1*.sql
+SET ckfdw.enable_filter_pushdown = off;
+SET ckfdw.enable_limit_pushdown = off;
+SET ckfdw.enable_lookup = off;
 
 -- Visit has exactly 1,000 records, Ticket 10,000, Exhibition 60
 CREATE FOREIGN TABLE visit (

@@ -15,6 +15,7 @@
 #ifndef CKFDW_H
 #define CKFDW_H
 
+#include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
 #include "lib/stringinfo.h"
 #include "nodes/execnodes.h"
@@ -136,14 +137,51 @@ typedef struct CkFdwColumn
 } CkFdwColumn;
 
 /*
+ * A column's CloudKit indexes, as its options "queryable" and "sortable"
+ * declare them.  Unknown means: send the filter or sort and let CloudKit
+ * decide (a refusal makes the scan fall back to local evaluation).
+ */
+typedef enum CkFdwIndexOption
+{
+	CKFDW_INDEX_UNKNOWN = 0,
+	CKFDW_INDEX_YES,
+	CKFDW_INDEX_NO
+} CkFdwIndexOption;
+
+typedef struct CkFdwColumnIndexes
+{
+	CkFdwIndexOption queryable; /* equality, IN, lists, BEGINS_WITH */
+	CkFdwIndexOption sortable;	/* ranges and sorts */
+	CkFdwIndexOption searchable;	/* tokens (not used by pushdown) */
+} CkFdwColumnIndexes;
+
+/*
  * Planner state of a foreign table, kept in baserel->fdw_private (compare
- * postgres_fdw's PgFdwRelationInfo).
+ * postgres_fdw's PgFdwRelationInfo).  Upper relations (ORDER BY, LIMIT) get
+ * one too, with is_upper set and only the fields marked "upper" filled in.
  */
 typedef struct CkFdwRelationInfo
 {
-	/* conditions CloudKit evaluates, and those PostgreSQL must */
+	/* upper: GetForeignUpperPaths stage, and the relation it builds on */
+	bool		is_upper;
+	UpperRelationKind stage;
+	struct RelOptInfo *outerrel;
+	/* upper too: later stages may build on this relation */
+	bool		pushdown_safe;
+	/* CloudKit can return the rows in the order of root->query_pathkeys */
+	bool		qp_is_pushdown_safe;
+
+	/*
+	 * Conditions CloudKit evaluates, and those PostgreSQL must.  A condition
+	 * CloudKit may evaluate more loosely than PostgreSQL (string equality,
+	 * LIKE) is in both lists: sent, and rechecked.
+	 */
 	List	   *remote_conds;
 	List	   *local_conds;
+
+	/* the best records/lookup condition among the quals, or NULL */
+	RestrictInfo *lookup_cond;
+	double		lookup_names;	/* record names it looks up (estimate) */
 
 	/* attributes needed by the target list and the local conditions */
 	Bitmapset  *attrs_used;
@@ -163,9 +201,71 @@ typedef struct CkFdwRelationInfo
 	ForeignServer *server;
 	CkFdwOptions *options;
 	CkFdwColumn *columns;		/* indexed by attnum - 1 */
+	CkFdwColumnIndexes *indexes;	/* the same */
 	int			ncolumns;
 	char	   *relname;
 } CkFdwRelationInfo;
+
+/*
+ * What a scan plan asks of CloudKit beyond the base request (deparse.c
+ * builds it at plan time, the scan completes it with run-time values).
+ * Values are expressions in the plan's fdw_exprs, evaluated when the scan
+ * starts: constants, parameters and stable expressions such as now().
+ */
+typedef enum CkFdwScanMode
+{
+	CKFDW_SCAN_QUERY,			/* records/query */
+	CKFDW_SCAN_LOOKUP			/* records/lookup by record name */
+} CkFdwScanMode;
+
+/* One filterBy entry. */
+typedef struct CkFdwFilter
+{
+	char	   *field;			/* fieldName or systemFieldName (UTF-8) */
+	bool		is_system;
+	int			comparator;		/* CkComparator sent */
+	int			kind;			/* how the value is encoded (deparse.c) */
+	bool		list_value;		/* the value is a list (IN, LIST_CONTAINS_ALL) */
+	int			expr_index;		/* the value: fdw_exprs item */
+	Oid			value_type;		/* its SQL type (of the elements, for lists) */
+	int			qual_index;		/* the condition: fdw_recheck_quals item */
+	AttrNumber	attnum;			/* the column filtered */
+	bool		recheck;		/* the condition is also in the plan's qual */
+	bool		needs_sortable; /* a range: needs a SORTABLE index */
+} CkFdwFilter;
+
+/* One sortBy entry, with what sorting locally would need. */
+typedef struct CkFdwSort
+{
+	char	   *field;
+	bool		is_system;
+	bool		ascending;
+	AttrNumber	attnum;
+	Oid			sortop;
+	Oid			collation;
+	bool		nulls_first;
+} CkFdwSort;
+
+typedef struct CkFdwPushdown
+{
+	CkFdwScanMode mode;
+	List	   *filters;		/* CkFdwFilter * */
+	List	   *sorts;			/* CkFdwSort * */
+	bool		has_limit;		/* LIMIT/OFFSET are applied by the scan */
+	int			limit_index;	/* fdw_exprs item, or -1 (no LIMIT) */
+	int			offset_index;	/* fdw_exprs item, or -1 (no OFFSET) */
+	int			names_index;	/* lookups: fdw_exprs item with the names */
+} CkFdwPushdown;
+
+/* The values of a plan's fdw_exprs, or placeholders (?n) for EXPLAIN. */
+typedef struct CkFdwParamValues
+{
+	int			n;
+	Datum	   *values;
+	bool	   *nulls;
+	Oid		   *types;
+	bool	   *unknown;		/* NULL, or true where only a placeholder */
+} CkFdwParamValues;
 
 /* What a CloudKit request was for, for errmsg and errcontext. */
 typedef struct CkFdwRequestInfo
@@ -179,14 +279,38 @@ typedef struct CkFdwRequestInfo
 /* A client from the connection cache. */
 typedef struct CkFdwConnection CkFdwConnection;
 
+/*
+ * Planner cost model.  One CloudKit request is a round trip over the
+ * internet (tens to hundreds of milliseconds): far dearer than reading a
+ * local page.  Each record is parsed from JSON and converted.  A
+ * records/lookup reads records by key: no index, no snapshot to page
+ * through, and never behind the latest writes.
+ */
+#define CKFDW_REQUEST_COST		1000.0
+#define CKFDW_LOOKUP_COST		900.0
+#define CKFDW_RECORD_COST		0.1
+
 /* in ckfdw.c */
+extern bool ckfdw_is_ckfdw_rel(RelOptInfo *rel);
 extern bool ckfdw_log_requests;
+extern bool ckfdw_enable_filter_pushdown;
+extern bool ckfdw_enable_sort_pushdown;
+extern bool ckfdw_enable_limit_pushdown;
+extern bool ckfdw_enable_lookup;
+extern bool ckfdw_enable_lookup_join;
+
+/* in lookup.c */
+extern void ckfdw_lookup_join_init(void);
 
 /* in option.c */
 extern CkFdwOptions *ckfdw_get_options(ForeignServer *server, ForeignTable *table,
 									   Relation rel);
 extern char *ckfdw_option_value(List *options, const char *name);
 extern const char *ckfdw_system_field_name(CkFdwSystemField field);
+extern const char *ckfdw_closest_name(const char *name,
+									  const char *const *candidates);
+extern void ckfdw_check_server_file(const char *option, const char *path,
+									const char *hint);
 
 /* in connection.c */
 extern CkFdwConnection *ckfdw_get_connection(UserMapping *user, ForeignServer *server,
@@ -212,13 +336,74 @@ extern char *ckfdw_to_utf8(const char *s);
 extern char *ckfdw_from_utf8(const char *s, size_t len);
 extern char *ckfdw_message_text(const char *s);
 
+/*
+ * How one column is written to CloudKit (see encode.c).
+ */
+typedef struct CkFdwWriteColumn
+{
+	CkFdwColumn *col;
+	const char *reference_action;	/* option "reference_action", or NONE */
+	bool		use_output;		/* the value is the type's text form */
+	bool		strip_blanks;	/* char(n): without its padding */
+	FmgrInfo	output_fn;
+} CkFdwWriteColumn;
+
+/* A scan feeding an UPDATE or DELETE, which registers its rows (modify.c). */
+typedef struct CkFdwRowSource CkFdwRowSource;
+
+/* in modify.c */
+extern void ckfdw_install_modify_routines(FdwRoutine *routine);
+extern CkFdwRowSource *ckfdw_row_source_begin(ForeignScanState *node);
+extern bool ckfdw_row_source_accept(CkFdwRowSource *src, TupleTableSlot *slot,
+									const char *record_name,
+									const char *change_tag);
+
+/* in encode.c */
+extern void ckfdw_init_write_column(CkFdwWriteColumn *wcol, CkFdwColumn *col,
+									Relation rel);
+extern void ckfdw_append_field_value(StringInfo buf, CkFdwWriteColumn *wcol,
+									 Datum value);
+extern void ckfdw_append_json_string(StringInfo buf, const char *s);
+
+/* in import.c */
+extern List *ckfdwImportForeignSchema(ImportForeignSchemaStmt *stmt,
+									  Oid serverOid);
+
 /* in deparse.c */
+extern CkFdwColumnIndexes *ckfdw_column_indexes(Oid relid, CkFdwColumn *columns,
+												int ncolumns);
 extern void ckfdw_classify_conditions(PlannerInfo *root, RelOptInfo *baserel,
 									  List *input_conds,
 									  List **remote_conds, List **local_conds);
-extern bool ckfdw_is_foreign_expr(PlannerInfo *root, RelOptInfo *baserel, Expr *expr);
+extern bool ckfdw_is_foreign_expr(PlannerInfo *root, RelOptInfo *baserel,
+								  Expr *expr, bool *recheck);
+extern bool ckfdw_lookup_clause(PlannerInfo *root, RelOptInfo *baserel,
+								RestrictInfo *rinfo, Expr **names_expr,
+								double *nnames);
+extern bool ckfdw_pathkeys_pushable(PlannerInfo *root, RelOptInfo *baserel,
+									List *pathkeys);
+extern List *ckfdw_deparse_sorts(PlannerInfo *root, RelOptInfo *baserel,
+								 List *pathkeys);
+extern List *ckfdw_deparse_filters(PlannerInfo *root, RelOptInfo *baserel,
+								   List *remote_conds, List *recheck_conds,
+								   List **fdw_exprs);
 extern char *ckfdw_deparse_query(PlannerInfo *root, RelOptInfo *baserel,
-								 List *remote_conds, Bitmapset *attrs_used,
-								 List **retrieved_attrs);
+								 Bitmapset *attrs_used, int results_limit,
+								 CkFdwScanMode mode, List **retrieved_attrs);
+extern List *ckfdw_pushdown_to_list(const CkFdwPushdown *pd);
+extern CkFdwPushdown *ckfdw_pushdown_from_list(List *list);
+extern char *ckfdw_build_query_request(const char *base, const CkFdwPushdown *pd,
+									   const CkFdwParamValues *params,
+									   const bool *refused, bool *filter_off,
+									   bool sorts_off, List *extra_keys,
+									   int results_limit);
+extern char *ckfdw_build_lookup_request(const char *base, char **names, int nnames,
+										List *extra_keys, int placeholder);
+#define CKFDW_REFUSED_QUERYABLE	0	/* not marked queryable */
+#define CKFDW_REFUSED_SORTABLE	1	/* not marked sortable */
+#define CKFDW_REFUSED_UNKNOWN	2	/* no such field */
+extern bool ckfdw_index_refusal(const char *detail, char **field, int *refusal);
+extern bool ckfdw_field_matches(const char *refused, const char *field,
+								bool is_system);
 
 #endif							/* CKFDW_H */

@@ -58,7 +58,8 @@ typedef enum CkFdwOptionKind
 	CKFDW_OPT_PATH,				/* absolute path of a file the server reads */
 	CKFDW_OPT_PEM,				/* EC P-256 private key in PEM */
 	CKFDW_OPT_SECRET,			/* a token: non-empty */
-	CKFDW_OPT_CKTYPE			/* a CloudKit wire type name */
+	CKFDW_OPT_CKTYPE,			/* a CloudKit wire type name */
+	CKFDW_OPT_BOOL				/* true/false, on/off, ... */
 } CkFdwOptionKind;
 
 typedef struct CkFdwOption
@@ -74,6 +75,8 @@ typedef struct CkFdwOption
 
 static const char *const environment_values[] = {"development", "production", NULL};
 static const char *const database_values[] = {"public", "private", "shared", NULL};
+static const char *const insert_mode_values[] = {"create", "replace", "merge", NULL};
+static const char *const reference_action_values[] = {"NONE", "VALIDATE", "DELETE_SELF", NULL};
 
 /* Indexed by CkFdwSystemField; CKFDW_SYS_NONE has no name. */
 static const char *const system_values[] = {
@@ -118,11 +121,20 @@ static const CkFdwOption ckfdw_options[] = {
 	{"zone_owner", TABLE, CKFDW_OPT_NAME, NULL, 0, 0, false},
 	{"page_size", TABLE, CKFDW_OPT_INT, NULL, 1, CKFDW_MAX_PAGE_SIZE, false},
 	{"batch_size", TABLE, CKFDW_OPT_INT, NULL, 1, 200, false},
+	/* writes (see modify.c) */
+	{"insert_mode", TABLE, CKFDW_OPT_ENUM, insert_mode_values, 0, 0, false},
+	{"force", TABLE, CKFDW_OPT_BOOL, NULL, 0, 0, false},
+	{"atomic", TABLE, CKFDW_OPT_BOOL, NULL, 0, 0, false},
 
 	/* column */
 	{"field", COLUMN, CKFDW_OPT_NAME, NULL, 0, 0, false},
 	{"system", COLUMN, CKFDW_OPT_ENUM, system_values, 0, 0, false},
 	{"type", COLUMN, CKFDW_OPT_CKTYPE, NULL, 0, 0, false},
+	{"reference_action", COLUMN, CKFDW_OPT_ENUM, reference_action_values, 0, 0, false},
+	/* the field's CloudKit indexes, for pushdown (see deparse.c) */
+	{"queryable", COLUMN, CKFDW_OPT_BOOL, NULL, 0, 0, false},
+	{"sortable", COLUMN, CKFDW_OPT_BOOL, NULL, 0, 0, false},
+	{"searchable", COLUMN, CKFDW_OPT_BOOL, NULL, 0, 0, false},
 
 	{NULL, InvalidOid, CKFDW_OPT_NAME, NULL, 0, 0, false}
 };
@@ -201,30 +213,19 @@ report_unknown_option(const char *name, Oid catalog)
 {
 	const CkFdwOption *opt;
 	StringInfoData elsewhere;
-	const char *closest = NULL;
-	int			closest_d = -1;
-	int			name_len = strlen(name);
+	const char *closest;
+	const char **keywords;
+	int			nkeywords = 0;
 	bool		has_valid_options = false;
 
 	initStringInfo(&elsewhere);
+	keywords = palloc(sizeof(char *) * lengthof(ckfdw_options));
 	for (opt = ckfdw_options; opt->keyword; opt++)
 	{
 		if (opt->optcontext == catalog)
 		{
-			int			len = strlen(opt->keyword);
-			int			d;
-
 			has_valid_options = true;
-			if (name_len == 0 || name_len > 255 || len > 255)
-				continue;
-			d = varstr_levenshtein_less_equal(name, name_len, opt->keyword, len,
-											  1, 1, 1, 4, true);
-			if (d <= 4 && d <= name_len / 2 &&
-				(closest_d < 0 || d < closest_d))
-			{
-				closest_d = d;
-				closest = opt->keyword;
-			}
+			keywords[nkeywords++] = opt->keyword;
 		}
 		else if (strcmp(opt->keyword, name) == 0)
 		{
@@ -233,6 +234,8 @@ report_unknown_option(const char *name, Oid catalog)
 			appendStringInfoString(&elsewhere, context_name(opt->optcontext));
 		}
 	}
+	keywords[nkeywords] = NULL;
+	closest = ckfdw_closest_name(name, keywords);
 
 	if (elsewhere.len > 0)
 		ereport(ERROR,
@@ -270,6 +273,38 @@ report_unknown_option(const char *name, Oid catalog)
 			(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
 			 errmsg("invalid option \"%s\"", name),
 			 errhint("There are no valid options in this context.")));
+}
+
+/*
+ * The candidate closest to name (Levenshtein distance at most 4 and at most
+ * half of name's length), or NULL.  candidates ends with NULL.
+ */
+const char *
+ckfdw_closest_name(const char *name, const char *const *candidates)
+{
+	const char *closest = NULL;
+	int			closest_d = -1;
+	int			name_len = strlen(name);
+
+	if (name_len == 0 || name_len > 255)
+		return NULL;
+	for (; *candidates; candidates++)
+	{
+		int			len = strlen(*candidates);
+		int			d;
+
+		if (len > 255)
+			continue;
+		d = varstr_levenshtein_less_equal(name, name_len, *candidates, len,
+										  1, 1, 1, 4, true);
+		if (d <= 4 && d <= name_len / 2 &&
+			(closest_d < 0 || d < closest_d))
+		{
+			closest_d = d;
+			closest = *candidates;
+		}
+	}
+	return closest;
 }
 
 static const char *
@@ -448,15 +483,8 @@ validate_option(const CkFdwOption *opt, DefElem *def)
 				break;
 			}
 		case CKFDW_OPT_PATH:
-			if (!superuser() &&
-				!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
-				ereport(ERROR,
-						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-						 errmsg("permission denied to set option \"%s\"", opt->keyword),
-						 errdetail("Only superusers and roles with the privileges of pg_read_server_files may set it, because the server process reads the file."),
-						 errhint("Put the key itself into option \"private_key\" instead.")));
-			if (!is_absolute_path(value))
-				invalid_value(opt, value, "The path must be absolute.", NULL);
+			ckfdw_check_server_file(opt->keyword, value,
+									"Put the key itself into option \"private_key\" instead.");
 			break;
 		case CKFDW_OPT_PEM:
 			{
@@ -486,7 +514,38 @@ validate_option(const CkFdwOption *opt, DefElem *def)
 								  "Valid types are STRING, INT64, DOUBLE, TIMESTAMP, BYTES, REFERENCE, LOCATION, ASSETID and their lists such as STRING_LIST.");
 				break;
 			}
+		case CKFDW_OPT_BOOL:
+			{
+				bool		b;
+
+				if (!parse_bool(value, &b))
+					invalid_value(opt, value, NULL,
+								  "Valid values are \"true\" and \"false\".");
+				break;
+			}
 	}
+}
+
+/*
+ * An option naming a file the server process reads (private_key_file, and
+ * IMPORT FOREIGN SCHEMA's schema_file): only superusers and roles with the
+ * privileges of pg_read_server_files may set it, and the path is absolute.
+ */
+void
+ckfdw_check_server_file(const char *option, const char *path, const char *hint)
+{
+	if (!superuser() &&
+		!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to set option \"%s\"", option),
+				 errdetail("Only superusers and roles with the privileges of pg_read_server_files may set it, because the server process reads the file."),
+				 hint ? errhint("%s", hint) : 0));
+	if (!is_absolute_path(path))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("invalid value for option \"%s\": \"%s\"", option, path),
+				 errdetail_internal("The path must be absolute.")));
 }
 
 /* Exactly one way of authenticating: a server-to-server key or an API token. */
@@ -545,6 +604,18 @@ check_column(List *options)
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("options \"system\" and \"type\" cannot be used together"),
 				 errhint("System fields have fixed types.")));
+	if (ckfdw_option_value(options, "reference_action") != NULL)
+	{
+		char	   *type_opt = ckfdw_option_value(options, "type");
+		CkFieldType type;
+
+		if (type_opt == NULL || !ck_type_parse(type_opt, &type) ||
+			type.elem != CK_TYPE_REFERENCE)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("option \"reference_action\" needs option \"type\" 'REFERENCE' or 'REFERENCE_LIST'"),
+					 errhint("The action is sent with each reference the column writes.")));
+	}
 }
 
 /*
