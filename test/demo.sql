@@ -51,6 +51,17 @@ SELECT id, name, born, nationality, living, movements
 SELECT medium, count(*), round(avg(price), 2) AS avg_price
   FROM artwork GROUP BY medium ORDER BY count(*) DESC;
 
+-- WHERE, ORDER BY and LIMIT run on CloudKit when it computes what PostgreSQL would.
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT name, born FROM artist WHERE living ORDER BY born DESC LIMIT 3;
+SELECT name, born FROM artist WHERE living ORDER BY born DESC LIMIT 3;
+
+-- Writes are batched records/modify requests that carry the change tag the
+-- scan read, so a record changed by someone else meanwhile is a conflict.
+UPDATE artwork SET price = price * 1.10
+ WHERE medium = 'Bronze' AND year >= 2021
+RETURNING id, title, price, modified;
+
 -- Join with a local table.
 CREATE TEMP TABLE favourite_medium (medium text PRIMARY KEY, shelf text);
 INSERT INTO favourite_medium SELECT medium, 'shelf ' || row_number() OVER (ORDER BY medium)
