@@ -210,6 +210,8 @@ static void free_page(void *arg);
 static void free_request_obj(void *arg);
 static void add_lookup_paths(PlannerInfo *root, RelOptInfo *baserel,
 							 CkFdwRelationInfo *fpinfo);
+static List *add_lookup_param_info(PlannerInfo *root, RelOptInfo *baserel,
+								   RestrictInfo *rinfo, List *ppi_list);
 static bool ec_member_is_record_name(PlannerInfo *root, RelOptInfo *rel,
 									 EquivalenceClass *ec, EquivalenceMember *em,
 									 void *arg);
@@ -224,7 +226,6 @@ static void start_scan(ForeignScanState *node);
 static void reset_scan(CkFdwScanState *fsstate);
 static void build_request(CkFdwScanState *fsstate);
 static void collect_names(CkFdwScanState *fsstate);
-static int	name_cmp(const void *a, const void *b);
 static bool send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp);
 static bool refuse_field(CkFdwScanState *fsstate, const char *detail);
 static char *explain_value(Node *expr, List *context, ExplainState *es);
@@ -517,6 +518,30 @@ ckfdwGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 }
 
 /*
+ * If rinfo is a join clause "record name = outer expression" that a lookup
+ * can use, add the parameterization it needs to ppi_list.
+ */
+static List *
+add_lookup_param_info(PlannerInfo *root, RelOptInfo *baserel,
+					  RestrictInfo *rinfo, List *ppi_list)
+{
+	Relids		required_outer;
+	Expr	   *names;
+	double		nnames;
+
+	if (!join_clause_is_movable_to(rinfo, baserel) ||
+		!ckfdw_lookup_clause(root, baserel, rinfo, &names, &nnames))
+		return ppi_list;
+	required_outer = bms_union(rinfo->clause_relids, baserel->lateral_relids);
+	required_outer = bms_del_member(required_outer, baserel->relid);
+	if (bms_is_empty(required_outer))
+		return ppi_list;
+	return list_append_unique_ptr(ppi_list,
+								  get_baserel_parampathinfo(root, baserel,
+															required_outer));
+}
+
+/*
  * records/lookup paths: by a condition of the query itself, and
  * parameterized by join clauses "record name = other.column" (found among
  * the join clauses and the equivalence classes, as postgres_fdw finds its
@@ -554,23 +579,8 @@ add_lookup_paths(PlannerInfo *root, RelOptInfo *baserel, CkFdwRelationInfo *fpin
 
 	/* join clauses "record name = outer expression" */
 	foreach(lc, baserel->joininfo)
-	{
-		RestrictInfo *rinfo = (RestrictInfo *) lfirst(lc);
-		Relids		required_outer;
-		Expr	   *names;
-		double		nnames;
-
-		if (!join_clause_is_movable_to(rinfo, baserel) ||
-			!ckfdw_lookup_clause(root, baserel, rinfo, &names, &nnames))
-			continue;
-		required_outer = bms_union(rinfo->clause_relids, baserel->lateral_relids);
-		required_outer = bms_del_member(required_outer, baserel->relid);
-		if (bms_is_empty(required_outer))
-			continue;
-		ppi_list = list_append_unique_ptr(ppi_list,
-										  get_baserel_parampathinfo(root, baserel,
-																	required_outer));
-	}
+		ppi_list = add_lookup_param_info(root, baserel,
+										 (RestrictInfo *) lfirst(lc), ppi_list);
 
 	/* ... and those the equivalence classes imply */
 	if (baserel->has_eclass_joins)
@@ -582,23 +592,8 @@ add_lookup_paths(PlannerInfo *root, RelOptInfo *baserel, CkFdwRelationInfo *fpin
 														 NULL,
 														 baserel->lateral_referencers);
 		foreach(lc, clauses)
-		{
-			RestrictInfo *rinfo = (RestrictInfo *) lfirst(lc);
-			Relids		required_outer;
-			Expr	   *names;
-			double		nnames;
-
-			if (!join_clause_is_movable_to(rinfo, baserel) ||
-				!ckfdw_lookup_clause(root, baserel, rinfo, &names, &nnames))
-				continue;
-			required_outer = bms_union(rinfo->clause_relids, baserel->lateral_relids);
-			required_outer = bms_del_member(required_outer, baserel->relid);
-			if (bms_is_empty(required_outer))
-				continue;
-			ppi_list = list_append_unique_ptr(ppi_list,
-											  get_baserel_parampathinfo(root, baserel,
-																		required_outer));
-		}
+			ppi_list = add_lookup_param_info(root, baserel,
+											 (RestrictInfo *) lfirst(lc), ppi_list);
 	}
 
 	foreach(lc, ppi_list)
@@ -1516,27 +1511,8 @@ collect_names(CkFdwScanState *fsstate)
 		}
 	}
 
-	/* sort and drop duplicates */
-	if (n > 1)
-	{
-		int			j = 0;
-
-		qsort(fsstate->names, n, sizeof(char *), name_cmp);
-		for (i = 1; i < n; i++)
-		{
-			if (strcmp(fsstate->names[i], fsstate->names[j]) != 0)
-				fsstate->names[++j] = fsstate->names[i];
-		}
-		n = j + 1;
-	}
-	fsstate->nnames = n;
+	fsstate->nnames = ckfdw_sort_unique_names(fsstate->names, n);
 	MemoryContextSwitchTo(oldcxt);
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 /*

@@ -301,6 +301,8 @@ extern bool ckfdw_enable_lookup_join;
 
 /* in lookup.c */
 extern void ckfdw_lookup_join_init(void);
+extern int	ckfdw_name_cmp(const void *a, const void *b);
+extern int	ckfdw_sort_unique_names(char **names, int n);
 
 /* in option.c */
 extern CkFdwOptions *ckfdw_get_options(ForeignServer *server, ForeignTable *table,

@@ -154,7 +154,6 @@ static bool read_batch(LookupJoinState *state);
 static void fetch_records(LookupJoinState *state);
 static int	find_name(LookupJoinState *state, const char *name);
 static void fill_scan_slot(LookupJoinState *state, LookupJoinRow *row, int rec);
-static int	name_cmp(const void *a, const void *b);
 
 static const CustomPathMethods lookup_join_path_methods = {
 	.CustomName = "CloudKit Lookup Join",
@@ -685,19 +684,7 @@ read_batch(LookupJoinState *state)
 	/* the batch's names, sorted and unique */
 	state->names = palloc(sizeof(char *) * Max(nall, 1));
 	memcpy(state->names, all_names, sizeof(char *) * nall);
-	state->nnames = nall;
-	if (nall > 1)
-	{
-		int			j = 0;
-
-		qsort(state->names, nall, sizeof(char *), name_cmp);
-		for (i = 1; i < nall; i++)
-		{
-			if (strcmp(state->names[i], state->names[j]) != 0)
-				state->names[++j] = state->names[i];
-		}
-		state->nnames = j + 1;
-	}
+	state->nnames = ckfdw_sort_unique_names(state->names, nall);
 	state->rec_values = palloc0(sizeof(Datum *) * Max(state->nnames, 1));
 	state->rec_nulls = palloc0(sizeof(bool *) * Max(state->nnames, 1));
 
@@ -838,7 +825,7 @@ static int
 find_name(LookupJoinState *state, const char *name)
 {
 	char	  **found = bsearch(&name, state->names, state->nnames,
-								sizeof(char *), name_cmp);
+								sizeof(char *), ckfdw_name_cmp);
 
 	return found ? (int) (found - state->names) : -1;
 }
@@ -877,10 +864,32 @@ fill_scan_slot(LookupJoinState *state, LookupJoinRow *row, int rec)
 	ExecStoreVirtualTuple(slot);
 }
 
-static int
-name_cmp(const void *a, const void *b)
+/* qsort/bsearch comparator of record names (char *) */
+int
+ckfdw_name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * Sort record names and drop duplicates in place; returns how many remain.
+ * records/lookup answers once per name, and the sorted array is searched.
+ */
+int
+ckfdw_sort_unique_names(char **names, int n)
+{
+	int			i,
+				j = 0;
+
+	if (n <= 1)
+		return n;
+	qsort(names, n, sizeof(char *), ckfdw_name_cmp);
+	for (i = 1; i < n; i++)
+	{
+		if (strcmp(names[i], names[j]) != 0)
+			names[++j] = names[i];
+	}
+	return j + 1;
 }
 
 static void

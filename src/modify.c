@@ -1106,6 +1106,26 @@ ckfdwGetForeignModifyBatchSize(ResultRelInfo *resultRelInfo)
 }
 
 /*
+ * The record name and change tag the scan read for the row to update or
+ * delete, found through the handle in its junk column and taken out of the
+ * registry.  False when this statement modified the row already (a join
+ * produced it twice).
+ */
+static bool
+take_target_row(CkFdwModifyState *fmstate, TupleTableSlot *planSlot,
+				char **record_name, char **change_tag)
+{
+	Datum		datum;
+	bool		isnull;
+
+	datum = ExecGetJunkAttribute(planSlot, fmstate->handle_attno, &isnull);
+	if (isnull)
+		elog(ERROR, "ckfdw: %s is NULL", CKFDW_JUNK_RECORD_NAME);
+	return take_row(fmstate->registry, (ItemPointer) DatumGetPointer(datum),
+					record_name, change_tag);
+}
+
+/*
  * ckfdwExecForeignUpdate
  *		Update one row in a foreign table
  */
@@ -1116,19 +1136,12 @@ ckfdwExecForeignUpdate(EState *estate, ResultRelInfo *resultRelInfo,
 	CkFdwModifyState *fmstate = (CkFdwModifyState *) resultRelInfo->ri_FdwState;
 	MemoryContext oldcxt;
 	CkFdwPendingOp op;
-	Datum		datum;
-	bool		isnull;
 	char	   *record_name;
 	char	   *change_tag;
 	int			written;
 
-	datum = ExecGetJunkAttribute(planSlot, fmstate->handle_attno, &isnull);
-	if (isnull)
-		elog(ERROR, "ckfdw: %s is NULL", CKFDW_JUNK_RECORD_NAME);
-
 	oldcxt = MemoryContextSwitchTo(fmstate->batch_cxt);
-	if (!take_row(fmstate->registry, (ItemPointer) DatumGetPointer(datum),
-				  &record_name, &change_tag))
+	if (!take_target_row(fmstate, planSlot, &record_name, &change_tag))
 	{
 		/* this statement updated the row already */
 		MemoryContextSwitchTo(oldcxt);
@@ -1170,13 +1183,8 @@ ckfdwExecForeignDelete(EState *estate, ResultRelInfo *resultRelInfo,
 	char	   *change_tag;
 	int			written;
 
-	datum = ExecGetJunkAttribute(planSlot, fmstate->handle_attno, &isnull);
-	if (isnull)
-		elog(ERROR, "ckfdw: %s is NULL", CKFDW_JUNK_RECORD_NAME);
-
 	oldcxt = MemoryContextSwitchTo(fmstate->batch_cxt);
-	if (!take_row(fmstate->registry, (ItemPointer) DatumGetPointer(datum),
-				  &record_name, &change_tag))
+	if (!take_target_row(fmstate, planSlot, &record_name, &change_tag))
 	{
 		MemoryContextSwitchTo(oldcxt);
 		return NULL;
