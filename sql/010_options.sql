@@ -150,6 +150,18 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER auth
 	OPTIONS (key_id 'k', private_key_file '/etc/ckfdw/key.pem');
 DROP USER MAPPING FOR CURRENT_USER SERVER auth;
 RESET ROLE;
+-- services on the server's own machine: superusers only
+GRANT USAGE ON FOREIGN DATA WRAPPER ckfdw TO regress_ckfdw_user;
+SET ROLE regress_ckfdw_user;
+CREATE SERVER user_local FOREIGN DATA WRAPPER ckfdw
+	OPTIONS (container 'iCloud.com.example.Gallery', base_url 'http://127.0.0.1:8642');
+CREATE SERVER user_local FOREIGN DATA WRAPPER ckfdw
+	OPTIONS (container 'iCloud.com.example.Gallery', base_url 'https://localhost');
+CREATE SERVER user_remote FOREIGN DATA WRAPPER ckfdw
+	OPTIONS (container 'iCloud.com.example.Gallery', base_url 'https://api.apple-cloudkit.com');
+DROP SERVER user_remote;
+RESET ROLE;
+REVOKE USAGE ON FOREIGN DATA WRAPPER ckfdw FROM regress_ckfdw_user;
 DROP SERVER auth;
 DROP ROLE regress_ckfdw_user;
 

@@ -480,6 +480,17 @@ validate_option(const CkFdwOption *opt, DefElem *def)
 							 errmsg("option \"base_url\" may use http:// only with a loopback address"),
 							 errdetail("\"%s\" is not 127.0.0.0/8, ::1 or localhost.", value),
 							 errhint("Use https://; plain http is meant for a local emulator.")));
+
+				/*
+				 * Services on the database server's own machine often trust
+				 * local callers: only a superuser may point ckfdw at them.
+				 */
+				if (loopback && !superuser())
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("permission denied to set option \"base_url\" to a loopback address"),
+							 errdetail("Only superusers may send CloudKit requests to services on the database server's machine."),
+							 errhint("Ask a superuser to create the server.")));
 				break;
 			}
 		case CKFDW_OPT_PATH:
