@@ -227,7 +227,7 @@ static void reset_scan(CkFdwScanState *fsstate);
 static void build_request(CkFdwScanState *fsstate);
 static void collect_names(CkFdwScanState *fsstate);
 static bool send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp);
-static bool refuse_field(CkFdwScanState *fsstate, const char *detail);
+static bool refuse_field(CkFdwScanState *fsstate, const char *reason);
 static char *explain_value(Node *expr, List *context, ExplainState *es);
 static char *explain_lookup_request(const char *base, CkFdwPushdown *pd,
 									CkFdwParamValues *params, int page_size);
@@ -322,6 +322,9 @@ ckfdw_handler(PG_FUNCTION_ARGS)
 
 	/* Support functions for IMPORT FOREIGN SCHEMA (import.c) */
 	routine->ImportForeignSchema = ckfdwImportForeignSchema;
+
+	/* Support functions for ANALYZE (analyze.c) */
+	routine->AnalyzeForeignTable = ckfdwAnalyzeForeignTable;
 
 	/* INSERT, UPDATE, DELETE and COPY FROM (modify.c) */
 	ckfdw_install_modify_routines(routine);
@@ -1638,45 +1641,29 @@ fetch_page(CkFdwScanState *fsstate)
  * request filters or sorts on has no index ("Field 'x' is not marked
  * queryable"), mark what needs that index as refused, say so, and return
  * true: the caller asks again without it, and the scan evaluates it
- * locally.  Every other error is raised.
- *
- * (ckfdw_request raises CloudKit's errors, so the refusal is caught here;
- * the response has been read in full, so the client is reusable.)
+ * locally.  Every other failure is raised.
  */
 static bool
 send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	volatile bool refused = false;
-
-	PG_TRY();
-	{
-		ckfdw_request(fsstate->conn, "POST", body, true, &fsstate->info, resp);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode != MAKE_SQLSTATE('H', 'V', '0', '0', 'L') ||
-			!refuse_field(fsstate, edata->detail))
-			PG_RE_THROW();
-		FlushErrorState();
-		refused = true;
-	}
-	PG_END_TRY();
-	return refused;
+	if (ckfdw_try_request(fsstate->conn, "POST", body, true, &fsstate->info, resp))
+		return false;
+	if (resp->kind == CK_RESULT_SERVER_ERROR &&
+		strcmp(resp->server_error_code, "BAD_REQUEST") == 0 &&
+		refuse_field(fsstate, resp->reason))
+		return true;
+	ckfdw_report_response(resp, &fsstate->info, NULL);
 }
 
 /*
  * Mark the filters (or sorts) on the field a refusal names: those needing
  * the missing index, or all of them for a field CloudKit does not know (a
  * column without a field reads as NULL: no row matches, locally either).
- * False if none was sent, so that the refusal is an error.
+ * reason is CloudKit's, in UTF-8 like the field names we send.  False if
+ * none was sent, so that the refusal is an error.
  */
 static bool
-refuse_field(CkFdwScanState *fsstate, const char *detail)
+refuse_field(CkFdwScanState *fsstate, const char *reason)
 {
 	CkFdwPushdown *pd = fsstate->pushdown;
 	char	   *field;
@@ -1686,10 +1673,11 @@ refuse_field(CkFdwScanState *fsstate, const char *detail)
 	AttrNumber	attnum = InvalidAttrNumber;
 	bool		sort_hit = false;
 	const char *what;
+	MemoryContext oldcxt;
 	ListCell   *lc;
 	int			i = 0;
 
-	if (!ckfdw_index_refusal(detail, &field, &refusal))
+	if (!ckfdw_index_refusal(reason, &field, &refusal))
 		return false;
 	sortable = (refusal == CKFDW_REFUSED_SORTABLE);
 	unknown = (refusal == CKFDW_REFUSED_UNKNOWN);
@@ -1725,8 +1713,13 @@ refuse_field(CkFdwScanState *fsstate, const char *detail)
 		return false;
 
 	what = unknown ? "unknown" : sortable ? "sortable" : "queryable";
+
+	/* for EXPLAIN ANALYZE: we run in the per-tuple context here */
+	oldcxt = MemoryContextSwitchTo(fsstate->scan_cxt);
 	fsstate->refusals = lappend(fsstate->refusals,
 								psprintf("%s (%s)", ckfdw_message_text(field), what));
+	MemoryContextSwitchTo(oldcxt);
+
 	if (unknown)
 		ereport(NOTICE,
 				(errmsg("CloudKit has no field \"%s\" in record type \"%s\"",

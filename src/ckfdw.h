@@ -299,6 +299,11 @@ extern bool ckfdw_enable_limit_pushdown;
 extern bool ckfdw_enable_lookup;
 extern bool ckfdw_enable_lookup_join;
 
+/* in analyze.c */
+extern bool ckfdwAnalyzeForeignTable(Relation relation,
+									 AcquireSampleRowsFunc *func,
+									 BlockNumber *totalpages);
+
 /* in lookup.c */
 extern void ckfdw_lookup_join_init(void);
 extern int	ckfdw_name_cmp(const void *a, const void *b);
@@ -318,11 +323,15 @@ extern void ckfdw_check_server_file(const char *option, const char *path,
 extern CkFdwConnection *ckfdw_get_connection(UserMapping *user, ForeignServer *server,
 											 CkFdwOptions *options);
 extern void ckfdw_release_connection(CkFdwConnection *conn);
+extern bool ckfdw_try_request(CkFdwConnection *conn, const char *method,
+							  const char *body, bool idempotent,
+							  const CkFdwRequestInfo *info, CkResponse *resp);
 extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 						  const char *body, bool idempotent,
 						  const CkFdwRequestInfo *info, CkResponse *resp);
 extern void ckfdw_report_response(const CkResponse *resp,
-								  const CkFdwRequestInfo *info) pg_attribute_noreturn();
+								  const CkFdwRequestInfo *info,
+								  const char *note) pg_attribute_noreturn();
 extern void ckfdw_report_record_error(const char *server_error_code,
 									  const char *reason, const char *record_name,
 									  double retry_after,

@@ -76,6 +76,7 @@ static void ckfdw_inval_callback(Datum arg, int cacheid, uint32 hashvalue);
 static void ckfdw_xact_callback(XactEvent event, void *arg);
 static bool disconnect_cached_clients(Oid serverid);
 static char *describe_request(const CkFdwRequestInfo *info);
+static char *with_note(const char *detail, const char *note);
 static int	request_errcontext(const CkFdwRequestInfo *info);
 
 /*
@@ -388,14 +389,23 @@ ckfdw_wait_hook(void *arg, const CkWaitSocket *socks, int nsocks,
 }
 
 /*
- * Send a request through a client.  Returns only when CloudKit answered with
- * success; every other outcome is raised as an error here.  resp must be
- * cleared by the caller (ck_response_clear), also after an error: tie it to
- * a memory context reset callback.
+ * Send a request through a client and return once it is over, whatever its
+ * outcome: true when CloudKit answered with success, false otherwise, with
+ * resp telling what happened (resp->kind; for a CloudKit error also its
+ * serverErrorCode, reason and JSON body).  The caller handles the failures
+ * it can and passes the others to ckfdw_report_response.
+ *
+ * A request stopped by a cancel, a timeout or a termination comes back as
+ * CK_RESULT_ABORTED with the interrupt still pending, so that the caller can
+ * say what the interruption leaves unknown; ckfdw_report_response raises it.
+ * Only an error inside our wait hook is raised here.
+ *
+ * resp must be cleared by the caller (ck_response_clear), also after an
+ * error: tie it to a memory context reset callback.
  */
-void
-ckfdw_request(CkFdwConnection *conn, const char *method, const char *body,
-			  bool idempotent, const CkFdwRequestInfo *info, CkResponse *resp)
+bool
+ckfdw_try_request(CkFdwConnection *conn, const char *method, const char *body,
+				  bool idempotent, const CkFdwRequestInfo *info, CkResponse *resp)
 {
 	size_t		body_len = body ? strlen(body) : 0;
 
@@ -427,25 +437,50 @@ ckfdw_request(CkFdwConnection *conn, const char *method, const char *body,
 			conn->hook_error = NULL;
 			ReThrowError(edata);
 		}
-		CHECK_FOR_INTERRUPTS();
-		/* the interrupt did not raise (held off): stop anyway */
-		ereport(ERROR,
-				(errcode(ERRCODE_QUERY_CANCELED),
-				 errmsg("canceling CloudKit request"),
-				 request_errcontext(info)));
 	}
 
-	if (resp->kind != CK_RESULT_OK)
-		ckfdw_report_response(resp, info);
+	return resp->kind == CK_RESULT_OK;
 }
 
-/* "the query of record type \"Artist\"" */
+/*
+ * Send a request through a client.  Returns only when CloudKit answered with
+ * success; every other outcome is raised as an error here.  resp must be
+ * cleared by the caller, as for ckfdw_try_request.
+ */
+void
+ckfdw_request(CkFdwConnection *conn, const char *method, const char *body,
+			  bool idempotent, const CkFdwRequestInfo *info, CkResponse *resp)
+{
+	if (!ckfdw_try_request(conn, method, body, idempotent, info, resp))
+		ckfdw_report_response(resp, info, NULL);
+}
+
+/*
+ * What a request was, for errmsg: "the query of record type \"Artist\"",
+ * "the records/modify request for record type \"Artist\"".
+ */
 static char *
 describe_request(const CkFdwRequestInfo *info)
 {
-	if (strcmp(info->operation, "records/query") == 0 && info->record_type)
+	if (info->record_type == NULL)
+		return psprintf("the %s request", info->operation);
+	if (strcmp(info->operation, "records/query") == 0)
 		return psprintf("the query of record type \"%s\"", info->record_type);
-	return psprintf("CloudKit operation %s", info->operation);
+	if (strcmp(info->operation, "records/lookup") == 0)
+		return psprintf("the lookup of record type \"%s\"", info->record_type);
+	return psprintf("the %s request for record type \"%s\"",
+					info->operation, info->record_type);
+}
+
+/* A detail with the caller's note, if any, on a line of its own. */
+static char *
+with_note(const char *detail, const char *note)
+{
+	if (note == NULL)
+		return detail ? pstrdup(detail) : NULL;
+	if (detail == NULL)
+		return pstrdup(note);
+	return psprintf("%s\n%s", detail, note);
 }
 
 /* errcontext naming the operation, record type and zone */
@@ -476,16 +511,18 @@ error_sqlstate(const CkErrorInfo *e)
 /*
  * Raise a CloudKit error (a whole-request error, or one record's error dict
  * when record_name is set).  The uuid, only useful when asking Apple about a
- * request, goes to the server log.
+ * request, goes to the server log.  note, if any, ends the detail.
  */
 static void
 report_server_error(const char *code, const char *reason, const char *uuid,
 					long http_status, double retry_after, int attempts,
-					const char *record_name, const CkFdwRequestInfo *info)
+					const char *record_name, const CkFdwRequestInfo *info,
+					const char *note)
 {
 	const CkErrorInfo *e = ck_error_lookup(code);
 	char	   *what = describe_request(info);
 	char	   *detail;
+	char	   *log_detail;
 	char	   *msg;
 	char	   *hint;
 
@@ -503,6 +540,12 @@ report_server_error(const char *code, const char *reason, const char *uuid,
 		detail = psprintf("CloudKit error %s (HTTP %ld): %s", code, http_status, reason);
 	else
 		detail = psprintf("CloudKit error %s: %s", code, reason);
+	if (uuid != NULL && uuid[0] != '\0')
+		log_detail = with_note(psprintf("%s; request uuid %s", detail,
+										ckfdw_message_text(uuid)), note);
+	else
+		log_detail = NULL;
+	detail = with_note(detail, note);
 
 	if (record_name != NULL)
 		msg = psprintf("CloudKit returned an error for record \"%s\" in %s",
@@ -524,16 +567,58 @@ report_server_error(const char *code, const char *reason, const char *uuid,
 			(errcode(error_sqlstate(e)),
 			 errmsg_internal("%s", msg),
 			 errdetail_internal("%s", detail),
-			 (uuid && uuid[0]) ? errdetail_log("%s; request uuid %s", detail, uuid) : 0,
+			 log_detail ? errdetail_log("%s", log_detail) : 0,
 			 errhint("%s", hint),
 			 request_errcontext(info)));
 }
 
 /*
- * Raise the error a failed CloudKit response stands for.
+ * Raise the interrupt that stopped a request (a cancel, a timeout, a
+ * termination), with the caller's note added to its detail.
+ */
+static void
+report_interrupt(const CkFdwRequestInfo *info, const char *note)
+{
+	if (note == NULL)
+		CHECK_FOR_INTERRUPTS();
+	else
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+
+		/* ProcessInterrupts builds the error; we only add to its detail */
+		PG_TRY();
+		{
+			CHECK_FOR_INTERRUPTS();
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			edata->detail = with_note(edata->detail, note);
+			ReThrowError(edata);
+		}
+		PG_END_TRY();
+	}
+
+	/* the interrupt did not raise (held off): stop anyway */
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("canceling CloudKit request"),
+			 note ? errdetail_internal("%s", note) : 0,
+			 request_errcontext(info)));
+}
+
+/*
+ * Raise the error a failed CloudKit response (from ckfdw_try_request)
+ * stands for.  note, if not NULL, is what the caller adds to the detail:
+ * what the statement did so far, what the failure leaves unknown.
  */
 void
-ckfdw_report_response(const CkResponse *resp, const CkFdwRequestInfo *info)
+ckfdw_report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
+					  const char *note)
 {
 	char	   *what = describe_request(info);
 
@@ -542,13 +627,13 @@ ckfdw_report_response(const CkResponse *resp, const CkFdwRequestInfo *info)
 		case CK_RESULT_SERVER_ERROR:
 			report_server_error(resp->server_error_code, resp->reason, resp->uuid,
 								resp->http_status, resp->retry_after,
-								resp->attempts, NULL, info);
+								resp->attempts, NULL, info, note);
 			break;
 		case CK_RESULT_TRANSPORT:
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("could not get an answer from CloudKit for %s", what),
-					 errdetail_internal("%s", ckfdw_message_text(resp->reason)),
+					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
 					 resp->attempts > 1 ?
 					 errhint("The request was tried %d times; check the network and the server option \"base_url\".",
 							 resp->attempts) :
@@ -560,14 +645,14 @@ ckfdw_report_response(const CkResponse *resp, const CkFdwRequestInfo *info)
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("CloudKit sent an invalid response to %s", what),
 					 errdetail_internal("HTTP %ld: %s", resp->http_status,
-										ckfdw_message_text(resp->reason)),
+										with_note(ckfdw_message_text(resp->reason), note)),
 					 request_errcontext(info)));
 			break;
 		case CK_RESULT_TOO_LARGE:
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("CloudKit response to %s exceeds the size limit", what),
-					 errdetail_internal("%s", ckfdw_message_text(resp->reason)),
+					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
 					 errhint("Raise the server option \"max_response_size\" or lower \"page_size\"."),
 					 request_errcontext(info)));
 			break;
@@ -575,14 +660,11 @@ ckfdw_report_response(const CkResponse *resp, const CkFdwRequestInfo *info)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 					 errmsg("could not send %s", what),
-					 errdetail_internal("%s", ckfdw_message_text(resp->reason)),
+					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
 					 request_errcontext(info)));
 			break;
 		case CK_RESULT_ABORTED:
-			ereport(ERROR,
-					(errcode(ERRCODE_QUERY_CANCELED),
-					 errmsg("canceling CloudKit request"),
-					 request_errcontext(info)));
+			report_interrupt(info, note);
 			break;
 		case CK_RESULT_OK:
 			break;
@@ -597,7 +679,7 @@ ckfdw_report_record_error(const char *server_error_code, const char *reason,
 						  const CkFdwRequestInfo *info)
 {
 	report_server_error(server_error_code, reason, NULL, 0, retry_after, 1,
-						record_name ? record_name : "(unnamed)", info);
+						record_name ? record_name : "(unnamed)", info, NULL);
 	pg_unreachable();
 }
 

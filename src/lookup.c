@@ -740,7 +740,7 @@ static void
 fetch_records(LookupJoinState *state)
 {
 	int			page = state->options->page_size;
-	int			start;
+	volatile int start;			/* changes between PG_TRYs */
 
 	for (start = 0; start < state->nnames; start += page)
 	{

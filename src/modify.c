@@ -1718,57 +1718,34 @@ send_operations(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 /*
  * Send one request.  Returns true on success, false for the two CloudKit
  * errors the caller handles: an atomic failure (an error status with a
- * "records" list) and a request refused as too large.  Every other error is
- * raised, with the number of records the statement already wrote added to
- * its detail.
+ * "records" list) and a request refused as too large.  Every other failure
+ * is raised, with the number of records the statement already wrote added
+ * to its detail.
  */
 static bool
 modify_request(CkFdwModifyState *fmstate, const char *body, int nops,
 			   CkResponse *resp)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool handled = false;
+	bool		ok;
+	char	   *note;
 
-	/*
-	 * ckfdw_request raises every failure; it fills resp first, so we can
-	 * catch the few we handle.  Nothing is acquired between the answer and
-	 * the raise, so resuming after FlushErrorState is safe.
-	 */
-	PG_TRY();
-	{
-		ckfdw_request(fmstate->conn, "POST", body, false, &fmstate->info, resp);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-
-		if (resp->kind == CK_RESULT_SERVER_ERROR &&
-			(response_records(resp) != NULL ||
-			 (nops > 1 && refused_as_too_large(resp))))
-		{
-			FreeErrorData(edata);
-			handled = true;
-		}
-		else
-		{
-			char	   *note = written_note(fmstate);
-
-			if (resp->kind == CK_RESULT_TRANSPORT || resp->kind == CK_RESULT_ABORTED)
-				note = psprintf("%s Whether CloudKit applied the %d operation%s of the interrupted request is unknown.",
-								note, nops, nops == 1 ? "" : "s");
-			edata->detail = edata->detail ?
-				psprintf("%s\n%s", edata->detail, note) : note;
-			ReThrowError(edata);
-		}
-	}
-	PG_END_TRY();
-
+	ok = ckfdw_try_request(fmstate->conn, "POST", body, false, &fmstate->info,
+						   resp);
 	fmstate->requests += resp->attempts;
-	return !handled;
+	if (ok)
+		return true;
+
+	if (resp->kind == CK_RESULT_SERVER_ERROR &&
+		(response_records(resp) != NULL ||
+		 (nops > 1 && refused_as_too_large(resp))))
+		return false;
+
+	note = written_note(fmstate);
+	/* without an answer, a write may or may not have been applied */
+	if (resp->kind == CK_RESULT_TRANSPORT || resp->kind == CK_RESULT_ABORTED)
+		note = psprintf("%s Whether CloudKit applied the %d operation%s of the interrupted request is unknown.",
+						note, nops, nops == 1 ? "" : "s");
+	ckfdw_report_response(resp, &fmstate->info, note);
 }
 
 /* The "records" array of a response, or NULL. */
