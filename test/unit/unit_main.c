@@ -179,7 +179,12 @@ main(int argc, char **argv)
 			if (!wanted)
 				continue;
 		}
-		areas[i].fn();
+		{
+			int			before = unit_passed + unit_failed;
+
+			areas[i].fn();
+			printf("  %s: %d checks\n", areas[i].name, unit_passed + unit_failed - before);
+		}
 	}
 
 	if (tmpdir[0] != '\0')
