@@ -74,5 +74,14 @@ SELECT clock_timestamp() AS t0 \gset
 SELECT split_part(ckfdw_test_error('SELECT count(*) FROM slow_exhibition'), E'\n', 1);
 SELECT clock_timestamp() - :'t0' < interval '3 s' AS stopped_within_3s;
 
+-- a timeout while a write is in flight: the request is not sent again, and
+-- the error says what may have been written
+CREATE FOREIGN TABLE slow_probe (id text OPTIONS (system 'recordName'), s text)
+	SERVER slow OPTIONS (record_type 'CancelProbe');
+SET statement_timeout = '500ms';
+INSERT INTO slow_probe VALUES ('cancel-1', 'a'), ('cancel-2', 'b');
+RESET statement_timeout;
+SELECT count(*) FROM fast_exhibition;
+
 DROP SERVER slow CASCADE;
 DROP FOREIGN TABLE fast_exhibition, fast_visit;
