@@ -304,6 +304,8 @@ static void append_fields(CkFdwModifyState *fmstate, StringInfo buf,
 						  TupleTableSlot *slot, bool send_nulls,
 						  const char *record_name);
 static void add_pending(CkFdwModifyState *fmstate, CkFdwPendingOp *op);
+static bool queue_or_send(CkFdwModifyState *fmstate, ResultRelInfo *resultRelInfo,
+						  CkFdwPendingOp *op, TupleTableSlot *returning_slot);
 static void flush_pending(CkFdwModifyState *fmstate);
 static int	send_operations(CkFdwModifyState *fmstate, CkFdwPendingOp *ops,
 							int n, TupleTableSlot *returning_slot);
@@ -1013,28 +1015,13 @@ ckfdwExecForeignInsert(EState *estate, ResultRelInfo *resultRelInfo,
 	CkFdwModifyState *fmstate = (CkFdwModifyState *) resultRelInfo->ri_FdwState;
 	MemoryContext oldcxt;
 	CkFdwPendingOp op;
-	int			written;
 
 	oldcxt = MemoryContextSwitchTo(fmstate->batch_cxt);
 	build_insert_op(fmstate, slot, &op);
 	MemoryContextSwitchTo(oldcxt);
 
-	if (can_buffer(fmstate, resultRelInfo))
-	{
-		add_pending(fmstate, &op);
-		return slot;
-	}
-
-	/* not buffering: nothing is queued */
-	Assert(fmstate->npending == 0);
-	written = send_operations(fmstate, &op, 1,
-							  fmstate->has_returning ? slot : NULL);
-	MemoryContextReset(fmstate->batch_cxt);
-
-	/* ON CONFLICT DO NOTHING skipped it */
-	if (written == 0)
-		return NULL;
-	return slot;
+	/* ON CONFLICT DO NOTHING may skip it */
+	return queue_or_send(fmstate, resultRelInfo, &op, slot) ? slot : NULL;
 }
 
 /*
@@ -1106,6 +1093,32 @@ ckfdwGetForeignModifyBatchSize(ResultRelInfo *resultRelInfo)
 }
 
 /*
+ * Queue op for the next batch or, when this statement cannot be batched,
+ * send it now, reading what CloudKit saved into returning_slot (NULL: don't).
+ * Returns false when CloudKit skipped the record (ON CONFLICT DO NOTHING, or a
+ * forced delete of a record already gone).
+ */
+static bool
+queue_or_send(CkFdwModifyState *fmstate, ResultRelInfo *resultRelInfo,
+			  CkFdwPendingOp *op, TupleTableSlot *returning_slot)
+{
+	int			written;
+
+	if (can_buffer(fmstate, resultRelInfo))
+	{
+		add_pending(fmstate, op);
+		return true;
+	}
+
+	/* not buffering: nothing is queued */
+	Assert(fmstate->npending == 0);
+	written = send_operations(fmstate, op, 1,
+							  fmstate->has_returning ? returning_slot : NULL);
+	MemoryContextReset(fmstate->batch_cxt);
+	return written > 0;
+}
+
+/*
  * The record name and change tag the scan read for the row to update or
  * delete, found through the handle in its junk column and taken out of the
  * registry.  False when this statement modified the row already (a join
@@ -1138,7 +1151,6 @@ ckfdwExecForeignUpdate(EState *estate, ResultRelInfo *resultRelInfo,
 	CkFdwPendingOp op;
 	char	   *record_name;
 	char	   *change_tag;
-	int			written;
 
 	oldcxt = MemoryContextSwitchTo(fmstate->batch_cxt);
 	if (!take_target_row(fmstate, planSlot, &record_name, &change_tag))
@@ -1150,20 +1162,7 @@ ckfdwExecForeignUpdate(EState *estate, ResultRelInfo *resultRelInfo,
 	build_update_op(fmstate, slot, record_name, change_tag, &op);
 	MemoryContextSwitchTo(oldcxt);
 
-	if (can_buffer(fmstate, resultRelInfo))
-	{
-		add_pending(fmstate, &op);
-		return slot;
-	}
-
-	/* not buffering: nothing is queued */
-	Assert(fmstate->npending == 0);
-	written = send_operations(fmstate, &op, 1,
-							  fmstate->has_returning ? slot : NULL);
-	MemoryContextReset(fmstate->batch_cxt);
-	if (written == 0)
-		return NULL;
-	return slot;
+	return queue_or_send(fmstate, resultRelInfo, &op, slot) ? slot : NULL;
 }
 
 /*
@@ -1181,7 +1180,6 @@ ckfdwExecForeignDelete(EState *estate, ResultRelInfo *resultRelInfo,
 	bool		isnull;
 	char	   *record_name;
 	char	   *change_tag;
-	int			written;
 
 	oldcxt = MemoryContextSwitchTo(fmstate->batch_cxt);
 	if (!take_target_row(fmstate, planSlot, &record_name, &change_tag))
@@ -1192,16 +1190,8 @@ ckfdwExecForeignDelete(EState *estate, ResultRelInfo *resultRelInfo,
 	build_delete_op(fmstate, record_name, change_tag, &op);
 	MemoryContextSwitchTo(oldcxt);
 
-	if (can_buffer(fmstate, resultRelInfo))
-	{
-		add_pending(fmstate, &op);
-		return slot;
-	}
-
-	Assert(fmstate->npending == 0);
-	written = send_operations(fmstate, &op, 1, NULL);
-	MemoryContextReset(fmstate->batch_cxt);
-	if (written == 0)
+	/* CloudKit answers a delete with the record name only */
+	if (!queue_or_send(fmstate, resultRelInfo, &op, NULL))
 		return NULL;			/* force: it was gone already */
 
 	/* RETURNING shows the row as it was read (and deleted) */
