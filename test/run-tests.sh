@@ -1,7 +1,8 @@
 #!/bin/bash
 # "make test": install what is missing, build, and run every suite:
 #   unit tests of src/ck, ckemu's protocol tests, the CloudKit JS check,
-#   and the pg_regress suites against a throw-away cluster and ckemu.
+#   the pg_regress suites against a throw-away cluster and ckemu, and the
+#   scenarios with several sessions at once.
 # Ends with one line "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -82,6 +83,7 @@ else
 	echo "=== cloudkit-js: skipped, Node.js is not installed"
 fi
 run_suite regress run_regress
+run_suite scenarios test/scenarios/run-scenarios.sh
 
 echo "=== summary"
 printf '%s\n' "${SUMMARY[@]}"
