@@ -38,7 +38,7 @@ $(OBJS): $(wildcard src/*.h src/ck/*.h)
 # PostgreSQL; they share src/ck with the extension.
 HOST_CFLAGS = -O2 -g -Wall -Wextra -Wno-unused-parameter -std=gnu11 -Isrc -I/usr/include/json-c
 CKEMU_SRCS = $(sort $(wildcard test/ckemu/*.c))
-CKEMU_CK_SRCS = src/ck/ck_schema.c src/ck/ck_sign.c src/ck/ck_types.c src/ck/ck_util.c
+CKEMU_CK_SRCS = src/ck/ck_error.c src/ck/ck_schema.c src/ck/ck_sign.c src/ck/ck_types.c src/ck/ck_util.c
 UNIT_SRCS = $(sort $(wildcard test/unit/*.c))
 CKEMU_TEST_SRCS = $(sort $(wildcard test/ckemu/tests/*.c))
 CKEMU_TEST_CK_SRCS = src/ck/ck_sign.c src/ck/ck_types.c src/ck/ck_util.c

@@ -331,18 +331,10 @@ build_request(CkFdwAnalyzeState *astate, CkFdwOptions *options, MemoryContext cx
 	for (i = 0; i < astate->ncolumns; i++)
 	{
 		CkFdwColumn *col = &astate->columns[i];
-		bool		dup = false;
 
 		if (col->dropped || col->system != CKFDW_SYS_NONE)
 			continue;
-		/* two columns may read the same field */
-		foreach(lc, keys)
-		{
-			if (strcmp((char *) lfirst(lc), col->field_utf8) == 0)
-				dup = true;
-		}
-		if (!dup)
-			keys = lappend(keys, col->field_utf8);
+		keys = ckfdw_add_desired_key(keys, col->field_utf8);
 	}
 
 	/* everything that can throw happens before json-c allocates */

@@ -1487,31 +1487,9 @@ collect_names(CkFdwScanState *fsstate)
 
 	if (!fsstate->params.nulls[idx])
 	{
-		if (type_is_array(type))
-		{
-			ArrayType  *arr = DatumGetArrayTypeP(value);
-			Datum	   *elems;
-			bool	   *nulls;
-			int			nelems;
-			int16		typlen;
-			bool		typbyval;
-			char		typalign;
-
-			get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
-			deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
-							  &elems, &nulls, &nelems);
-			fsstate->names = palloc(sizeof(char *) * Max(nelems, 1));
-			for (i = 0; i < nelems; i++)
-			{
-				if (!nulls[i])
-					fsstate->names[n++] = ckfdw_to_utf8(TextDatumGetCString(elems[i]));
-			}
-		}
-		else
-		{
-			fsstate->names = palloc(sizeof(char *));
-			fsstate->names[n++] = ckfdw_to_utf8(TextDatumGetCString(value));
-		}
+		n = ckfdw_key_names(value, type, &fsstate->names);
+		for (i = 0; i < n; i++)
+			fsstate->names[i] = ckfdw_to_utf8(fsstate->names[i]);
 	}
 
 	fsstate->nnames = ckfdw_sort_unique_names(fsstate->names, n);

@@ -306,6 +306,7 @@ extern bool ckfdwAnalyzeForeignTable(Relation relation,
 
 /* in lookup.c */
 extern void ckfdw_lookup_join_init(void);
+extern int	ckfdw_key_names(Datum key, Oid type, char ***names);
 extern int	ckfdw_name_cmp(const void *a, const void *b);
 extern int	ckfdw_sort_unique_names(char **names, int n);
 
@@ -381,6 +382,7 @@ extern List *ckfdwImportForeignSchema(ImportForeignSchemaStmt *stmt,
 									  Oid serverOid);
 
 /* in deparse.c */
+extern List *ckfdw_add_desired_key(List *keys, const char *field);
 extern CkFdwColumnIndexes *ckfdw_column_indexes(Oid relid, CkFdwColumn *columns,
 												int ncolumns);
 extern void ckfdw_classify_conditions(PlannerInfo *root, RelOptInfo *baserel,

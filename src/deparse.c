@@ -1212,7 +1212,6 @@ ckfdw_deparse_query(PlannerInfo *root, RelOptInfo *baserel,
 	for (i = 0; i < fpinfo->ncolumns; i++)
 	{
 		CkFdwColumn *col = &fpinfo->columns[i];
-		bool		dup = false;
 
 		if (col->dropped)
 			continue;
@@ -1222,14 +1221,7 @@ ckfdw_deparse_query(PlannerInfo *root, RelOptInfo *baserel,
 		*retrieved_attrs = lappend_int(*retrieved_attrs, col->attnum);
 		if (col->system != CKFDW_SYS_NONE)
 			continue;
-		/* two columns may read the same field */
-		foreach(lc, keys)
-		{
-			if (strcmp((char *) lfirst(lc), col->field_utf8) == 0)
-				dup = true;
-		}
-		if (!dup)
-			keys = lappend(keys, col->field_utf8);
+		keys = ckfdw_add_desired_key(keys, col->field_utf8);
 	}
 
 	/* everything that can throw happens before json-c allocates */
@@ -1923,4 +1915,21 @@ system_schema_name(const char *system_field)
 			return names[i][1];
 	}
 	return NULL;
+}
+
+/*
+ * Add a field to a desiredKeys list once: two columns may read the same
+ * field.
+ */
+List *
+ckfdw_add_desired_key(List *keys, const char *field)
+{
+	ListCell   *lc;
+
+	foreach(lc, keys)
+	{
+		if (strcmp((char *) lfirst(lc), field) == 0)
+			return keys;
+	}
+	return lappend(keys, (char *) field);
 }

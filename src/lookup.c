@@ -631,33 +631,8 @@ read_batch(LookupJoinState *state)
 		key = ExecEvalExpr(state->key, econtext, &isnull);
 		if (!isnull)
 		{
-			Oid			type = exprType((Node *) state->key->expr);
-
-			if (type_is_array(type))
-			{
-				ArrayType  *arr = DatumGetArrayTypeP(key);
-				Datum	   *elems;
-				bool	   *nulls;
-				int			nelems;
-				int16		typlen;
-				bool		typbyval;
-				char		typalign;
-
-				get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
-				deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
-								  &elems, &nulls, &nelems);
-				row_names = palloc(sizeof(char *) * Max(nelems, 1));
-				for (i = 0; i < nelems; i++)
-				{
-					if (!nulls[i])
-						row_names[nrow_names++] = TextDatumGetCString(elems[i]);
-				}
-			}
-			else
-			{
-				row_names = palloc(sizeof(char *));
-				row_names[nrow_names++] = TextDatumGetCString(key);
-			}
+			nrow_names = ckfdw_key_names(key, exprType((Node *) state->key->expr),
+										 &row_names);
 		}
 		/* matches are indexes into the batch's names for now */
 		row->matches = palloc(sizeof(int) * Max(nrow_names, 1));
@@ -862,6 +837,45 @@ fill_scan_slot(LookupJoinState *state, LookupJoinRow *row, int rec)
 		}
 	}
 	ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * The record names in a lookup key, a text value or a text array (NULL
+ * elements are no names), as palloc'd strings in the database encoding.
+ * Returns how many; *names has room for at least one.
+ */
+int
+ckfdw_key_names(Datum key, Oid type, char ***names)
+{
+	int			n = 0;
+
+	if (type_is_array(type))
+	{
+		ArrayType  *arr = DatumGetArrayTypeP(key);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nelems;
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+		int			i;
+
+		get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+		deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
+						  &elems, &nulls, &nelems);
+		*names = palloc(sizeof(char *) * Max(nelems, 1));
+		for (i = 0; i < nelems; i++)
+		{
+			if (!nulls[i])
+				(*names)[n++] = TextDatumGetCString(elems[i]);
+		}
+	}
+	else
+	{
+		*names = palloc(sizeof(char *));
+		(*names)[n++] = TextDatumGetCString(key);
+	}
+	return n;
 }
 
 /* qsort/bsearch comparator of record names (char *) */

@@ -26,6 +26,7 @@
 
 #include <microhttpd.h>
 
+#include "ck/ck_error.h"
 #include "ckemu.h"
 
 #define EMU_CONTENT_TYPE_JSON "application/json; charset=UTF-8"
@@ -57,47 +58,20 @@ static const EmuOpDef op_defs[] = {
 
 /* ---------------------------------------------------------------- errors */
 
-static const struct
-{
-	const char *code;
-	int			status;
-}			error_status[] = {
-	{"ACCESS_DENIED", 403},
-	{"ATOMIC_ERROR", 400},
-	{"AUTHENTICATION_FAILED", 401},
-	{"AUTHENTICATION_REQUIRED", 421},
-	{"BAD_REQUEST", 400},
-	{"CONFLICT", 409},
-	{"EXISTS", 409},
-	{"INTERNAL_ERROR", 500},
-	{"NOT_FOUND", 404},
-	{"QUOTA_EXCEEDED", 413},
-	{"THROTTLED", 429},
-	{"TRY_AGAIN_LATER", 503},
-	{"VALIDATING_REFERENCE_ERROR", 412},
-	{"ZONE_NOT_FOUND", 404},
-};
-
+/*
+ * CloudKit's HTTP status for a serverErrorCode: the table the client uses
+ * too (src/ck/ck_error.c), so both sides agree on Apple's list.
+ */
 int
 emu_status_for_code(const char *code)
 {
-	size_t		i;
-
-	for (i = 0; i < sizeof(error_status) / sizeof(error_status[0]); i++)
-		if (strcmp(error_status[i].code, code) == 0)
-			return error_status[i].status;
-	return 500;
+	return emu_code_known(code) ? ck_error_lookup(code)->http_status : 500;
 }
 
 bool
 emu_code_known(const char *code)
 {
-	size_t		i;
-
-	for (i = 0; i < sizeof(error_status) / sizeof(error_status[0]); i++)
-		if (strcmp(error_status[i].code, code) == 0)
-			return true;
-	return false;
+	return strcmp(ck_error_lookup(code)->code, code) == 0;
 }
 
 /* The top-level error envelope; replaces whatever answer was being built. */
