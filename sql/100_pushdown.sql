@@ -171,6 +171,9 @@ DEALLOCATE q1;
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id, title FROM artwork WHERE id = 'artwork-00001';
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id, title FROM artwork
 	WHERE id IN ('artwork-00001', 'artwork-00002') AND year > 1900;
+-- the request shown is the one sent: the names sorted, each once
+EXPLAIN (VERBOSE, COSTS OFF) SELECT id FROM artwork
+	WHERE id IN ('artwork-00003', 'artwork-00001', 'artwork-00003');
 PREPARE q2(text[]) AS SELECT id, title FROM artwork WHERE id = ANY($1);
 SET plan_cache_mode = force_generic_plan;
 EXPLAIN (VERBOSE, COSTS OFF) EXECUTE q2('{artwork-00001}');

@@ -1978,38 +1978,17 @@ explain_lookup_request(const char *base, CkFdwPushdown *pd,
 {
 	int			idx = pd->names_index;
 	char	  **names;
-	int			n = 0;
+	int			n;
+	int			i;
 
 	if (params->unknown[idx])
 		return ckfdw_build_lookup_request(base, NULL, 0, NIL, idx + 1);
 	if (params->nulls[idx])
 		return ckfdw_build_lookup_request(base, NULL, 0, NIL, 0);
-	if (type_is_array(params->types[idx]))
-	{
-		ArrayType  *arr = DatumGetArrayTypeP(params->values[idx]);
-		Datum	   *elems;
-		bool	   *nulls;
-		int			nelems;
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
-		int			i;
-
-		get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
-		deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
-						  &elems, &nulls, &nelems);
-		/* the first request's names */
-		names = palloc(sizeof(char *) * Max(nelems, 1));
-		for (i = 0; i < nelems && n < page_size; i++)
-		{
-			if (!nulls[i])
-				names[n++] = ckfdw_to_utf8(TextDatumGetCString(elems[i]));
-		}
-	}
-	else
-	{
-		names = palloc(sizeof(char *));
-		names[n++] = ckfdw_to_utf8(TextDatumGetCString(params->values[idx]));
-	}
+	/* the first request's names, as the scan sends them */
+	n = ckfdw_key_names(params->values[idx], params->types[idx], &names);
+	for (i = 0; i < n; i++)
+		names[i] = ckfdw_to_utf8(names[i]);
+	n = Min(ckfdw_sort_unique_names(names, n), page_size);
 	return ckfdw_build_lookup_request(base, names, n, NIL, 0);
 }
