@@ -12,8 +12,8 @@ SET search_path = modify200, public;
 
 -- the ModifyTable part of a plan, and of the scan below it only its output
 -- (the row identity) and filter counts: the scan's request is pinned by
--- the scan suites
-CREATE FUNCTION pg_temp.modify_plan(options text, stmt text) RETURNS SETOF text
+-- the scan suites (used by the later modify suites too)
+CREATE FUNCTION public.ckfdw_test_modify_plan(options text, stmt text) RETURNS SETOF text
 LANGUAGE plpgsql AS $$
 DECLARE
 	line text;
@@ -176,10 +176,10 @@ EXPLAIN (VERBOSE, COSTS OFF) INSERT INTO visit (visitor) VALUES ('x');
 EXPLAIN (VERBOSE, COSTS OFF) INSERT INTO visit (visitor) VALUES ('x') RETURNING id;
 -- the scan outputs the row identity (ctid, twice: ckfdw_record_name and
 -- ckfdw_change_tag), and for UPDATE the whole row (unchanged columns)
-SELECT pg_temp.modify_plan('VERBOSE, COSTS OFF', $$UPDATE visit SET spent = 0 WHERE id = 'visit-0001'$$);
-SELECT pg_temp.modify_plan('VERBOSE, COSTS OFF', $$DELETE FROM visit WHERE id = 'visit-0001'$$);
-SELECT pg_temp.modify_plan('VERBOSE, COSTS OFF', $$DELETE FROM visit WHERE id = 'visit-0001' RETURNING visitor$$);
-SELECT pg_temp.modify_plan('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF',
+SELECT ckfdw_test_modify_plan('VERBOSE, COSTS OFF', $$UPDATE visit SET spent = 0 WHERE id = 'visit-0001'$$);
+SELECT ckfdw_test_modify_plan('VERBOSE, COSTS OFF', $$DELETE FROM visit WHERE id = 'visit-0001'$$);
+SELECT ckfdw_test_modify_plan('VERBOSE, COSTS OFF', $$DELETE FROM visit WHERE id = 'visit-0001' RETURNING visitor$$);
+SELECT ckfdw_test_modify_plan('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF',
 	$$UPDATE visit SET spent = 1.5 WHERE party_size % 7 = 4$$);
 
 --

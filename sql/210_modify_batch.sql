@@ -12,26 +12,6 @@ SET timezone = 'UTC';
 CREATE SCHEMA modify210;
 SET search_path = modify210, public;
 
--- the ModifyTable part of a plan, and of the scan below it only its output
--- (the row identity) and filter counts: the scan's request is pinned by
--- the scan suites
-CREATE FUNCTION pg_temp.modify_plan(options text, stmt text) RETURNS SETOF text
-LANGUAGE plpgsql AS $$
-DECLARE
-	line text;
-	below boolean := false;
-BEGIN
-	FOR line IN EXECUTE 'EXPLAIN (' || options || ') ' || stmt LOOP
-		IF line ~ '^\s*->' THEN
-			below := true;
-		ELSIF below AND line !~ '^\s*(Output|Rows Removed by Filter):' THEN
-			CONTINUE;
-		END IF;
-		RETURN NEXT line;
-	END LOOP;
-END
-$$;
-
 
 CREATE FOREIGN TABLE ticket (
 	id text OPTIONS (system 'recordName'),
@@ -81,7 +61,7 @@ UPDATE visit SET party_size = party_size + 100, spent = NULL;
 SELECT count(*), min(party_size) > 100 AS all_bumped, count(spent) AS spent FROM visit;
 
 -- EXPLAIN ANALYZE counts the requests, the last batch included
-SELECT pg_temp.modify_plan('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF',
+SELECT ckfdw_test_modify_plan('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF',
 	'UPDATE visit SET party_size = party_size - 100');
 
 -- the scan feeding an UPDATE keeps only the rows between it and the

@@ -16,26 +16,6 @@ SET timezone = 'UTC';
 CREATE SCHEMA modify220;
 SET search_path = modify220, public;
 
--- the ModifyTable part of a plan, and of the scan below it only its output
--- (the row identity) and filter counts: the scan's request is pinned by
--- the scan suites
-CREATE FUNCTION pg_temp.modify_plan(options text, stmt text) RETURNS SETOF text
-LANGUAGE plpgsql AS $$
-DECLARE
-	line text;
-	below boolean := false;
-BEGIN
-	FOR line IN EXECUTE 'EXPLAIN (' || options || ') ' || stmt LOOP
-		IF line ~ '^\s*->' THEN
-			below := true;
-		ELSIF below AND line !~ '^\s*(Output|Rows Removed by Filter):' THEN
-			CONTINUE;
-		END IF;
-		RETURN NEXT line;
-	END LOOP;
-END
-$$;
-
 
 CREATE FOREIGN TABLE visit (
 	id text OPTIONS (system 'recordName'),
@@ -95,7 +75,7 @@ SELECT count(*) FROM visit WHERE id = 'visit-0005';
 -- force: forceUpdate and forceDelete overwrite whatever is there
 --
 ALTER FOREIGN TABLE visit OPTIONS (ADD force 'true');
-SELECT pg_temp.modify_plan('COSTS OFF', 'UPDATE visit SET spent = 0');
+SELECT ckfdw_test_modify_plan('COSTS OFF', 'UPDATE visit SET spent = 0');
 UPDATE visit SET party_size = 5 + meanwhile_update(id, 81) WHERE id = 'visit-0001';
 SELECT party_size, visitor FROM visit WHERE id = 'visit-0001';
 DELETE FROM visit WHERE id = 'visit-0004' AND meanwhile_update(id, 82) = 1;
