@@ -39,7 +39,7 @@ run_suite()
 	SUMMARY+=("$(printf '%-14s %4d passed, %d failed' "$name" "$SUITE_PASSED" "$SUITE_FAILED")")
 }
 
-# pg_regress, inside a throw-away cluster (pg_virtualenv), against two
+# pg_regress, inside a throw-away cluster (test/with-cluster.sh), against two
 # ckemus: the sample container, and a slow one for cancellation tests.
 run_regress()
 {
@@ -47,7 +47,7 @@ run_regress()
 	start_ckemu slow --latency-ms 5000 || return 1
 	export CKEMU_URL=$CKEMU_URL_main CKEMU_SLOW_URL=$CKEMU_URL_slow
 	rm -rf test/results
-	pg_virtualenv -t -v "${PG_MAJOR:-15}" make -s installcheck >"$WORK_DIR/regress.out" 2>&1
+	test/with-cluster.sh make -s installcheck >"$WORK_DIR/regress.out" 2>&1
 	local rc=$?
 	cat "$WORK_DIR/regress.out"
 	local ok failed suites
@@ -67,7 +67,7 @@ make_work_dir
 trap 'stop_ckemus; rm -rf "$WORK_DIR"' EXIT
 
 echo "=== build"
-if ! make -s all >"$WORK_DIR/build.log" 2>&1 || ! make -s install >>"$WORK_DIR/build.log" 2>&1; then
+if ! make -s all >"$WORK_DIR/build.log" 2>&1 || ! install_private >>"$WORK_DIR/build.log" 2>&1; then
 	cat "$WORK_DIR/build.log"
 	echo "0 passed, 1 failed"
 	exit 1
