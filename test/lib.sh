@@ -105,7 +105,12 @@ make_private_pg_tree()
 		[[ $(basename "$f") == ckfdw* ]] || ln -s "$f" "$tree$sharedir/extension/"
 	done
 	for f in "$pkglibdir"/*; do
-		[[ $(basename "$f") == ckfdw* ]] || ln -s "$f" "$tree$pkglibdir/"
+		[[ $(basename "$f") == ckfdw* || $f == */bitcode ]] || ln -s "$f" "$tree$pkglibdir/"
+	done
+	# the JIT bitcode directory gets our files too: a directory of its own
+	mkdir -p "$tree$pkglibdir/bitcode"
+	for f in "$pkglibdir"/bitcode/*; do
+		[[ $(basename "$f") == ckfdw* ]] || ln -s "$f" "$tree$pkglibdir/bitcode/"
 	done
 	chmod -R a+rX "$tree"
 }
