@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 checkout=$PWD
 root=${1:-$(mktemp -d /tmp/ckfdw-bare.XXXXXX)}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+chmod 755 "$root"	# it is "/" in the chroot: mktemp made it private
 
 mounted=()
 cleanup()
