@@ -13,7 +13,8 @@
 # test/lib.sh); otherwise one is made, and the extension installed, here.
 # The cluster listens on a Unix socket only, in its own directory; PGHOST,
 # PGPORT, PGUSER and PGDATABASE point COMMAND at it.  As root the server
-# runs as "postgres" (PostgreSQL refuses root).  The cluster is stopped and
+# runs as "postgres" (PostgreSQL refuses root); the database superuser is
+# always "postgres".  The cluster is stopped and
 # removed when COMMAND ends; its exit status is COMMAND's.
 set -uo pipefail
 
@@ -37,10 +38,10 @@ as_server=()
 if [ "$(id -u)" -eq 0 ]; then
 	as_server=(runuser -u postgres --)
 	chown postgres "$dir"
-	superuser=postgres
-else
-	superuser=$(id -un)
 fi
+# the database superuser is "postgres" whoever runs this, so that outputs
+# that name it are the same for everyone
+superuser=postgres
 
 pid=""
 cleanup()
