@@ -16,8 +16,8 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER slow_copy
 CREATE FOREIGN TABLE slow_progress_row (id text OPTIONS (system 'recordName'), n bigint)
 	SERVER slow_copy OPTIONS (record_type 'ProgressRow', batch_size '200');
 
-SELECT dblink_connect('copier', format('dbname=%s host=%s port=%s',
-	current_database(), split_part(current_setting('unix_socket_directories'), ',', 1),
+SELECT dblink_connect('copier', format('dbname=%s user=%s host=%s port=%s',
+	current_database(), current_user, split_part(current_setting('unix_socket_directories'), ',', 1),
 	current_setting('port')));
 SELECT dblink_send_query('copier',
 	'COPY slow_progress_row (n) FROM PROGRAM ''seq 1 300''');
