@@ -12,7 +12,7 @@ make_work_dir
 trap 'stop_ckemus; rm -rf "$WORK_DIR"' EXIT
 
 echo "building ckfdw and ckemu ..."
-make -s all >"$WORK_DIR/build.log" 2>&1 && make -s install >>"$WORK_DIR/build.log" 2>&1 ||
+make -s all >"$WORK_DIR/build.log" 2>&1 && install_private >>"$WORK_DIR/build.log" 2>&1 ||
 	{ cat "$WORK_DIR/build.log"; exit 1; }
 make_test_keys "$WORK_DIR"
 start_ckemu demo
@@ -20,4 +20,4 @@ export CKEMU_URL=$CKEMU_URL_demo
 echo "ckemu is serving the sample container iCloud.com.example.Gallery at $CKEMU_URL"
 echo
 
-pg_virtualenv -t -v "${PG_MAJOR:-15}" psql -X -q -v ON_ERROR_STOP=1 -e -f test/demo.sql
+test/with-cluster.sh psql -X -q -v ON_ERROR_STOP=1 -e -f test/demo.sql

@@ -24,7 +24,7 @@ done
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "missing packages: ${missing[*]}" >&2
-	echo "install them with: sudo apt-get install ${missing[*]}" >&2
+	echo "install them as root with: apt-get install ${missing[*]}" >&2
 	exit 1
 fi
 echo "installing: ${missing[*]}"

@@ -83,3 +83,43 @@ count_results()
 	SUITE_PASSED=$(sed -n 's/.*\b\([0-9]\+\) passed.*/\1/p' <<<"$line")
 	SUITE_FAILED=$(sed -n 's/.*\b\([0-9]\+\) failed.*/\1/p' <<<"$line")
 }
+
+# make_private_pg_tree DIR: a private copy of this machine's PostgreSQL
+# installation (see test/with-cluster.sh) into which "make install
+# DESTDIR=DIR" installs ckfdw.  The server programs are copied, since
+# PostgreSQL resolves symbolic links to find its own directories;
+# everything else is linked.
+make_private_pg_tree()
+{
+	local tree=$1 bindir sharedir pkglibdir f
+	bindir=$(pg_config --bindir) || return 1
+	sharedir=$(pg_config --sharedir)
+	pkglibdir=$(pg_config --pkglibdir)
+	mkdir -p "$tree$bindir" "$tree$sharedir/extension" "$tree$pkglibdir" || return 1
+	cp "$bindir/postgres" "$bindir/initdb" "$bindir/pg_ctl" "$tree$bindir/" || return 1
+	for f in "$sharedir"/*; do
+		[ "$(basename "$f")" = extension ] || ln -s "$f" "$tree$sharedir/"
+	done
+	# never a ckfdw that another checkout installed system-wide
+	for f in "$sharedir"/extension/*; do
+		[[ $(basename "$f") == ckfdw* ]] || ln -s "$f" "$tree$sharedir/extension/"
+	done
+	for f in "$pkglibdir"/*; do
+		[[ $(basename "$f") == ckfdw* || $f == */bitcode ]] || ln -s "$f" "$tree$pkglibdir/"
+	done
+	# the JIT bitcode directory gets our files too: a directory of its own
+	mkdir -p "$tree$pkglibdir/bitcode"
+	for f in "$pkglibdir"/bitcode/*; do
+		[[ $(basename "$f") == ckfdw* ]] || ln -s "$f" "$tree$pkglibdir/bitcode/"
+	done
+	chmod -R a+rX "$tree"
+}
+
+# install_private: builds nothing; installs the built extension into a
+# private PostgreSQL tree in WORK_DIR and exports CKFDW_PG_TREE, which
+# test/with-cluster.sh then uses.
+install_private()
+{
+	export CKFDW_PG_TREE=$WORK_DIR/pg
+	make_private_pg_tree "$CKFDW_PG_TREE" && make -s install DESTDIR="$CKFDW_PG_TREE"
+}

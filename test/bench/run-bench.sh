@@ -6,12 +6,12 @@
 # time.  test/bench/README.md says what each number means.
 #
 # Starts two ckemus (no added latency, and --latency-ms 20 for a WAN round
-# trip) and a throw-away cluster (pg_virtualenv), builds and installs the
-# extension as "make demo" does, and stops all of it on exit: the ckemus by
-# PID, the cluster by pg_virtualenv itself.
+# trip) and a throw-away cluster (test/with-cluster.sh), builds and installs
+# the extension into a private tree as "make demo" does, and stops all of it
+# on exit: the ckemus by PID, the cluster by with-cluster.sh.
 #
 # BENCH_RUNS=N sets the timed runs per measurement (default 3; the median
-# is reported); BENCH_SKIP_BUILD=1 benchmarks what is installed.  Exits
+# is reported); BENCH_SKIP_BUILD=1 benchmarks what is built, without rebuilding.  Exits
 # non-zero when a measurement could not be made.
 set -euo pipefail
 
@@ -617,7 +617,7 @@ if [ "${BENCH_SKIP_BUILD:-0}" = 1 ]; then
 	echo "BENCH_SKIP_BUILD=1: benchmarking the installed ckfdw and the built ckemu" >&2
 else
 	echo "building ckfdw, ckemu and the direct clients ..." >&2
-	if ! { make -s all && make -s install; } >"$WORK_DIR/build.log" 2>&1; then
+	if ! { make -s all && install_private; } >"$WORK_DIR/build.log" 2>&1; then
 		cat "$WORK_DIR/build.log"
 		exit 1
 	fi
@@ -638,8 +638,6 @@ export BENCH_URL_FAST=$CKEMU_URL_fast BENCH_URL_WAN=$CKEMU_URL_wan
 export BENCH_PID_FAST=${CKEMU_PIDS[0]} BENCH_PID_WAN=${CKEMU_PIDS[1]}
 
 rc=0
-# -t: a private cluster directory, so a concurrent "make test" (whose
-# cluster is the system-wide 15/regress) does not collide with ours
-pg_virtualenv -t -v "${PG_MAJOR:-15}" "$BENCH_SCRIPT" --in-cluster || rc=$?
+test/with-cluster.sh "$BENCH_SCRIPT" --in-cluster || rc=$?
 echo "(the benchmark took $(($(date +%s) - START)) s)"
 exit "$rc"

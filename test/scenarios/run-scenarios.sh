@@ -5,10 +5,10 @@
 # under load, a connection dropped before a modify was applied, and a
 # cancelled scan while other sessions go on.
 #
-# Assumes ckfdw is built and installed (make all install) and ckemu is
-# built.  Starts two ckemus (the sample container, and one answering after
-# 5 seconds) and a throw-away cluster (pg_virtualenv -t), and stops them on
-# exit: the ckemus by PID, the cluster by pg_virtualenv.  Prints one line
+# Assumes ckfdw and ckemu are built (make all); the extension is installed
+# into a private tree (CKFDW_PG_TREE, or one test/with-cluster.sh makes).  Starts two ckemus (the sample container, and one answering after
+# 5 seconds) and a throw-away cluster (test/with-cluster.sh), and stops them on
+# exit: the ckemus by PID, the cluster by with-cluster.sh.  Prints one line
 # per failed check, one line per scenario with its time, and ends with
 # "scenarios: N passed, M failed"; exits non-zero on any failure.
 # SCENARIO_KEEP=DIR keeps the sessions' SQL and output in DIR.
@@ -580,11 +580,10 @@ fi
 # shellcheck disable=SC2154	# set by start_ckemu
 export WORK_DIR CKEMU_URL=$CKEMU_URL_main CKEMU_SLOW_URL=$CKEMU_URL_slow
 
-# -t: a private cluster directory, so a concurrent "make test" does not
-# collide with ours.  The counts come back in a file, so that the summary
-# is the last line, after pg_virtualenv's own messages.
+# The counts come back in a file, so that the summary is the last line,
+# after anything the cluster's set-up printed.
 rc=0
-pg_virtualenv -t -v "${PG_MAJOR:-15}" "$SELF" --in-cluster || rc=$?
+test/with-cluster.sh "$SELF" --in-cluster || rc=$?
 if read -r passed failed <"$WORK_DIR/counts" 2>/dev/null; then
 	[ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
 else
