@@ -2,13 +2,19 @@
 # Install what ckfdw needs to build and test, when it is missing.
 #
 # As root this uses apt-get (Debian 12); otherwise it only says what is
-# missing.  Called by "make test" and "make demo".
+# missing.  Called by "make test" and "make demo"; "make fuzz" calls it with
+# --fuzz, which adds clang and its libFuzzer runtime (nothing else needs
+# them).
 set -euo pipefail
 
 PG_MAJOR=${PG_MAJOR:-15}
 packages=(build-essential pkg-config "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR"
 		  postgresql-common libcurl4-openssl-dev libjson-c-dev libssl-dev
 		  libmicrohttpd-dev curl jq openssl)
+if [ "${1:-}" = "--fuzz" ]; then
+	# Debian 12's clang is 14; libFuzzer lives in its compiler-rt package
+	packages+=(clang libclang-rt-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

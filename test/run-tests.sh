@@ -1,8 +1,9 @@
 #!/bin/bash
 # "make test": install what is missing, build, and run every suite:
-#   unit tests of src/ck, ckemu's protocol tests, the CloudKit JS check,
-#   the pg_regress suites against a throw-away cluster and ckemu, the
-#   scenarios with several sessions at once, and the README's example.
+#   unit tests of src/ck, ckemu's protocol tests, the fuzz corpora replayed
+#   through the fuzz harnesses, the CloudKit JS check, the pg_regress
+#   suites against a throw-away cluster and ckemu, the scenarios with
+#   several sessions at once, and the README's example.
 # Ends with one line "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -53,6 +54,7 @@ make_test_keys "$WORK_DIR"
 
 run_suite unit test/unit/unit_tests
 run_suite ckemu test/ckemu/tests/ckemu_tests --ckemu test/ckemu/ckemu --data test/data
+run_suite fuzz-corpus test/fuzz/run-replay.sh
 if command -v node >/dev/null 2>&1; then
 	run_suite cloudkit-js test/ckemu/js/run-check.sh
 else

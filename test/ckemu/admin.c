@@ -8,11 +8,29 @@
  * GET /_ckemu/stats answers, deterministically (keys in this order,
  * operations sorted by name, operations never requested left out):
  *
- *	{"requests":N,"operations":{"records/query":{"requests":n,
- *	 "records_out":n,"records_in":n,"bytes_in":n,"bytes_out":n},...}}
+ *	{"requests":N,"abandoned":N,"in_flight":N,
+ *	 "operations":{"records/query":{"requests":n,"records_out":n,
+ *	 "records_in":n,"bytes_in":n,"bytes_out":n,"abandoned":n},...}}
  *
- * records_out counts the records returned (tombstones included, error
- * entries not); records_in the records and zones written (operations).
+ * What counts, precisely:
+ *
+ * - requests, records_out, bytes_in, bytes_out: /database/ requests whose
+ *	 answer was handed to a client still connected and then sent whole,
+ *	 and requests a fault rule dropped or cut short on purpose (those are
+ *	 counted as the rule left them: bytes_out 0 or the half sent).  An
+ *	 answer is counted when it is queued, so a client that asks for the
+ *	 stats after reading its answer finds it counted.
+ * - abandoned: requests whose client hung up first.  One that hangs up
+ *	 during --latency-ms or a delay fault is not carried out at all; one
+ *	 that hangs up while its answer is being written is moved here from
+ *	 requests when MHD reports the failed send.
+ * - records_in: the records and zones written (operations), also by a
+ *	 request abandoned after it ran: the store did change.
+ * - records_out counts records returned (tombstones included, error
+ *	 entries not).
+ * - in_flight: /database/ requests received and not yet finished.  It is
+ *	 not reset with the rest; a test that measures waits for 0 first, so
+ *	 that a straggler from an earlier test cannot land in its numbers.
  *
  * test/ckemu/admin.c
  *
@@ -40,10 +58,14 @@ typedef struct EmuOpStats
 	long		records_in;
 	long		bytes_in;
 	long		bytes_out;
+	long		abandoned;
 } EmuOpStats;
 
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static long total_requests;
+static long total_abandoned;
+static long in_flight;
+static uint64_t stats_epoch;	/* bumped by every clear */
 static EmuOpStats op_stats[NSTAT_OPS];
 
 void
@@ -57,30 +79,103 @@ emu_stats_clear(void)
 {
 	pthread_mutex_lock(&stats_lock);
 	total_requests = 0;
+	total_abandoned = 0;
+	stats_epoch++;
 	memset(op_stats, 0, sizeof(op_stats));
 	pthread_mutex_unlock(&stats_lock);
 }
 
-/* Count one /database/ request; op is NULL when it named no known operation. */
-void
-emu_stats_count(const char *op, long records_in, long records_out,
-				size_t bytes_in, size_t bytes_out)
+/* The counters of op, or NULL when it named no known operation; under stats_lock. */
+static EmuOpStats *
+emu_op_stats(const char *op)
 {
 	int			i;
 
+	for (i = 0; op != NULL && i < NSTAT_OPS; i++)
+		if (strcmp(stat_ops[i], op) == 0)
+			return &op_stats[i];
+	return NULL;
+}
+
+/*
+ * Count one answered /database/ request; op is NULL when it named no known
+ * operation.  Returns the epoch it was counted in, for
+ * emu_stats_undelivered.
+ */
+uint64_t
+emu_stats_count(const char *op, long records_in, long records_out,
+				size_t bytes_in, size_t bytes_out)
+{
+	EmuOpStats *s;
+	uint64_t	epoch;
+
 	pthread_mutex_lock(&stats_lock);
 	total_requests++;
-	for (i = 0; op != NULL && i < NSTAT_OPS; i++)
+	s = emu_op_stats(op);
+	if (s != NULL)
 	{
-		if (strcmp(stat_ops[i], op) != 0)
-			continue;
-		op_stats[i].requests++;
-		op_stats[i].records_in += records_in;
-		op_stats[i].records_out += records_out;
-		op_stats[i].bytes_in += (long) bytes_in;
-		op_stats[i].bytes_out += (long) bytes_out;
-		break;
+		s->requests++;
+		s->records_in += records_in;
+		s->records_out += records_out;
+		s->bytes_in += (long) bytes_in;
+		s->bytes_out += (long) bytes_out;
 	}
+	epoch = stats_epoch;
+	pthread_mutex_unlock(&stats_lock);
+	return epoch;
+}
+
+/* A request whose client hung up before it was answered. */
+void
+emu_stats_abandoned(const char *op, long records_in)
+{
+	EmuOpStats *s;
+
+	pthread_mutex_lock(&stats_lock);
+	total_abandoned++;
+	s = emu_op_stats(op);
+	if (s != NULL)
+	{
+		s->abandoned++;
+		s->records_in += records_in;
+	}
+	pthread_mutex_unlock(&stats_lock);
+}
+
+/*
+ * An answer counted by emu_stats_count that the client did not receive
+ * whole: move it to abandoned, unless the stats were cleared since (the
+ * counts it would take back are gone).
+ */
+void
+emu_stats_undelivered(const char *op, long records_out, size_t bytes_in,
+					  size_t bytes_out, uint64_t epoch)
+{
+	EmuOpStats *s;
+
+	pthread_mutex_lock(&stats_lock);
+	if (epoch == stats_epoch)
+	{
+		total_requests--;
+		total_abandoned++;
+		s = emu_op_stats(op);
+		if (s != NULL)
+		{
+			s->requests--;
+			s->abandoned++;
+			s->records_out -= records_out;
+			s->bytes_in -= (long) bytes_in;
+			s->bytes_out -= (long) bytes_out;
+		}
+	}
+	pthread_mutex_unlock(&stats_lock);
+}
+
+void
+emu_stats_in_flight(int delta)
+{
+	pthread_mutex_lock(&stats_lock);
+	in_flight += delta;
 	pthread_mutex_unlock(&stats_lock);
 }
 
@@ -93,11 +188,13 @@ emu_stats_render(CkBuf *out)
 
 	pthread_mutex_lock(&stats_lock);
 	json_object_object_add(root, "requests", json_object_new_int64(total_requests));
+	json_object_object_add(root, "abandoned", json_object_new_int64(total_abandoned));
+	json_object_object_add(root, "in_flight", json_object_new_int64(in_flight));
 	for (i = 0; i < NSTAT_OPS; i++)
 	{
 		json_object *o;
 
-		if (op_stats[i].requests == 0)
+		if (op_stats[i].requests == 0 && op_stats[i].abandoned == 0)
 			continue;
 		o = json_object_new_object();
 		json_object_object_add(o, "requests", json_object_new_int64(op_stats[i].requests));
@@ -105,6 +202,7 @@ emu_stats_render(CkBuf *out)
 		json_object_object_add(o, "records_in", json_object_new_int64(op_stats[i].records_in));
 		json_object_object_add(o, "bytes_in", json_object_new_int64(op_stats[i].bytes_in));
 		json_object_object_add(o, "bytes_out", json_object_new_int64(op_stats[i].bytes_out));
+		json_object_object_add(o, "abandoned", json_object_new_int64(op_stats[i].abandoned));
 		json_object_object_add(ops, stat_ops[i], o);
 	}
 	pthread_mutex_unlock(&stats_lock);
@@ -221,8 +319,8 @@ emu_admin_handle(EmuRequest *req, const char *path)
 	{
 		if (!emu_method(req, "POST PUT"))
 			return true;
-		emu_sleep_ms(emu_config.latency_ms);
-		emu_asset_upload_bytes(req, p + 14);
+		if (emu_wait_for_client(req, emu_config.latency_ms))
+			emu_asset_upload_bytes(req, p + 14);
 		return true;
 	}
 	if (strncmp(p, "assets/download/", 16) == 0)
@@ -232,7 +330,8 @@ emu_admin_handle(EmuRequest *req, const char *path)
 
 		if (!emu_method(req, "GET"))
 			return true;
-		emu_sleep_ms(emu_config.latency_ms);
+		if (!emu_wait_for_client(req, emu_config.latency_ms))
+			return true;
 		emu_asset_download(req, p + 16, &data, &len);
 		if (data != NULL)
 		{

@@ -198,6 +198,14 @@ typedef struct EmuRequest
 	long		records_in;
 	long		records_out;
 	bool		answered;
+
+	/* accounting (admin.c) */
+	bool		in_flight;		/* counted in the in_flight gauge */
+	bool		abandoned;		/* the client hung up before its answer */
+	bool		counted_whole;	/* counted as answered, to be sent whole */
+	long		counted_out;	/* records_out and bytes_out as counted */
+	size_t		counted_bytes_out;
+	uint64_t	stats_epoch;	/* the statistics it was counted in */
 } EmuRequest;
 
 /* Answer with the CloudKit error envelope (status from the code). */
@@ -213,6 +221,7 @@ extern bool emu_body_bool(EmuRequest *req, json_object *body, const char *key,
 extern int	emu_status_for_code(const char *code);
 extern bool emu_code_known(const char *code);
 extern char *emu_query_param(const char *query, const char *name);
+extern bool emu_wait_for_client(EmuRequest *req, int ms);
 extern struct MHD_Daemon *emu_http_start(char *errbuf, size_t errlen);
 
 /* ------------------------------------------------------------------------
@@ -541,8 +550,12 @@ extern json_object *emu_faults_list(void);
  */
 extern void emu_stats_init(void);
 extern void emu_stats_clear(void);
-extern void emu_stats_count(const char *op, long records_in, long records_out,
-							size_t bytes_in, size_t bytes_out);
+extern uint64_t emu_stats_count(const char *op, long records_in, long records_out,
+								size_t bytes_in, size_t bytes_out);
+extern void emu_stats_abandoned(const char *op, long records_in);
+extern void emu_stats_undelivered(const char *op, long records_out, size_t bytes_in,
+								  size_t bytes_out, uint64_t epoch);
+extern void emu_stats_in_flight(int delta);
 extern bool emu_admin_handle(EmuRequest *req, const char *path);
 
 /* ------------------------------------------------------------------------

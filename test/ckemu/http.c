@@ -6,8 +6,12 @@
  *		injected faults on the way.
  *
  * The daemon runs one thread per connection, so --latency-ms and "delay"
- * faults sleep in that connection's thread without holding up the others,
+ * faults wait in that connection's thread without holding up the others,
  * and keep-alive connections are served as long as the client keeps them.
+ * The wait watches the client's socket: a client that hangs up (a
+ * cancelled statement, a client timeout) ends it at once, and the request
+ * is dropped without being carried out, so that no answer nobody asked for
+ * turns up later in the statistics or the store.
  *
  * The signed subpath must be the request target exactly as received, query
  * string included; MHD hands the access handler an unescaped path without
@@ -17,12 +21,17 @@
  *
  *-------------------------------------------------------------------------
  */
+#define _GNU_SOURCE				/* POLLRDHUP */
+
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -517,7 +526,89 @@ emu_send(EmuRequest *req, const char *content_type, EmuFaultAction fault)
 	return ret;
 }
 
+/* ---------------------------------------------------------------- waiting */
+
+/*
+ * Whether the client has hung up, waiting up to timeout_ms for it (0: just
+ * look).  POLLRDHUP is the peer's FIN, POLLHUP/POLLERR a reset or our own
+ * shutdown (MHD_stop_daemon shuts connection sockets down to end their
+ * threads).  POLLIN is not asked for: a pipelined next request must not
+ * look like a hang-up.  A client that only half-closes after its request
+ * counts as gone, as it does for MHD itself when it reads the EOF.
+ */
+static bool
+emu_client_gone_within(EmuRequest *req, int timeout_ms)
+{
+	const union MHD_ConnectionInfo *info;
+	struct pollfd pfd;
+	int			rc;
+
+	info = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (info == NULL)
+	{
+		emu_sleep_ms(timeout_ms);
+		return false;
+	}
+	pfd.fd = info->connect_fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	rc = poll(&pfd, 1, timeout_ms);
+	if (rc < 0)
+	{
+		/* EINTR: the caller recomputes and waits again; else just sleep */
+		if (errno != EINTR)
+			emu_sleep_ms(timeout_ms);
+		return false;
+	}
+	return rc > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+static int64_t
+emu_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait ms milliseconds for the request (latency, a delay fault); false as
+ * soon as the client hangs up.  Sets req->abandoned then.
+ */
+bool
+emu_wait_for_client(EmuRequest *req, int ms)
+{
+	int64_t		deadline = emu_monotonic_ms() + ms;
+	int64_t		left;
+
+	if (ms <= 0)
+		return true;
+	while ((left = deadline - emu_monotonic_ms()) > 0)
+	{
+		if (emu_client_gone_within(req, (int) left))
+		{
+			req->abandoned = true;
+			return false;
+		}
+	}
+	return true;
+}
+
 /* ---------------------------------------------------------------- requests */
+
+/*
+ * Drop a request whose client has gone: nothing is sent (MHD closes the
+ * connection), and the statistics count it only as abandoned.  records_in
+ * is what it already wrote, if it ran.
+ */
+static enum MHD_Result
+emu_abandon(EmuRequest *req)
+{
+	req->abandoned = true;
+	emu_stats_abandoned(req->op, req->records_in);
+	return MHD_NO;
+}
 
 static enum MHD_Result
 emu_handle_database(EmuRequest *req)
@@ -527,7 +618,12 @@ emu_handle_database(EmuRequest *req)
 	enum MHD_Result ret;
 
 	memset(&fault, 0, sizeof(fault));
-	emu_sleep_ms(emu_config.latency_ms);
+	if (!emu_wait_for_client(req, emu_config.latency_ms))
+	{
+		/* routed only to count it under its operation */
+		(void) emu_route(req, &def);
+		return emu_abandon(req);
+	}
 
 	if (emu_route(req, &def))
 	{
@@ -544,7 +640,8 @@ emu_handle_database(EmuRequest *req)
 					req->status = fault.status;
 				break;
 			case EMU_FAULT_DELAY:
-				emu_sleep_ms(fault.delay_ms);
+				if (!emu_wait_for_client(req, fault.delay_ms))
+					return emu_abandon(req);
 				/* fall through */
 			default:
 				emu_run_op(req, def);
@@ -555,11 +652,28 @@ emu_handle_database(EmuRequest *req)
 	else if (!req->answered)
 		emu_error(req, "INTERNAL_ERROR", "routing failed");
 
-	emu_stats_count(req->op, req->records_in, req->records_out, req->body.len,
-					fault.action == EMU_FAULT_DROP_AFTER ? 0 :
-					fault.action == EMU_FAULT_TRUNCATE ? req->out.len / 2 : req->out.len);
+	/*
+	 * A client that left while the operation ran gets no answer; a write it
+	 * made stays made (CloudKit does not undo it either) and is counted in
+	 * records_in.  Faults that cut the answer on purpose are counted as
+	 * before: the rule, not the client, decided.
+	 */
+	if (fault.action != EMU_FAULT_DROP_AFTER && fault.action != EMU_FAULT_TRUNCATE &&
+		emu_client_gone_within(req, 0))
+		return emu_abandon(req);
+
+	req->stats_epoch =
+		emu_stats_count(req->op, req->records_in, req->records_out, req->body.len,
+						fault.action == EMU_FAULT_DROP_AFTER ? 0 :
+						fault.action == EMU_FAULT_TRUNCATE ? req->out.len / 2 : req->out.len);
 	if (fault.action == EMU_FAULT_DROP_AFTER)
 		return MHD_NO;
+	if (fault.action != EMU_FAULT_TRUNCATE)
+	{
+		req->counted_out = req->records_out;
+		req->counted_bytes_out = req->out.len;
+		req->counted_whole = true;
+	}
 	ret = emu_send(req, EMU_CONTENT_TYPE_JSON, fault.action);
 	return ret;
 }
@@ -608,6 +722,9 @@ emu_handle(EmuRequest *req)
 		{
 			const char *ct = EMU_CONTENT_TYPE_JSON;
 
+			if (req->abandoned)
+				return MHD_NO;
+
 			if (req->status == 200 && strncmp(req->path, "/_ckemu/assets/download/", 24) == 0)
 				ct = "application/octet-stream";
 			return emu_send(req, ct, EMU_FAULT_NONE);
@@ -645,6 +762,12 @@ emu_access(void *cls, struct MHD_Connection *conn, const char *url,
 		req->started = true;
 		req->conn = conn;
 		req->method = method;
+		/* MHD calls emu_completed for every request it has shown us */
+		if (strncmp(req->raw_uri, "/database/", 10) == 0)
+		{
+			req->in_flight = true;
+			emu_stats_in_flight(1);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0)
@@ -673,6 +796,18 @@ emu_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (req == NULL)
 		return;
+
+	/*
+	 * An answer counted when it was queued but not sent whole (the client
+	 * hung up while it was being written) was not received: it moves to
+	 * "abandoned".  Counted before sending, not here, so that a client that
+	 * reads the stats right after its answer always finds it counted.
+	 */
+	if (req->counted_whole && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		emu_stats_undelivered(req->op, req->counted_out, req->body.len,
+							  req->counted_bytes_out, req->stats_epoch);
+	if (req->in_flight)
+		emu_stats_in_flight(-1);
 	free(req->raw_uri);
 	free(req->path);
 	free(req->query);

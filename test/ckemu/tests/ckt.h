@@ -27,6 +27,7 @@
 #ifndef CKT_H
 #define CKT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,6 +128,7 @@ typedef struct Req
 	long		timeout_ms;		/* default 30 s */
 	bool		raw;			/* skip the automatic envelope checks */
 	bool		detached;		/* not owned by the test (threads): resp_free it */
+	atomic_bool *hang_up;		/* when it turns true, close the connection */
 	const char *headers[8];		/* extra "Name: value" lines, NULL-terminated */
 } Req;
 
@@ -168,6 +170,26 @@ extern Cred cred_web(const char *web_token);
 
 /* Admin endpoints (unsigned) */
 extern Resp *admin(Emu *emu, const char *method, const char *path, const char *body);
+
+/*
+ * Poll GET admin_path ("/_ckemu/stats") until the number at path
+ * ("in_flight", "operations.records/query.requests") equals want, for at
+ * most max_secs; returns the last value seen (-1: absent).  max_secs only
+ * bounds a failing run: it is never what a test measures.
+ */
+extern int64_t admin_wait(Emu *emu, const char *admin_path, const char *path,
+						  int64_t want, double max_secs);
+#define stats_wait(emu, path, want, max_secs) \
+	admin_wait((emu), "/_ckemu/stats", (path), (want), (max_secs))
+
+/*
+ * Send req (a /database/ request) from another thread, wait until ckemu
+ * holds it (GET admin_path shows 1 at path), then hang up as a cancelled
+ * client does.  Returns the transport result: normally
+ * CURLE_ABORTED_BY_CALLBACK.
+ */
+extern CURLcode http_hang_up(Emu *emu, const Req *req, const char *admin_path,
+							 const char *path);
 
 /* ------------------------------------------------------------------------
  * JSON

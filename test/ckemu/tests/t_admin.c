@@ -313,6 +313,50 @@ group_admin(void)
 			   (long long) stat_of(r, "records/query", "requests"));
 	}
 
+	/*
+	 * 050_cancel's regress straggler: a 10 s delay outlived its cancelled
+	 * client, ran late and landed in another suite's numbers.  The delay
+	 * here is ten minutes, so only a wait that notices the hang-up can end
+	 * within the minute allowed.
+	 */
+	TEST("stats/a delayed request whose client hung up is dropped, not run or counted")
+	{
+		Req			req = {0};
+		Resp	   *r;
+
+		emu_reset(emu);
+		if (!set_faults(emu, "[{\"operation\":\"records/modify\",\"action\":\"delay\",\"delayMs\":600000}]"))
+			continue;
+		req.path = dbpath("development", "public", "records/modify");
+		req.body = "{\"operations\":[{\"operationType\":\"create\",\"record\":{\"recordName\":\"hung-up-1\","
+			"\"recordType\":\"AllTypes\",\"fields\":{\"i\":{\"value\":1}}}}]}";
+		req.cred = cred_s2s();
+		/* the rule fires as the delay begins */
+		CHECK_INT(http_hang_up(emu, &req, "/_ckemu/faults", "faults[0].fired"),
+				  CURLE_ABORTED_BY_CALLBACK);
+		CHECKM(stats_wait(emu, "in_flight", 0, 60) == 0,
+			   "ckemu still sleeps for a client that hung up (delay fault)");
+		clear_faults(emu);
+
+		r = admin(emu, "GET", "/_ckemu/stats", NULL);
+		CHECK_INT(jpi(r->json, "requests", -1), 0);
+		CHECK_INT(jpi(r->json, "abandoned", -1), 1);
+		CHECK_INT(stat_of(r, "records/modify", "requests"), 0);
+		CHECK_INT(stat_of(r, "records/modify", "abandoned"), 1);
+		CHECK_INT(stat_of(r, "records/modify", "records_in"), 0);
+		CHECK_INT(stat_of(r, "records/modify", "bytes_out"), 0);
+		/* not carried out: the record was never written */
+		CHECK_ITEM_CODE(lookup(emu, "hung-up-1"), 0, "NOT_FOUND");
+
+		/* the next request on a fresh connection is answered and counted as usual */
+		admin(emu, "DELETE", "/_ckemu/stats", NULL);
+		CHECKM(ok200(visit_query(emu)), "query after the hang-up");
+		r = admin(emu, "GET", "/_ckemu/stats", NULL);
+		CHECK_INT(stat_of(r, "records/query", "requests"), 1);
+		CHECK_INT(stat_of(r, "records/query", "records_out"), 5);
+		CHECK_INT(jpi(r->json, "abandoned", -1), 0);
+	}
+
 	TEST("admin/reset restores the seed, clears faults and stats")
 	{
 		Cred		c = cred_web(CKT_TOKEN_C);

@@ -275,6 +275,40 @@ group_load(void)
 		}
 	}
 
+	if (test_selected("load/--latency-ms: a client"))
+	{
+		EmuOpts		o = {0};
+		Emu		   *slow;
+
+		/* ten minutes: only a wait that notices the hang-up ends in time */
+		o.name = "latency-hang-up";
+		o.keys = o.schema = true;
+		o.latency_ms = 600000;
+		slow = emu_start(&o);
+		if (slow)
+		{
+			TEST("load/--latency-ms: a client that hangs up ends the wait, and is not counted")
+			{
+				Req			req = {0};
+				Resp	   *r;
+
+				req.method = "GET";
+				req.path = dbpath("development", "public", "zones/list");
+				req.cred = cred_s2s();
+				CHECK_INT(http_hang_up(slow, &req, "/_ckemu/stats", "in_flight"),
+						  CURLE_ABORTED_BY_CALLBACK);
+				CHECKM(stats_wait(slow, "in_flight", 0, 60) == 0,
+					   "ckemu still sleeps for a client that hung up (--latency-ms)");
+				r = admin(slow, "GET", "/_ckemu/stats", NULL);
+				CHECK_INT(jpi(r->json, "requests", -1), 0);
+				CHECK_INT(jpi(r->json, "abandoned", -1), 1);
+				CHECK_INT(jpi(r->json, "operations.zones/list.abandoned", -1), 1);
+				CHECK_INT(jpi(r->json, "operations.zones/list.requests", -1), 0);
+			}
+			emu_stop(slow);
+		}
+	}
+
 	TEST("load/concurrent keep-alive clients: 4 threads x 50 requests")
 	{
 		Worker		w[4];
