@@ -88,6 +88,21 @@ typedef struct CkResponse
 	int			attempts;		/* requests made, retries included */
 	size_t		bytes_sent;
 	size_t		bytes_received;
+
+	/*
+	 * The last attempt went out whole, so the server may have acted on it
+	 * even when no usable answer came back (false when it could not connect
+	 * or was answered with an error before the abort of a retry).
+	 */
+	bool		request_sent;
+	CkAuthKind	auth;			/* how the request was authenticated */
+
+	/*
+	 * Refused while the web-auth token was in doubt: an earlier request
+	 * that carried it got no answer, so the token that answer would have
+	 * brought (CloudKit takes each one once) is lost.
+	 */
+	bool		web_auth_token_lost;
 } CkResponse;
 
 typedef struct CkClient CkClient;
