@@ -631,7 +631,7 @@ authentication_hint(const CkResponse *resp)
 		(strcmp(resp->server_error_code, "AUTHENTICATION_FAILED") != 0 &&
 		 resp->http_status != 401))
 		return NULL;
-	if (resp->web_auth_token_lost)
+	if (resp->web_auth_token_spent)
 		return "Sign in to iCloud again and give the new token to the user mapping's option \"web_auth_token\" (ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...')); the session then starts over with it.";
 	return "Check the user mapping: \"api_token\" must be an API token of this container, and \"web_auth_token\" a current sign-in of an iCloud user (one expires, and CloudKit takes each token once and sends the next with its answer): sign in again and set the new token with ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...').";
 }
@@ -662,8 +662,8 @@ report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
 			{
 				const char *auth_hint = authentication_hint(resp);
 
-				if (resp->web_auth_token_lost)
-					note = with_note("An earlier request of this session got no answer, and with it was lost the next web-auth token: CloudKit takes each token once.",
+				if (resp->web_auth_token_spent)
+					note = with_note("CloudKit refused the web-auth token this session had from its last answer: the sign-in expired, or a request whose answer was lost used the token up (CloudKit takes each web-auth token once, and sends the next with its answer).",
 									 note);
 				report_server_error(resp->server_error_code, resp->reason, resp->uuid,
 									resp->http_status, resp->retry_after,

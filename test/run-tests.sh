@@ -1,8 +1,8 @@
 #!/bin/bash
 # "make test": install what is missing, build, and run every suite:
 #   unit tests of src/ck, ckemu's protocol tests, the CloudKit JS check,
-#   the pg_regress suites against a throw-away cluster and ckemu, and the
-#   scenarios with several sessions at once.
+#   the pg_regress suites against a throw-away cluster and ckemu, the
+#   scenarios with several sessions at once, and the fault matrix.
 # Ends with one line "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -60,6 +60,7 @@ else
 fi
 run_suite regress test/regress.sh
 run_suite scenarios test/scenarios/run-scenarios.sh
+run_suite fault-matrix test/scenarios/fault-matrix.sh
 
 echo "=== summary"
 printf '%s\n' "${SUMMARY[@]}"

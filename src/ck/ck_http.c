@@ -60,6 +60,7 @@ struct CkClient
 	CkKey	   *key;
 	char	   *api_token;
 	char	   *web_auth_token; /* rotated by the server */
+	bool		web_auth_token_rotated; /* the server sent the one in use */
 	bool		web_auth_token_in_doubt;	/* sent, but no answer came back */
 	long		connect_timeout_ms;
 	long		request_timeout_ms;
@@ -1140,13 +1141,17 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 	 * request that went out and got no answer at all may have spent it too,
 	 * and the answer that would have brought its replacement is lost: we
 	 * keep the token (it still works if the server never read the
-	 * request), and remember the doubt to explain a refusal.
+	 * request), and remember the doubt to explain a refusal.  (libcurl
+	 * itself resends a request whose reused connection closed unanswered,
+	 * with the same token: then the refusal of a rotated token is all we
+	 * see.)
 	 */
 	if (client->new_token)
 	{
 		ck_free_secret(client->web_auth_token);
 		client->web_auth_token = client->new_token;
 		client->new_token = NULL;
+		client->web_auth_token_rotated = true;
 		client->web_auth_token_in_doubt = false;
 	}
 	else if (sent_web_token && resp->request_sent && status == 0)
@@ -1195,10 +1200,11 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 		return;
 	}
 	ck_fill_server_error(client, resp, json);
-	if (client->web_auth_token_in_doubt &&
+	if (sent_web_token &&
+		(client->web_auth_token_rotated || client->web_auth_token_in_doubt) &&
 		(resp->http_status == 401 ||
 		 strcmp(resp->server_error_code, "AUTHENTICATION_FAILED") == 0))
-		resp->web_auth_token_lost = true;
+		resp->web_auth_token_spent = true;
 }
 
 void

@@ -98,11 +98,12 @@ typedef struct CkResponse
 	CkAuthKind	auth;			/* how the request was authenticated */
 
 	/*
-	 * Refused while the web-auth token was in doubt: an earlier request
-	 * that carried it got no answer, so the token that answer would have
-	 * brought (CloudKit takes each one once) is lost.
+	 * Authentication was refused for a web-auth token CloudKit itself sent
+	 * (rotated), or one an unanswered request carried: the sign-in expired,
+	 * or a request whose answer was lost used the token up and the next
+	 * one, which came in that answer, is lost with it.
 	 */
-	bool		web_auth_token_lost;
+	bool		web_auth_token_spent;
 } CkResponse;
 
 typedef struct CkClient CkClient;
