@@ -56,18 +56,6 @@ check()
 	fi
 }
 
-emu()
-{
-	local method=$1 path=$2
-	shift 2
-	curl -sf -X "$method" "$CKEMU_URL/_ckemu/$path" "$@"
-}
-
-set_faults()
-{
-	emu POST faults -d "$1" >/dev/null || echo "ckemu refused the fault rules: $1" >&2
-}
-
 # ----------------------------------------------------------------------
 # The statements
 # ----------------------------------------------------------------------
@@ -199,10 +187,10 @@ HELD_SQL="SELECT count(*) || '|' || count(*) FILTER (WHERE v = 'upd') || '|'
 trials()
 {
 	local fault=$1 kind rule t0 n=0 all_err
-	local -a held dumps
+	local -a held dumps rules fired
 	t0=${EPOCHREALTIME/./}
 
-	rm -f "$S"/*.dump1 "$S"/*.held2 "$S"/*.out
+	rm -f "$S"/*.dump1 "$S"/*.faults "$S"/*.held2 "$S"/*.out
 
 	for kind in "${KINDS[@]}"; do
 		rule=$(fault_rule "$fault" "$(fault_operation "$kind")")
@@ -210,19 +198,21 @@ trials()
 \! curl -sf -o /dev/null -X POST "$CKEMU_URL/_ckemu/reset" ${rule:+--next -sf -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[$rule]'}; echo "@@ $kind" >&2
 \o $S/$kind.out
 $(statement "$kind");
-\! curl -sf -o /dev/null -X DELETE "$CKEMU_URL/_ckemu/faults" --next -sf -o $S/$kind.dump1 "$CKEMU_URL/_ckemu/dump"; echo "@@ $kind rerun" >&2
+\! curl -sf -o $S/$kind.faults "$CKEMU_URL/_ckemu/faults" --next -sf -o /dev/null -X DELETE "$CKEMU_URL/_ckemu/faults" --next -sf -o $S/$kind.dump1 "$CKEMU_URL/_ckemu/dump"; echo "@@ $kind rerun" >&2
 \o /dev/null
 $(statement "$kind" rerun);
 \o $S/$kind.held2
 $HELD_SQL;
 EOF
 		dumps+=("$S/$kind.dump1")
+		rules+=("$S/$kind.faults")
 	done >"$S/$fault.sql"
 	psql -X -At -v ON_ERROR_STOP=0 -f "$S/$fault.sql" >/dev/null 2>"$S/$fault.err"
 
 	slurp "$S/$fault.err" all_err
 	all_err+=$'\n@@ end'
 	mapfile -t held < <(held_in "${dumps[@]}" 2>&1)
+	mapfile -t fired < <(jq -r '[.faults[].fired] | add // 0' "${rules[@]}" 2>&1)
 	for kind in "${KINDS[@]}"; do
 		local seg=${all_err#*@@ $kind$'\n'}
 		local err=${seg%%@@ *}
@@ -230,6 +220,14 @@ EOF
 		seg=${seg#*@@ $kind rerun$'\n'}
 		[ -f "$S/$kind.held2" ] && slurp "$S/$kind.held2" held2
 		check_trial "$fault" "$kind" "$err" "${held[n]}" "${seg%%@@ *}" "$held2"
+		# the fault did hit the statement: its result is not a plain run's
+		if [ "$fault" = none ]; then
+			check "faults fired" 0 "${fired[n]}"
+		elif ! [[ ${fired[n]} =~ ^[1-9][0-9]*$ ]]; then
+			fail "the fault did not fire (fired: ${fired[n]})"
+		else
+			pass
+		fi
 		n=$((n + 1))
 	done
 	TIMES+=("$fault: $(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms")
