@@ -75,6 +75,19 @@ ALTER FOREIGN TABLE probe OPTIONS (ADD batch_size '50');
 INSERT INTO probe (id, n) SELECT 'mal-' || lpad(g::text, 3, '0'), g FROM generate_series(1, 200) g;
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
 SELECT count(*) AS held FROM probe WHERE id LIKE 'mal-%';
+-- the hint fits the statement: an UPDATE may not be safe to run again.
+-- The 100 records are updated once, then again in two requests, of which
+-- the second's answer is unusable (ckemu applied it)
+UPDATE probe SET n = n + 1000 WHERE id LIKE 'mal-%';
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/modify", "after": 1, "count": 1, "action": "malformed"}]'
+UPDATE probe SET n = n + 1000 WHERE id LIKE 'mal-%';
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+SELECT count(*) FILTER (WHERE n > 2000) AS twice, count(*) FILTER (WHERE n BETWEEN 1000 AND 2000) AS once
+FROM probe;
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/modify", "after": 1, "count": 1, "action": "malformed"}]'
+DELETE FROM probe;
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+SELECT count(*) AS held FROM probe;
 ALTER FOREIGN TABLE probe OPTIONS (DROP batch_size);
 DELETE FROM probe;
 
