@@ -333,6 +333,10 @@ extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 extern void ckfdw_report_response(const CkResponse *resp,
 								  const CkFdwRequestInfo *info,
 								  const char *note) pg_attribute_noreturn();
+extern void ckfdw_report_write_response(const CkResponse *resp,
+										const CkFdwRequestInfo *info,
+										const char *note,
+										const char *hint) pg_attribute_noreturn();
 extern void ckfdw_report_record_error(const char *server_error_code,
 									  const char *reason, const char *record_name,
 									  double retry_after,
@@ -369,6 +373,12 @@ extern CkFdwRowSource *ckfdw_row_source_begin(ForeignScanState *node);
 extern bool ckfdw_row_source_accept(CkFdwRowSource *src, TupleTableSlot *slot,
 									const char *record_name,
 									const char *change_tag);
+
+/* in write_tally.c */
+extern void ckfdw_write_tally_init(void);
+extern void ckfdw_tally_written(int64 n);
+extern void ckfdw_tally_unknown(int64 n);
+extern char *ckfdw_write_note(const char *subject, int64 written, int64 unknown);
 
 /* in encode.c */
 extern void ckfdw_init_write_column(CkFdwWriteColumn *wcol, CkFdwColumn *col,

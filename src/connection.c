@@ -77,6 +77,9 @@ static void ckfdw_xact_callback(XactEvent event, void *arg);
 static bool disconnect_cached_clients(Oid serverid);
 static char *describe_request(const CkFdwRequestInfo *info);
 static char *with_note(const char *detail, const char *note);
+static char *with_hint(const char *hint, const char *extra);
+static void report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
+							const char *note, const char *hint) pg_attribute_noreturn();
 static int	request_errcontext(const CkFdwRequestInfo *info);
 
 /*
@@ -517,7 +520,7 @@ static void
 report_server_error(const char *code, const char *reason, const char *uuid,
 					long http_status, double retry_after, int attempts,
 					const char *record_name, const CkFdwRequestInfo *info,
-					const char *note)
+					const char *note, const char *own_hint)
 {
 	const CkErrorInfo *e = ck_error_lookup(code);
 	char	   *what = describe_request(info);
@@ -557,7 +560,9 @@ report_server_error(const char *code, const char *reason, const char *uuid,
 	else
 		msg = psprintf("CloudKit rejected %s", what);
 
-	if (e->retryable && retry_after >= 0)
+	if (own_hint != NULL)
+		hint = pstrdup(own_hint);
+	else if (e->retryable && retry_after >= 0)
 		hint = psprintf("CloudKit asked to wait %g %s before trying again; retry then, or raise the server option \"max_retries\".",
 						retry_after, retry_after == 1 ? "second" : "seconds");
 	else
@@ -577,9 +582,10 @@ report_server_error(const char *code, const char *reason, const char *uuid,
  * termination), with the caller's note added to its detail.
  */
 static void
-report_interrupt(const CkFdwRequestInfo *info, const char *note)
+report_interrupt(const CkFdwRequestInfo *info, const char *note,
+				 const char *hint)
 {
-	if (note == NULL)
+	if (note == NULL && hint == NULL)
 		CHECK_FOR_INTERRUPTS();
 	else
 	{
@@ -598,6 +604,8 @@ report_interrupt(const CkFdwRequestInfo *info, const char *note)
 			edata = CopyErrorData();
 			FlushErrorState();
 			edata->detail = with_note(edata->detail, note);
+			if (hint != NULL)
+				edata->hint = edata->hint ? with_hint(edata->hint, hint) : pstrdup(hint);
 			ReThrowError(edata);
 		}
 		PG_END_TRY();
@@ -608,7 +616,107 @@ report_interrupt(const CkFdwRequestInfo *info, const char *note)
 			(errcode(ERRCODE_QUERY_CANCELED),
 			 errmsg("canceling CloudKit request"),
 			 note ? errdetail_internal("%s", note) : 0,
+			 hint ? errhint("%s", hint) : 0,
 			 request_errcontext(info)));
+}
+
+/*
+ * The hint of a refused authentication, for the method the user mapping
+ * uses; NULL when the error table's hint fits.
+ */
+static const char *
+authentication_hint(const CkResponse *resp)
+{
+	if (resp->auth != CK_AUTH_API_TOKEN ||
+		(strcmp(resp->server_error_code, "AUTHENTICATION_FAILED") != 0 &&
+		 resp->http_status != 401))
+		return NULL;
+	if (resp->web_auth_token_spent)
+		return "Sign in to iCloud again and give the new token to the user mapping's option \"web_auth_token\" (ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...')); the session then starts over with it.";
+	return "Check the user mapping: \"api_token\" must be an API token of this container, and \"web_auth_token\" a current sign-in of an iCloud user (one expires, and CloudKit takes each token once and sends the next with its answer): sign in again and set the new token with ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...').";
+}
+
+/* Two hints in one: the failure's own, then what the caller adds. */
+static char *
+with_hint(const char *hint, const char *extra)
+{
+	if (extra == NULL)
+		return pstrdup(hint);
+	return psprintf("%s %s", hint, extra);
+}
+
+/*
+ * Raise the error a failed CloudKit response stands for; see
+ * ckfdw_report_response.  hint, if not NULL, follows the failure's own
+ * hint (a write whose outcome is unknown says what to do about it).
+ */
+static void
+report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
+				const char *note, const char *hint)
+{
+	char	   *what = describe_request(info);
+
+	switch (resp->kind)
+	{
+		case CK_RESULT_SERVER_ERROR:
+			{
+				const char *auth_hint = authentication_hint(resp);
+
+				if (resp->web_auth_token_spent)
+					note = with_note("CloudKit refused the web-auth token this session had from its last answer: the sign-in expired, or a request whose answer was lost used the token up (CloudKit takes each web-auth token once, and sends the next with its answer).",
+									 note);
+				report_server_error(resp->server_error_code, resp->reason, resp->uuid,
+									resp->http_status, resp->retry_after,
+									resp->attempts, NULL, info, note,
+									auth_hint && hint ? with_hint(auth_hint, hint) :
+									auth_hint ? auth_hint : hint);
+			}
+			break;
+		case CK_RESULT_TRANSPORT:
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("could not get an answer from CloudKit for %s", what),
+					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
+					 resp->attempts > 1 ?
+					 errhint("%s", with_hint(psprintf("The request was tried %d times; check the network and the server option \"base_url\".",
+													  resp->attempts), hint)) :
+					 errhint("%s", with_hint("Check the network and the server option \"base_url\".", hint)),
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_BAD_RESPONSE:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("CloudKit sent an invalid response to %s", what),
+					 errdetail_internal("HTTP %ld: %s", resp->http_status,
+										with_note(ckfdw_message_text(resp->reason), note)),
+					 hint ? errhint("%s", hint) : 0,
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_TOO_LARGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("CloudKit response to %s exceeds the size limit", what),
+					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
+					 errhint("%s", with_hint(strcmp(info->operation, "records/modify") == 0 ?
+											 "Raise the server option \"max_response_size\" or lower \"batch_size\"." :
+											 "Raise the server option \"max_response_size\" or lower \"page_size\".",
+											 hint)),
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_CONFIG:
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+					 errmsg("could not send %s", what),
+					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_ABORTED:
+			report_interrupt(info, note, hint);
+			break;
+		case CK_RESULT_OK:
+			break;
+	}
+	elog(ERROR, "unexpected CloudKit result %d", (int) resp->kind);
 }
 
 /*
@@ -620,56 +728,18 @@ void
 ckfdw_report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
 					  const char *note)
 {
-	char	   *what = describe_request(info);
+	report_response(resp, info, note, NULL);
+}
 
-	switch (resp->kind)
-	{
-		case CK_RESULT_SERVER_ERROR:
-			report_server_error(resp->server_error_code, resp->reason, resp->uuid,
-								resp->http_status, resp->retry_after,
-								resp->attempts, NULL, info, note);
-			break;
-		case CK_RESULT_TRANSPORT:
-			ereport(ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("could not get an answer from CloudKit for %s", what),
-					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
-					 resp->attempts > 1 ?
-					 errhint("The request was tried %d times; check the network and the server option \"base_url\".",
-							 resp->attempts) :
-					 errhint("Check the network and the server option \"base_url\"."),
-					 request_errcontext(info)));
-			break;
-		case CK_RESULT_BAD_RESPONSE:
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("CloudKit sent an invalid response to %s", what),
-					 errdetail_internal("HTTP %ld: %s", resp->http_status,
-										with_note(ckfdw_message_text(resp->reason), note)),
-					 request_errcontext(info)));
-			break;
-		case CK_RESULT_TOO_LARGE:
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("CloudKit response to %s exceeds the size limit", what),
-					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
-					 errhint("Raise the server option \"max_response_size\" or lower \"page_size\"."),
-					 request_errcontext(info)));
-			break;
-		case CK_RESULT_CONFIG:
-			ereport(ERROR,
-					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
-					 errmsg("could not send %s", what),
-					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
-					 request_errcontext(info)));
-			break;
-		case CK_RESULT_ABORTED:
-			report_interrupt(info, note);
-			break;
-		case CK_RESULT_OK:
-			break;
-	}
-	elog(ERROR, "unexpected CloudKit result %d", (int) resp->kind);
+/*
+ * The same for a write: hint, if not NULL, says what to do about what the
+ * failure leaves written or unknown, after the failure's own hint.
+ */
+void
+ckfdw_report_write_response(const CkResponse *resp, const CkFdwRequestInfo *info,
+							const char *note, const char *hint)
+{
+	report_response(resp, info, note, hint);
 }
 
 /* Raise the error dict CloudKit sent for one record of a batch or query. */
@@ -679,7 +749,7 @@ ckfdw_report_record_error(const char *server_error_code, const char *reason,
 						  const CkFdwRequestInfo *info)
 {
 	report_server_error(server_error_code, reason, NULL, 0, retry_after, 1,
-						record_name ? record_name : "(unnamed)", info, NULL);
+						record_name ? record_name : "(unnamed)", info, NULL, NULL);
 	pg_unreachable();
 }
 

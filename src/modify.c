@@ -227,6 +227,7 @@ typedef struct CkFdwModifyState
 
 	/* counters, for errors and EXPLAIN ANALYZE */
 	int64		written;		/* records of this statement CloudKit saved */
+	int64		unknown;		/* records of a request whose answer was lost */
 	int64		skipped;		/* ON CONFLICT DO NOTHING */
 	int64		requests;
 } CkFdwModifyState;
@@ -319,6 +320,9 @@ static int	check_results(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 static void report_failures(CkFdwModifyState *fmstate, CkFdwOpFailure *fails,
 							int nfails, int nops, bool atomic_failure) pg_attribute_noreturn();
 static char *written_note(CkFdwModifyState *fmstate);
+static void count_unknown(CkFdwModifyState *fmstate, int nops);
+static const char *unknown_outcome_hint(CkFdwModifyState *fmstate);
+static bool outcome_unknown(const CkResponse *resp);
 static void store_returning(CkFdwModifyState *fmstate, const CkRecord *rec,
 							TupleTableSlot *slot);
 static CkResponse *new_response(MemoryContext cxt);
@@ -1676,10 +1680,15 @@ send_operations(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 	{
 		records = response_records(resp);
 		if (records == NULL)
+		{
+			count_unknown(fmstate, n);
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("CloudKit response to records/modify has no \"records\" list"),
+					 errdetail_internal("%s", written_note(fmstate)),
+					 errhint("%s", unknown_outcome_hint(fmstate)),
 					 modify_errcontext(fmstate)));
+		}
 		written = check_results(fmstate, ops, n, records, false, returning_slot);
 	}
 	else if ((records = response_records(resp)) == NULL)
@@ -1717,7 +1726,6 @@ modify_request(CkFdwModifyState *fmstate, const char *body, int nops,
 			   CkResponse *resp)
 {
 	bool		ok;
-	char	   *note;
 
 	ok = ckfdw_try_request(fmstate->conn, "POST", body, false, &fmstate->info,
 						   resp);
@@ -1730,12 +1738,65 @@ modify_request(CkFdwModifyState *fmstate, const char *body, int nops,
 		 (nops > 1 && refused_as_too_large(resp))))
 		return false;
 
-	note = written_note(fmstate);
-	/* without an answer, a write may or may not have been applied */
-	if (resp->kind == CK_RESULT_TRANSPORT || resp->kind == CK_RESULT_ABORTED)
-		note = psprintf("%s Whether CloudKit applied the %d operation%s of the interrupted request is unknown.",
-						note, nops, nops == 1 ? "" : "s");
-	ckfdw_report_response(resp, &fmstate->info, note);
+	/* without a usable answer, the request may or may not have been applied */
+	if (outcome_unknown(resp))
+	{
+		count_unknown(fmstate, nops);
+		ckfdw_report_write_response(resp, &fmstate->info, written_note(fmstate),
+									unknown_outcome_hint(fmstate));
+	}
+	ckfdw_report_response(resp, &fmstate->info, written_note(fmstate));
+}
+
+/*
+ * Is what a failed request did unknown?  A request that went out whole and
+ * got no answer, a cut or unreadable one, or one over max_response_size,
+ * may have been applied.  A CloudKit error means it was refused; a request
+ * that could not be sent whole (no connection) was not applied.
+ */
+static bool
+outcome_unknown(const CkResponse *resp)
+{
+	switch (resp->kind)
+	{
+		case CK_RESULT_TRANSPORT:
+		case CK_RESULT_ABORTED:
+		case CK_RESULT_BAD_RESPONSE:
+		case CK_RESULT_TOO_LARGE:
+			return resp->request_sent;
+		case CK_RESULT_OK:
+		case CK_RESULT_SERVER_ERROR:
+		case CK_RESULT_CONFIG:
+			return false;
+	}
+	return true;
+}
+
+/* A request of nops operations got no usable answer. */
+static void
+count_unknown(CkFdwModifyState *fmstate, int nops)
+{
+	fmstate->unknown += nops;
+	ckfdw_tally_unknown(nops);
+}
+
+/* What to do after a write whose outcome is unknown. */
+static const char *
+unknown_outcome_hint(CkFdwModifyState *fmstate)
+{
+	switch (fmstate->operation)
+	{
+		case CMD_INSERT:
+			if (fmstate->wopts.insert_mode != CKFDW_INSERT_CREATE)
+				return "Running the statement again is safe: insert_mode writes the records whether CloudKit applied them or not.";
+			return "Read the records back by record name to see which were written; running the statement again is safe with the foreign table option insert_mode 'replace' or 'merge', or with ON CONFLICT DO NOTHING.";
+		case CMD_UPDATE:
+			return "Read the records back to see whether the change was applied before running the statement again: an UPDATE that computes from the old values (SET n = n + 1) would apply twice.";
+		case CMD_DELETE:
+			return "Running the statement again is safe: it deletes only the records still there.";
+		default:
+			return "Read the records back to see what was applied.";
+	}
 }
 
 /* The "records" array of a response, or NULL. */
@@ -1804,14 +1865,22 @@ check_results(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 	int			nskip = 0;
 	int			written = 0;
 	bool	   *skip;
+	CkRecord	returning_rec;
+	bool		have_returning = false;
 	int			i;
 
+	/* an answer we cannot read tells nothing about what was applied */
 	if ((int) json_object_array_length(records) != n)
+	{
+		count_unknown(fmstate, n);
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("CloudKit answered %d operations of records/modify with %d results",
 						n, (int) json_object_array_length(records)),
+				 errdetail_internal("%s", written_note(fmstate)),
+				 errhint("%s", unknown_outcome_hint(fmstate)),
 				 modify_errcontext(fmstate)));
+	}
 
 	fails = palloc0(sizeof(CkFdwOpFailure) * n);
 	skip = palloc0(sizeof(bool) * n);
@@ -1822,28 +1891,40 @@ check_results(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 		char		err[256];
 
 		if (!ck_record_parse(obj, &rec, err, sizeof(err)))
+		{
+			count_unknown(fmstate, n);
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("CloudKit sent an invalid result for record \"%s\" of records/modify",
 							ckfdw_message_text(ops[i].record_name)),
-					 errdetail_internal("%s", err),
+					 errdetail_internal("%s\n%s", err, written_note(fmstate)),
+					 errhint("%s", unknown_outcome_hint(fmstate)),
 					 modify_errcontext(fmstate)));
+		}
 		if (rec.record_name != NULL && strcmp(rec.record_name, ops[i].record_name) != 0)
+		{
+			count_unknown(fmstate, n);
 			ereport(ERROR,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("CloudKit answered the operation on record \"%s\" with record \"%s\"",
 							ckfdw_message_text(ops[i].record_name),
 							ckfdw_message_text(rec.record_name)),
+					 errdetail_internal("%s", written_note(fmstate)),
+					 errhint("%s", unknown_outcome_hint(fmstate)),
 					 modify_errcontext(fmstate)));
+		}
 
 		if (!rec.is_error)
 		{
 			if (atomic_failure)
 				continue;		/* cannot be: nothing was saved */
 			written++;
-			fmstate->written++;
 			if (returning_slot != NULL)
-				store_returning(fmstate, &rec, returning_slot);
+			{
+				/* after counting: converting it may fail */
+				returning_rec = rec;
+				have_returning = true;
+			}
 			continue;
 		}
 
@@ -1870,6 +1951,12 @@ check_results(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 		fails[nfails].reason = rec.reason ? rec.reason : "(no reason given)";
 		nfails++;
 	}
+
+	/* every result was read: now they count */
+	fmstate->written += written;
+	ckfdw_tally_written(written);
+	if (have_returning)
+		store_returning(fmstate, &returning_rec, returning_slot);
 
 	if (nfails > 0)
 		report_failures(fmstate, fails, nfails, n, atomic_failure);
@@ -1979,17 +2066,15 @@ report_failures(CkFdwModifyState *fmstate, CkFdwOpFailure *fails, int nfails,
 	pg_unreachable();
 }
 
-/* How many records of the statement CloudKit saved, for error details. */
+/*
+ * How many records of the statement CloudKit saved, and how many it may
+ * have, for error details (the sentence write_tally.c adds to other
+ * errors, which it then leaves out).
+ */
 static char *
 written_note(CkFdwModifyState *fmstate)
 {
-	if (fmstate->written == 0)
-		return pstrdup("No record of this statement was written to CloudKit.");
-	return psprintf(INT64_FORMAT " record%s of this statement %s written to CloudKit and stay%s written: a ROLLBACK does not undo %s.",
-					fmstate->written, fmstate->written == 1 ? "" : "s",
-					fmstate->written == 1 ? "was" : "were",
-					fmstate->written == 1 ? "s" : "",
-					fmstate->written == 1 ? "it" : "them");
+	return ckfdw_write_note("This statement", fmstate->written, fmstate->unknown);
 }
 
 static int

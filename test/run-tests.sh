@@ -3,7 +3,7 @@
 #   unit tests of src/ck, ckemu's protocol tests, the fuzz corpora replayed
 #   through the fuzz harnesses, the CloudKit JS check, the pg_regress
 #   suites against a throw-away cluster and ckemu, the scenarios with
-#   several sessions at once, and the README's example.
+#   several sessions at once, the fault matrix, and the README's example.
 # Ends with one line "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
 
@@ -62,6 +62,7 @@ else
 fi
 run_suite regress test/regress.sh
 run_suite scenarios test/scenarios/run-scenarios.sh
+run_suite fault-matrix test/scenarios/fault-matrix.sh
 run_suite readme test/readme-check.sh
 
 echo "=== summary"

@@ -60,6 +60,8 @@ struct CkClient
 	CkKey	   *key;
 	char	   *api_token;
 	char	   *web_auth_token; /* rotated by the server */
+	bool		web_auth_token_rotated; /* the server sent the one in use */
+	bool		web_auth_token_in_doubt;	/* sent, but no answer came back */
 	long		connect_timeout_ms;
 	long		request_timeout_ms;
 	size_t		max_response_bytes;
@@ -1028,7 +1030,9 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 	CURLcode	code;
 	curl_off_t	up = 0;
 	curl_off_t	down = 0;
+	long		request_headers = 0;
 	long		status = 0;
+	bool		sent_web_token;
 	struct json_object *json;
 	char		perr[160];
 
@@ -1046,6 +1050,7 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 		return;
 	}
 
+	sent_web_token = (client->auth == CK_AUTH_API_TOKEN && client->web_auth_token != NULL);
 	url = ck_build_url(client, path);
 	if (url == NULL)
 	{
@@ -1127,14 +1132,31 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 	curl_easy_getinfo(client->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
 	resp->bytes_sent += (size_t) up;
 	resp->bytes_received += (size_t) down;
+	curl_easy_getinfo(client->easy, CURLINFO_REQUEST_SIZE, &request_headers);
+	curl_easy_getinfo(client->easy, CURLINFO_RESPONSE_CODE, &status);
+	resp->request_sent = request_headers > 0 && (size_t) up >= (is_post ? body_len : 0);
 
-	/* the old web-auth token is spent once the server has answered */
+	/*
+	 * The old web-auth token is spent once the server has answered.  A
+	 * request that went out and got no answer at all may have spent it too,
+	 * and the answer that would have brought its replacement is lost: we
+	 * keep the token (it still works if the server never read the
+	 * request), and remember the doubt to explain a refusal.  (libcurl
+	 * itself resends a request whose reused connection closed unanswered,
+	 * with the same token: then the refusal of a rotated token is all we
+	 * see.)
+	 */
 	if (client->new_token)
 	{
 		ck_free_secret(client->web_auth_token);
 		client->web_auth_token = client->new_token;
 		client->new_token = NULL;
+		client->web_auth_token_rotated = true;
+		client->web_auth_token_in_doubt = false;
 	}
+	else if (sent_web_token && resp->request_sent && status == 0)
+		client->web_auth_token_in_doubt = true;
+	status = 0;
 
 	if (resp->kind == CK_RESULT_ABORTED)
 		return;
@@ -1178,6 +1200,11 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 		return;
 	}
 	ck_fill_server_error(client, resp, json);
+	if (sent_web_token &&
+		(client->web_auth_token_rotated || client->web_auth_token_in_doubt) &&
+		(resp->http_status == 401 ||
+		 strcmp(resp->server_error_code, "AUTHENTICATION_FAILED") == 0))
+		resp->web_auth_token_spent = true;
 }
 
 void
@@ -1235,6 +1262,7 @@ ck_client_request(CkClient *client, const char *method, const char *operation,
 		resp->bytes_sent = sent;
 		resp->bytes_received = received;
 		resp->attempts = attempts + 1;
+		resp->auth = client->auth;
 
 		ck_attempt(client, is_post, path, body, body_len, idempotent, resp);
 
@@ -1260,6 +1288,9 @@ ck_client_request(CkClient *client, const char *method, const char *operation,
 			if (resp->json)
 				json_object_put(resp->json);
 			resp->json = NULL;
+			/* an attempt answered with an error was not applied */
+			if (resp->kind == CK_RESULT_SERVER_ERROR)
+				resp->request_sent = false;
 			resp->kind = CK_RESULT_ABORTED;
 			resp->server_error_code[0] = '\0';
 			snprintf(resp->reason, sizeof(resp->reason),

@@ -88,6 +88,22 @@ typedef struct CkResponse
 	int			attempts;		/* requests made, retries included */
 	size_t		bytes_sent;
 	size_t		bytes_received;
+
+	/*
+	 * The last attempt went out whole, so the server may have acted on it
+	 * even when no usable answer came back (false when it could not connect
+	 * or was answered with an error before the abort of a retry).
+	 */
+	bool		request_sent;
+	CkAuthKind	auth;			/* how the request was authenticated */
+
+	/*
+	 * Authentication was refused for a web-auth token CloudKit itself sent
+	 * (rotated), or one an unanswered request carried: the sign-in expired,
+	 * or a request whose answer was lost used the token up and the next
+	 * one, which came in that answer, is lost with it.
+	 */
+	bool		web_auth_token_spent;
 } CkResponse;
 
 typedef struct CkClient CkClient;

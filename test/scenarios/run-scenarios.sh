@@ -449,9 +449,9 @@ EOF
 	err=$(cat "$S/drop.err")
 	check_that "the INSERT failed with 08006" "$(oneline "$err")" grep -q 'ERROR:  08006' <<<"$err"
 	check_that "the error says 400 records were written" "$(oneline "$err")" \
-		grep -q '400 records of this statement were written' <<<"$err"
-	check_that "the error says the interrupted request's 200 operations may have been applied" \
-		"$(oneline "$err")" grep -q 'applied the 200 operations of the interrupted request is unknown' <<<"$err"
+		grep -q 'This statement wrote 400 records' <<<"$err"
+	check_that "the error says the interrupted request's 200 records may have been applied" \
+		"$(oneline "$err")" grep -q 'the outcome of its last request (200 records) is unknown' <<<"$err"
 	check "no other error" 1 "$(grep -c 'ERROR:' <<<"$err")"
 	# three requests: the third dropped, and not sent again
 	check "records/modify requests and records applied by the INSERT" "3 400" \

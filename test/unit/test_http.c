@@ -1034,6 +1034,66 @@ test_api_token(void)
 	}
 }
 
+/*
+ * A request that went out and got no answer: it may have been applied
+ * (request_sent), and CloudKit may have taken its web-auth token, whose
+ * replacement came in the lost answer.  A refusal of the token then says
+ * so; a refusal of the configured token, never rotated nor in doubt, does
+ * not.
+ */
+static void
+test_lost_answer(void)
+{
+	CkClient   *c;
+	CkResponse	resp;
+	SrvResponse r[2] = {
+		{0, NULL, NULL, 0, false, 0, true},
+		{401, NULL, "{\"serverErrorCode\":\"AUTHENTICATION_FAILED\",\"reason\":\"no\"}", 0, false, 0, false},
+	};
+	SrvResponse refused = {401, NULL, "{\"serverErrorCode\":\"AUTHENTICATION_FAILED\",\"reason\":\"no\"}", 0, false, 0, false};
+	SrvResponse rotating = {200, "X-Apple-CloudKit-Web-Auth-Token: web2\r\n", "{}", 0, false, 0, false};
+
+	c = make_client(CK_AUTH_API_TOKEN, "api", "web1", 0, 0, 0);
+	if (c == NULL)
+		return;
+	srv_reset(h_first_then, r);
+	ck_client_request(c, "POST", "records/modify", "{\"operations\":[]}", 17, false, &resp);
+	CHECK_MSG(resp.kind == CK_RESULT_TRANSPORT, "kind %d: %s", resp.kind, resp.reason);
+	CHECK(resp.request_sent);
+	CHECK(!resp.web_auth_token_spent);
+	ck_response_clear(&resp);
+	/* the token stays: CloudKit may never have read the request */
+	CHECK_STR(ck_client_web_auth_token(c), "web1");
+	ck_client_request(c, "POST", "records/query", "{}", 2, true, &resp);
+	CHECK(resp.kind == CK_RESULT_SERVER_ERROR && resp.http_status == 401);
+	CHECK(resp.auth == CK_AUTH_API_TOKEN);
+	CHECK(resp.web_auth_token_spent);
+	ck_response_clear(&resp);
+	ck_client_free(c);
+
+	/* the configured token refused at once: a wrong or expired sign-in */
+	c = make_client(CK_AUTH_API_TOKEN, "api", "web1", 0, 0, 0);
+	if (c == NULL)
+		return;
+	srv_reset(h_fixed, &refused);
+	ck_client_request(c, "POST", "records/query", "{}", 2, true, &resp);
+	CHECK(resp.kind == CK_RESULT_SERVER_ERROR && resp.request_sent);
+	CHECK(!resp.web_auth_token_spent);
+	ck_response_clear(&resp);
+
+	/* a token CloudKit sent, refused later: used up or expired */
+	srv_reset(h_fixed, &rotating);
+	ck_client_request(c, "POST", "records/query", "{}", 2, true, &resp);
+	CHECK(resp.kind == CK_RESULT_OK);
+	ck_response_clear(&resp);
+	srv_reset(h_fixed, &refused);
+	ck_client_request(c, "POST", "records/query", "{}", 2, true, &resp);
+	CHECK(resp.kind == CK_RESULT_SERVER_ERROR);
+	CHECK(resp.web_auth_token_spent);
+	ck_response_clear(&resp);
+	ck_client_free(c);
+}
+
 static void
 test_transport_errors(void)
 {
@@ -1078,6 +1138,8 @@ test_transport_errors(void)
 	CHECK_MSG(resp.kind == CK_RESULT_TRANSPORT, "kind %d: %s", resp.kind, resp.reason);
 	CHECK_INT(resp.attempts, 1);
 	CHECK(resp.http_status == 0 && resp.reason[0] != '\0');
+	/* never connected: certainly not applied */
+	CHECK(!resp.request_sent);
 	CHECK_MSG(strstr(resp.reason, "SUPERSECRET") == NULL && strstr(resp.reason, "ckAPIToken") == NULL,
 			  "secret in reason: %s", resp.reason);
 	ck_response_clear(&resp);
@@ -1183,6 +1245,7 @@ test_http(void)
 
 	test_config_errors();
 	test_signed_requests();
+	test_lost_answer();
 	test_retries();
 	test_abort_and_timeout();
 	test_bad_responses();
