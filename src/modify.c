@@ -1823,7 +1823,7 @@ check_results(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 
 		if (!ck_record_parse(obj, &rec, err, sizeof(err)))
 			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					(errcode(ckfdw_invalid_record_errcode(&rec)),
 					 errmsg("CloudKit sent an invalid result for record \"%s\" of records/modify",
 							ckfdw_message_text(ops[i].record_name)),
 					 errdetail_internal("%s", err),

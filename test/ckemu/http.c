@@ -554,6 +554,7 @@ emu_handle_database(EmuRequest *req)
 	}
 	else if (!req->answered)
 		emu_error(req, "INTERNAL_ERROR", "routing failed");
+	emu_faults_apply(req, &fault);
 
 	emu_stats_count(req->op, req->records_in, req->records_out, req->body.len,
 					fault.action == EMU_FAULT_DROP_AFTER ? 0 :
