@@ -69,4 +69,8 @@ INSERT INTO at_j (id, d) VALUES ('dbl-bad', '0.100000000000000005');
 INSERT INTO at_j (id, l) VALUES ('dbl-bad', '{"latitude": 45.1234567890123370001, "longitude": 0}');
 SELECT count(*) FROM at_f WHERE id = 'dbl-bad';
 
+-- leave AllTypes as it was
+DELETE FROM at_f WHERE id LIKE 'dbl-%';
+SELECT count(*) FROM at_f;
+
 DROP SCHEMA dbl235 CASCADE;
