@@ -76,6 +76,20 @@ SET ROLE regress_ckfdw_local;
 SELECT count(*) > 0 AS reached FROM l_given_t;
 RESET ROLE;
 
+-- an owner who stops being a superuser takes the server's reach along,
+-- also from the clients sessions keep
+CREATE ROLE regress_ckfdw_su SUPERUSER;
+ALTER SERVER l_given OWNER TO regress_ckfdw_su;
+SET ROLE regress_ckfdw_local;
+SELECT count(*) > 0 AS reached FROM l_given_t;
+RESET ROLE;
+ALTER ROLE regress_ckfdw_su NOSUPERUSER;
+SET ROLE regress_ckfdw_local;
+SELECT ckfdw_test_error('SELECT count(*) FROM l_given_t');
+RESET ROLE;
+ALTER SERVER l_given OWNER TO CURRENT_USER;
+DROP ROLE regress_ckfdw_su;
+
 -- and a superuser's server reaches ckemu at 127.0.0.1 as always
 CREATE FOREIGN TABLE l_gallery_t (id text OPTIONS (system 'recordName'))
 	SERVER gallery OPTIONS (record_type 'Artist');
