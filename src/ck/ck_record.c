@@ -149,8 +149,16 @@ ck_record_parse(struct json_object *obj, CkRecord *rec, char *err, size_t errlen
 		}
 		rec->is_error = true;
 		rec->server_error_code = json_object_get_string(v);
-		if (!ck_rec_string(rec, obj, "reason", &rec->reason, "record error member", err, errlen))
-			return false;
+		/* a message, not a name: cut at a NUL it only reads shorter */
+		if (json_object_object_get_ex(obj, "reason", &v) && v != NULL)
+		{
+			if (!json_object_is_type(v, json_type_string))
+			{
+				snprintf(err, errlen, "record error member \"reason\" is not a string");
+				return false;
+			}
+			rec->reason = json_object_get_string(v);
+		}
 		if (json_object_object_get_ex(obj, "retryAfter", &v) && v != NULL)
 		{
 			double		ra;

@@ -372,6 +372,11 @@ test_record_rejections(void)
 		o = parse("{\"recordName\":5}");
 		CHECK(!ck_record_parse(o, &rec, err, sizeof(err)) && !rec.nul_in_text);
 		json_object_put(o);
+		/* an error's reason is a message: still the error it reports */
+		o = parse("{\"recordName\":\"r\",\"serverErrorCode\":\"CONFLICT\",\"reason\":\"a\\u0000b\"}");
+		CHECK(ck_record_parse(o, &rec, err, sizeof(err)) && rec.is_error &&
+			  strcmp(rec.server_error_code, "CONFLICT") == 0);
+		json_object_put(o);
 	}
 }
 
