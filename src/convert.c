@@ -686,7 +686,7 @@ convert_timestamp(CkFdwColumn *col, int64 ms)
 
 /*
  * json-c writes a double as the text it was parsed from, and a server may
- * send 17 digits (45.123456789012344) where the shortest text that reads
+ * send 17 digits (45.123456789012337) where the shortest text that reads
  * back as the same double (45.12345678901234) is what a user wrote; numeric
  * columns get that shortest text, and json and jsonb get it from here.
  * encode.c accepts both forms back, as the same double.  A ".0" keeps a
