@@ -71,6 +71,14 @@ CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', page
 CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', page_size 'ten');
 CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', batch_size '1000');
 CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', max_retries '-1');
+-- integers are decimal digits and nothing else: no spaces, signs, hex or octal
+CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', page_size ' 5');
+CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', page_size '5 ');
+CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', batch_size '+5');
+CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', batch_size '0x10');
+CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', max_retries '010');
+CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', connect_timeout ' 5');
+CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', max_response_size '20kB ');
 
 -- durations and sizes take units
 CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', connect_timeout '0');

@@ -150,6 +150,8 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 	MemoryContext page_cxt;
 	MemoryContext oldcxt;
 	char	   *prev_marker = NULL;
+	CkFdwMarkerGuard *markers = NULL;
+	int			pages = 0;
 	int64		requests = 0;
 	int			i;
 
@@ -232,6 +234,7 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 					 errmsg("out of memory")));
 		ckfdw_request(conn, "POST", body, true, &info, &page->resp);
 		requests += page->resp.attempts;
+		pages++;
 
 		if (page->resp.json == NULL ||
 			!json_object_is_type(page->resp.json, json_type_object) ||
@@ -254,7 +257,7 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 			if (!ck_record_parse(json_object_array_get_idx(records, i), &rec,
 								 err, sizeof(err)))
 				ereport(ERROR,
-						(errcode(ERRCODE_PROTOCOL_VIOLATION),
+						(errcode(ckfdw_invalid_record_errcode(&rec)),
 						 errmsg("CloudKit sent an invalid record in response to the query of record type \"%s\"",
 								options->record_type),
 						 errdetail_internal("%s", err)));
@@ -285,6 +288,8 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 					(errcode(ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("CloudKit returned an empty page with an unchanged continuationMarker for the query of record type \"%s\"",
 							options->record_type)));
+		ckfdw_check_marker(&markers, work_cxt, next_marker, strlen(next_marker),
+						   pages, options->record_type);
 
 		/* the marker outlives this page: copy it before the reset */
 		MemoryContextSwitchTo(work_cxt);

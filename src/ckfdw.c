@@ -126,6 +126,7 @@ typedef struct CkFdwScanState
 	int			next_record;
 	const char *marker;			/* continuationMarker of this page, or NULL */
 	char	   *prev_marker;	/* the one this page was requested with */
+	CkFdwMarkerGuard *markers;	/* the markers this scan has received */
 	int			pages_fetched;	/* since the scan (re)started */
 
 	bool		more;			/* more pages (query) or names (lookup) */
@@ -1137,7 +1138,7 @@ next_row(ForeignScanState *node)
 		obj = json_object_array_get_idx(fsstate->records, fsstate->next_record++);
 		if (!ck_record_parse(obj, &rec, err, sizeof(err)))
 			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					(errcode(ckfdw_invalid_record_errcode(&rec)),
 					 errmsg("CloudKit sent an invalid record in response to the %s of record type \"%s\"",
 							lookup ? "lookup" : "query",
 							fsstate->options->record_type),
@@ -1363,6 +1364,7 @@ reset_scan(CkFdwScanState *fsstate)
 	if (fsstate->prev_marker)
 		pfree(fsstate->prev_marker);
 	fsstate->prev_marker = NULL;
+	ckfdw_forget_markers(fsstate->markers);
 	free_request_obj(fsstate);
 	fsstate->next_name = 0;
 	fsstate->rows_seen = 0;
@@ -1615,6 +1617,11 @@ fetch_page(CkFdwScanState *fsstate)
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("CloudKit returned an empty page with an unchanged continuationMarker for the query of record type \"%s\"",
 						fsstate->options->record_type)));
+	/* a marker an earlier page carried would return its records again */
+	if (fsstate->marker != NULL)
+		ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, fsstate->marker,
+						   strlen(fsstate->marker), fsstate->pages_fetched,
+						   fsstate->options->record_type);
 }
 
 /*

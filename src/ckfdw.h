@@ -319,6 +319,7 @@ extern const char *ckfdw_closest_name(const char *name,
 									  const char *const *candidates);
 extern void ckfdw_check_server_file(const char *option, const char *path,
 									const char *hint);
+extern bool ckfdw_may_reach_local_machine(ForeignServer *server);
 
 /* in connection.c */
 extern CkFdwConnection *ckfdw_get_connection(UserMapping *user, ForeignServer *server,
@@ -351,6 +352,7 @@ extern void ckfdw_record_to_values(CkFdwColumn *columns, int ncolumns,
 extern char *ckfdw_to_utf8(const char *s);
 extern char *ckfdw_from_utf8(const char *s, size_t len);
 extern char *ckfdw_message_text(const char *s);
+extern int	ckfdw_invalid_record_errcode(const struct CkRecord *rec);
 
 /*
  * How one column is written to CloudKit (see encode.c).
@@ -428,5 +430,12 @@ extern char *ckfdw_build_lookup_request(const char *base, char **names, int nnam
 extern bool ckfdw_index_refusal(const char *detail, char **field, int *refusal);
 extern bool ckfdw_field_matches(const char *refused, const char *field,
 								bool is_system);
+
+/* in markers.c */
+typedef struct CkFdwMarkerGuard CkFdwMarkerGuard;
+extern void ckfdw_check_marker(CkFdwMarkerGuard **guard, MemoryContext cxt,
+							   const char *marker, size_t len, int page,
+							   const char *record_type);
+extern void ckfdw_forget_markers(CkFdwMarkerGuard *guard);
 
 #endif							/* CKFDW_H */

@@ -108,6 +108,9 @@ ckfdw_get_connection(UserMapping *user, ForeignServer *server,
 									  (Datum) 0);
 		CacheRegisterSyscacheCallback(USERMAPPINGOID, ckfdw_inval_callback,
 									  (Datum) 0);
+		/* a server owner losing superuser loses its local addresses */
+		CacheRegisterSyscacheCallback(AUTHOID, ckfdw_inval_callback,
+									  (Datum) 0);
 		RegisterXactCallback(ckfdw_xact_callback, NULL);
 	}
 
@@ -185,6 +188,7 @@ make_client(CkFdwConnection *entry, UserMapping *user, ForeignServer *server,
 	config.max_retries = options->max_retries;
 	config.max_retry_wait_ms = options->max_retry_wait_ms;
 	config.user_agent = "ckfdw/1.0";
+	config.refuse_local_addresses = !ckfdw_may_reach_local_machine(server);
 
 	/* the client holds one socket, like a libpq connection */
 	if (!AcquireExternalFD())
@@ -685,7 +689,8 @@ report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
 			break;
 		case CK_RESULT_BAD_RESPONSE:
 			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					(errcode(resp->bad_text ? ERRCODE_UNTRANSLATABLE_CHARACTER :
+							 ERRCODE_PROTOCOL_VIOLATION),
 					 errmsg("CloudKit sent an invalid response to %s", what),
 					 errdetail_internal("HTTP %ld: %s", resp->http_status,
 										with_note(ckfdw_message_text(resp->reason), note)),
@@ -708,6 +713,14 @@ report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
 					(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
 					 errmsg("could not send %s", what),
 					 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
+					 request_errcontext(info)));
+			break;
+		case CK_RESULT_REFUSED_ADDRESS:
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to send %s to the database server's own machine", what),
+					 errdetail_internal("%s", with_note("The server's base_url leads to a loopback address or an address of this machine; nothing was sent.", note)),
+					 errhint("Only servers owned by a superuser may reach the database server's machine; ask a superuser to create the server."),
 					 request_errcontext(info)));
 			break;
 		case CK_RESULT_ABORTED:
@@ -763,7 +776,10 @@ ckfdw_inval_callback(Datum arg, int cacheid, uint32 hashvalue)
 	HASH_SEQ_STATUS scan;
 	CkFdwConnection *entry;
 
-	Assert(cacheid == FOREIGNSERVEROID || cacheid == USERMAPPINGOID);
+	Assert(cacheid == FOREIGNSERVEROID || cacheid == USERMAPPINGOID ||
+		   cacheid == AUTHOID);
+	if (cacheid == AUTHOID)
+		hashvalue = 0;			/* roles change rarely: drop every client */
 
 	hash_seq_init(&scan, ConnectionHash);
 	while ((entry = (CkFdwConnection *) hash_seq_search(&scan)))

@@ -27,6 +27,7 @@
 
 #include "ckfdw_json.h"
 #include <math.h>
+#include <printbuf.h>
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -684,6 +685,65 @@ convert_timestamp(CkFdwColumn *col, int64 ms)
 }
 
 /*
+ * json-c writes a double as the text it was parsed from, and a server may
+ * send 17 digits (45.123456789012337) where the shortest text that reads
+ * back as the same double (45.12345678901234) is what a user wrote; numeric
+ * columns get that shortest text, and json and jsonb get it from here.
+ * encode.c accepts both forms back, as the same double.  A ".0" keeps a
+ * whole number a double, as encode.c writes doubles.
+ */
+static int
+shortest_double_to_json(struct json_object *jso, struct printbuf *pb,
+						int level, int flags)
+{
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN + 2];
+
+	double_to_shortest_decimal_buf(json_object_get_double(jso), buf);
+	if (strpbrk(buf, ".eE") == NULL)
+		strcat(buf, ".0");
+	return printbuf_memappend(pb, buf, strlen(buf));
+}
+
+/* Have every finite double in v written by shortest_double_to_json. */
+static void
+prefer_shortest_doubles(struct json_object *v)
+{
+	switch (json_object_get_type(v))
+	{
+		case json_type_double:
+			if (isfinite(json_object_get_double(v)))
+				json_object_set_serializer(v, shortest_double_to_json, NULL, NULL);
+			break;
+		case json_type_object:
+			{
+				json_object_object_foreach(v, key, member)
+				{
+					(void) key;
+					if (member != NULL)
+						prefer_shortest_doubles(member);
+				}
+				break;
+			}
+		case json_type_array:
+			{
+				size_t		n = json_object_array_length(v);
+				size_t		i;
+
+				for (i = 0; i < n; i++)
+				{
+					struct json_object *e = json_object_array_get_idx(v, i);
+
+					if (e != NULL)
+						prefer_shortest_doubles(e);
+				}
+				break;
+			}
+		default:
+			break;
+	}
+}
+
+/*
  * Convert one scalar wire value of the given type (CK_TYPE_UNKNOWN: json or
  * jsonb only) into the column's type, or its element type for arrays.
  */
@@ -699,6 +759,7 @@ convert_scalar(CkFdwColumn *col, CkScalarType type, struct json_object *v)
 				size_t		len;
 				char	   *local;
 
+				prefer_shortest_doubles(v);
 				s = json_object_to_json_string_length(v, JSON_C_TO_STRING_PLAIN |
 													  JSON_C_TO_STRING_NOSLASHESCAPE,
 													  &len);
@@ -712,15 +773,20 @@ convert_scalar(CkFdwColumn *col, CkScalarType type, struct json_object *v)
 			{
 				const char *s = NULL;
 
+				/* text cannot hold a NUL: it would cut the value short */
+				if (ck_value_has_nul(v))
+				{
+					CkFieldType t = {type, false};
+
+					ereport(ERROR,
+							(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
+							 errmsg("CloudKit %s value contains a NUL character",
+									ck_type_name(t))));
+				}
 				if (type == CK_TYPE_STRING)
 				{
 					if (!ck_value_string(v, &s))
 						bad_value(type, v);
-					if (json_object_is_type(v, json_type_string) &&
-						(size_t) json_object_get_string_len(v) != strlen(s))
-						ereport(ERROR,
-								(errcode(ERRCODE_UNTRANSLATABLE_CHARACTER),
-								 errmsg("CloudKit STRING value contains a NUL character")));
 				}
 				else if (type == CK_TYPE_REFERENCE)
 				{
@@ -863,6 +929,18 @@ convert_scalar(CkFdwColumn *col, CkScalarType type, struct json_object *v)
 	}
 	elog(ERROR, "unexpected conversion target %d", (int) col->target);
 	return (Datum) 0;			/* keep compiler quiet */
+}
+
+/*
+ * The SQLSTATE for a record ck_record_parse refused: a name holding a NUL
+ * character is text PostgreSQL cannot hold (as for a field's value), the
+ * rest is a malformed answer.
+ */
+int
+ckfdw_invalid_record_errcode(const CkRecord *rec)
+{
+	return rec->nul_in_text ? ERRCODE_UNTRANSLATABLE_CHARACTER :
+		ERRCODE_PROTOCOL_VIOLATION;
 }
 
 /* A string in the database encoding, as UTF-8 for the wire. */

@@ -47,6 +47,7 @@
 #include "utils/timestamp.h"
 
 #include "ckfdw.h"
+#include "ck/ck_double.h"
 #include "ck/ck_types.h"
 
 /* Milliseconds between the Unix epoch and PostgreSQL's (2000-01-01). */
@@ -380,8 +381,12 @@ append_double(StringInfo buf, double d, const char *what)
 }
 
 /*
- * A numeric as a double, if the double reads back (as convert.c reads
- * DOUBLE values into numeric: its shortest decimal text) as the same number.
+ * A numeric as a double, if the numeric is how that double prints: the
+ * double rounded to the numeric's own number of significant digits (at most
+ * 17), the double's exact value, or its shortest decimal text (which
+ * convert.c reads DOUBLE values as).  So whatever form CloudKit sent a
+ * double in (shortest, %.15g, %.17g), it writes back as the same double,
+ * and a decimal that would be stored as another number is refused.
  */
 static bool
 numeric_as_double(Numeric num, double *d)
@@ -392,9 +397,16 @@ numeric_as_double(Numeric num, double *d)
 	Datum		back;
 
 	/* strtod rounds correctly, and overflows to infinity instead of failing */
-	*d = strtod(str, NULL);
+	if (ck_decimal_is_double(str, d))
+		return true;
 	if (isnan(*d) || isinf(*d))
 		return false;
+
+	/*
+	 * The shortest text is nearly always d rounded to its length; not when
+	 * d is a power of two whose nearest shorter decimal lies outside d's
+	 * narrower lower half-interval.  Then it is accepted here.
+	 */
 	double_to_shortest_decimal_buf(*d, shortest);
 	back = DirectFunctionCall3(numeric_in, CStringGetDatum(shortest),
 							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));

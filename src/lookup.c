@@ -756,7 +756,7 @@ fetch_records(LookupJoinState *state)
 				if (!ck_record_parse(json_object_array_get_idx(records, i), &rec,
 									 err, sizeof(err)))
 					ereport(ERROR,
-							(errcode(ERRCODE_PROTOCOL_VIOLATION),
+							(errcode(ckfdw_invalid_record_errcode(&rec)),
 							 errmsg("CloudKit sent an invalid record in response to the lookup of record type \"%s\"",
 									state->options->record_type),
 							 errdetail_internal("%s", err)));

@@ -1767,6 +1767,7 @@ outcome_unknown(const CkResponse *resp)
 		case CK_RESULT_OK:
 		case CK_RESULT_SERVER_ERROR:
 		case CK_RESULT_CONFIG:
+		case CK_RESULT_REFUSED_ADDRESS:
 			return false;
 	}
 	return true;
@@ -1894,7 +1895,7 @@ check_results(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 		{
 			count_unknown(fmstate, n);
 			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					(errcode(ckfdw_invalid_record_errcode(&rec)),
 					 errmsg("CloudKit sent an invalid result for record \"%s\" of records/modify",
 							ckfdw_message_text(ops[i].record_name)),
 					 errdetail_internal("%s\n%s", err, written_note(fmstate)),

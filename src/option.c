@@ -359,6 +359,30 @@ invalid_value(const CkFdwOption *opt, const char *value, const char *detail,
 			 hint ? errhint("%s", hint) : 0));
 }
 
+/* [-]digits, decimal, nothing around: "5", "-1"; not " 5", "+5", "0x5" */
+static bool
+plain_integer_text(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '\0')
+		return false;
+	/* a leading zero would be read as octal ("010" is 8) */
+	if (s[0] == '0' && s[1] != '\0')
+		return false;
+	return strspn(s, "0123456789") == strlen(s);
+}
+
+/* No white space before or after the value (inside, "500 ms" is fine). */
+static bool
+trimmed_text(const char *s)
+{
+	size_t		len = strlen(s);
+
+	return len > 0 && !isspace((unsigned char) s[0]) &&
+		!isspace((unsigned char) s[len - 1]);
+}
+
 static void
 validate_option(const CkFdwOption *opt, DefElem *def)
 {
@@ -420,8 +444,13 @@ validate_option(const CkFdwOption *opt, DefElem *def)
 				int			n;
 				const char *hintmsg = NULL;
 
-				if (!parse_int(value, &n, 0, &hintmsg))
-					invalid_value(opt, value, "The value must be an integer.", hintmsg);
+				/*
+				 * parse_int alone would take " 5", "5 " and "0x10" (16), and
+				 * "010" as octal 8: a value must be exactly what it means.
+				 */
+				if (!plain_integer_text(value) ||
+					!parse_int(value, &n, 0, &hintmsg))
+					invalid_value(opt, value, "The value must be an integer, written in decimal digits.", hintmsg);
 				if (n < opt->min || n > opt->max)
 					ereport(ERROR,
 							(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
@@ -436,7 +465,8 @@ validate_option(const CkFdwOption *opt, DefElem *def)
 				double		secs;
 				const char *hintmsg = NULL;
 
-				if (!parse_real(value, &secs, GUC_UNIT_S, &hintmsg))
+				if (!trimmed_text(value) ||
+					!parse_real(value, &secs, GUC_UNIT_S, &hintmsg))
 					invalid_value(opt, value,
 								  "The value must be a duration, in seconds unless a unit (ms, s, min) is given.",
 								  hintmsg);
@@ -454,7 +484,8 @@ validate_option(const CkFdwOption *opt, DefElem *def)
 				int			n;
 				const char *hintmsg = NULL;
 
-				if (!parse_int(value, &n, GUC_UNIT_BYTE, &hintmsg))
+				if (!trimmed_text(value) ||
+					!parse_int(value, &n, GUC_UNIT_BYTE, &hintmsg))
 					invalid_value(opt, value,
 								  "The value must be a size, in bytes unless a unit (kB, MB, GB) is given.",
 								  hintmsg);
@@ -744,6 +775,21 @@ check_base_url(const char *url, bool *loopback, const char **problem)
 		return false;
 	}
 	return true;
+}
+
+/*
+ * Whether a server's requests may go to the database server's own machine
+ * (loopback, 0.0.0.0, the addresses of its interfaces).  Services there
+ * often trust local callers, so only a superuser may point ckfdw at them.
+ * The validator refuses loopback spellings of base_url to other roles;
+ * this is the rule the transport applies, at connect time, to the address
+ * the host name resolved to, however it was spelled.  It asks who owns the
+ * server: only the owner (or a superuser) can change its base_url.
+ */
+bool
+ckfdw_may_reach_local_machine(ForeignServer *server)
+{
+	return superuser_arg(server->owner);
 }
 
 /*

@@ -32,6 +32,7 @@
 #include <curl/curl.h>
 #include <json.h>
 
+#include "ck/ck_addr.h"
 #include "ck/ck_error.h"
 #include "ck/ck_http.h"
 #include "ck/ck_sign.h"
@@ -67,6 +68,7 @@ struct CkClient
 	size_t		max_response_bytes;
 	int			max_retries;
 	long		max_retry_wait_ms;
+	bool		refuse_local;	/* refuse_local_addresses */
 
 	CkWaitHook	hook;
 	void	   *hook_arg;
@@ -85,6 +87,7 @@ struct CkClient
 	bool		too_large;
 	char	   *new_token;		/* X-Apple-CloudKit-Web-Auth-Token */
 	double		header_retry_after; /* Retry-After header, or -1 */
+	bool		refused_local;	/* an address was refused as local */
 };
 
 static int64_t
@@ -260,6 +263,26 @@ ck_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 		}
 	}
 	return n;
+}
+
+/*
+ * libcurl opens every socket here, with the address it resolved and is
+ * about to connect to: the one place a local address can be refused
+ * whatever the URL said.  libcurl then tries the host's next address, if
+ * any, and fails the transfer when none is left.
+ */
+static curl_socket_t
+ck_open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	CkClient   *client = (CkClient *) clientp;
+
+	if (client->refuse_local &&
+		ck_addr_is_local(&address->addr, (socklen_t) address->addrlen))
+	{
+		client->refused_local = true;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype, address->protocol);
 }
 
 static int
@@ -446,6 +469,7 @@ ck_client_new(const CkClientConfig *config, char *err, size_t errlen)
 	client->max_retries = config->max_retries > 0 ? config->max_retries : 0;
 	client->max_retry_wait_ms = config->max_retry_wait_ms > 0 ?
 		config->max_retry_wait_ms : CK_DEFAULT_MAX_RETRY_WAIT_MS;
+	client->refuse_local = config->refuse_local_addresses;
 
 	client->easy = curl_easy_init();
 	if (client->easy == NULL || !ck_client_make_multi(client))
@@ -464,6 +488,8 @@ ck_client_new(const CkClientConfig *config, char *err, size_t errlen)
 	curl_easy_setopt(client->easy, CURLOPT_WRITEDATA, client);
 	curl_easy_setopt(client->easy, CURLOPT_HEADERFUNCTION, ck_header_cb);
 	curl_easy_setopt(client->easy, CURLOPT_HEADERDATA, client);
+	curl_easy_setopt(client->easy, CURLOPT_OPENSOCKETFUNCTION, ck_open_socket_cb);
+	curl_easy_setopt(client->easy, CURLOPT_OPENSOCKETDATA, client);
 	curl_easy_setopt(client->easy, CURLOPT_CONNECTTIMEOUT_MS, client->connect_timeout_ms);
 	curl_easy_setopt(client->easy, CURLOPT_TIMEOUT_MS, client->request_timeout_ms);
 	curl_easy_setopt(client->easy, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -1038,6 +1064,7 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 
 	client->errbuf[0] = '\0';
 	client->too_large = false;
+	client->refused_local = false;
 	client->header_retry_after = -1;
 	ck_free_secret(client->new_token);
 	client->new_token = NULL;
@@ -1171,6 +1198,15 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 		ck_client_reset_connection(client);
 		return;
 	}
+	if (code != CURLE_OK && client->refused_local)
+	{
+		/* one message for every spelling and port: no port scanner */
+		resp->kind = CK_RESULT_REFUSED_ADDRESS;
+		snprintf(resp->reason, sizeof(resp->reason),
+				 "the server's address is on this machine, which this client may not connect to");
+		ck_client_reset_connection(client);
+		return;
+	}
 	if (code != CURLE_OK)
 	{
 		resp->kind = CK_RESULT_TRANSPORT;
@@ -1187,8 +1223,20 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 
 	if (status >= 200 && status < 300)
 	{
+		long		lone;
+
 		resp->json = json;
-		if (json && json_object_is_type(json, json_type_object))
+		if (json && (lone = ck_json_find_lone_surrogate(client->body.data,
+														 client->body.len)) >= 0)
+		{
+			/* json-c made it U+FFFD: a changed string, not CloudKit's */
+			resp->kind = CK_RESULT_BAD_RESPONSE;
+			resp->bad_text = true;
+			snprintf(resp->reason, sizeof(resp->reason),
+					 "a string holds a lone UTF-16 surrogate (%.6s at byte %ld), which is not Unicode text",
+					 client->body.data + lone, lone);
+		}
+		else if (json && json_object_is_type(json, json_type_object))
 			resp->kind = CK_RESULT_OK;
 		else
 		{

@@ -46,6 +46,14 @@ typedef struct CkClientConfig
 	int			max_retries;	/* retries of retryable errors; 0 = none */
 	long		max_retry_wait_ms;	/* cap on one wait before a retry */
 	const char *user_agent;		/* optional */
+
+	/*
+	 * Never connect to this machine (ck_addr.c): checked on every address
+	 * libcurl resolved, at connect time.  A refused address is reported as
+	 * CK_RESULT_REFUSED_ADDRESS, the same for every spelling and port, so
+	 * that nothing tells open ports from closed ones.
+	 */
+	bool		refuse_local_addresses;
 } CkClientConfig;
 
 /* One socket the transport wants to wait on. */
@@ -73,7 +81,8 @@ typedef enum CkResultKind
 	CK_RESULT_BAD_RESPONSE,		/* 2xx whose body is not a JSON object */
 	CK_RESULT_TOO_LARGE,		/* body exceeded max_response_bytes */
 	CK_RESULT_ABORTED,			/* the wait hook asked to stop */
-	CK_RESULT_CONFIG			/* bad key, bad URL: message in error */
+	CK_RESULT_CONFIG,			/* bad key, bad URL: message in error */
+	CK_RESULT_REFUSED_ADDRESS	/* refuse_local_addresses: nothing was sent */
 } CkResultKind;
 
 typedef struct CkResponse
@@ -85,6 +94,8 @@ typedef struct CkResponse
 	char		reason[1024];	/* server's reason, or transport message */
 	char		uuid[64];		/* server's error uuid, if any */
 	double		retry_after;	/* seconds; < 0 when absent */
+	bool		bad_text;		/* CK_RESULT_BAD_RESPONSE: a string that is
+								 * not Unicode text (a lone surrogate) */
 	int			attempts;		/* requests made, retries included */
 	size_t		bytes_sent;
 	size_t		bytes_received;

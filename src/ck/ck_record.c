@@ -51,14 +51,38 @@ ck_opt_string(struct json_object *obj, const char *key, const char **out,
 		snprintf(err, errlen, "%s \"%s\" is not a string", what, key);
 		return false;
 	}
+
+	/*
+	 * A NUL ("\u0000") would cut the C string short: "r\u00001" would
+	 * become record "r", and an UPDATE could then hit another record.
+	 */
+	if (ck_value_has_nul(v))
+	{
+		snprintf(err, errlen, "%s \"%s\" contains a NUL character (\\u0000)", what, key);
+		return false;
+	}
 	*out = json_object_get_string(v);
 	return true;
 }
 
+/* ck_opt_string, noting in rec a failure caused by a NUL character */
+static bool
+ck_rec_string(CkRecord *rec, struct json_object *obj, const char *key,
+			  const char **out, const char *what, char *err, size_t errlen)
+{
+	struct json_object *v;
+
+	if (ck_opt_string(obj, key, out, what, err, errlen))
+		return true;
+	if (json_object_object_get_ex(obj, key, &v) && ck_value_has_nul(v))
+		rec->nul_in_text = true;
+	return false;
+}
+
 /* created / modified: {"timestamp": ms, "userRecordName": "...", ...} */
 static bool
-ck_parse_stamp(struct json_object *obj, const char *key, bool *has, int64_t *ms,
-			   const char **user, char *err, size_t errlen)
+ck_parse_stamp(CkRecord *rec, struct json_object *obj, const char *key,
+			   bool *has, int64_t *ms, const char **user, char *err, size_t errlen)
 {
 	struct json_object *v;
 	struct json_object *ts;
@@ -82,7 +106,7 @@ ck_parse_stamp(struct json_object *obj, const char *key, bool *has, int64_t *ms,
 		}
 		*has = true;
 	}
-	return ck_opt_string(v, "userRecordName", user, "record member", err, errlen);
+	return ck_rec_string(rec, v, "userRecordName", user, "record member", err, errlen);
 }
 
 bool
@@ -99,7 +123,7 @@ ck_record_parse(struct json_object *obj, CkRecord *rec, char *err, size_t errlen
 		return false;
 	}
 
-	if (!ck_opt_string(obj, "recordName", &rec->record_name, "record member", err, errlen))
+	if (!ck_rec_string(rec, obj, "recordName", &rec->record_name, "record member", err, errlen))
 		return false;
 
 	/* zoneID appears on records and on error dicts alike */
@@ -110,8 +134,8 @@ ck_record_parse(struct json_object *obj, CkRecord *rec, char *err, size_t errlen
 			snprintf(err, errlen, "record member \"zoneID\" is not an object");
 			return false;
 		}
-		if (!ck_opt_string(v, "zoneName", &rec->zone_name, "zoneID member", err, errlen) ||
-			!ck_opt_string(v, "ownerRecordName", &rec->zone_owner, "zoneID member", err, errlen))
+		if (!ck_rec_string(rec, v, "zoneName", &rec->zone_name, "zoneID member", err, errlen) ||
+			!ck_rec_string(rec, v, "ownerRecordName", &rec->zone_owner, "zoneID member", err, errlen))
 			return false;
 	}
 
@@ -125,8 +149,16 @@ ck_record_parse(struct json_object *obj, CkRecord *rec, char *err, size_t errlen
 		}
 		rec->is_error = true;
 		rec->server_error_code = json_object_get_string(v);
-		if (!ck_opt_string(obj, "reason", &rec->reason, "record error member", err, errlen))
-			return false;
+		/* a message, not a name: cut at a NUL it only reads shorter */
+		if (json_object_object_get_ex(obj, "reason", &v) && v != NULL)
+		{
+			if (!json_object_is_type(v, json_type_string))
+			{
+				snprintf(err, errlen, "record error member \"reason\" is not a string");
+				return false;
+			}
+			rec->reason = json_object_get_string(v);
+		}
 		if (json_object_object_get_ex(obj, "retryAfter", &v) && v != NULL)
 		{
 			double		ra;
@@ -161,11 +193,11 @@ ck_record_parse(struct json_object *obj, CkRecord *rec, char *err, size_t errlen
 	 * Everything else is optional: tombstones carry only recordName and
 	 * deleted, and a modify answered with desiredKeys [] has no recordType.
 	 */
-	if (!ck_opt_string(obj, "recordType", &rec->record_type, "record member", err, errlen) ||
-		!ck_opt_string(obj, "recordChangeTag", &rec->change_tag, "record member", err, errlen) ||
-		!ck_parse_stamp(obj, "created", &rec->has_created, &rec->created_ms,
+	if (!ck_rec_string(rec, obj, "recordType", &rec->record_type, "record member", err, errlen) ||
+		!ck_rec_string(rec, obj, "recordChangeTag", &rec->change_tag, "record member", err, errlen) ||
+		!ck_parse_stamp(rec, obj, "created", &rec->has_created, &rec->created_ms,
 						&rec->created_user, err, errlen) ||
-		!ck_parse_stamp(obj, "modified", &rec->has_modified, &rec->modified_ms,
+		!ck_parse_stamp(rec, obj, "modified", &rec->has_modified, &rec->modified_ms,
 						&rec->modified_user, err, errlen))
 		return false;
 
@@ -223,6 +255,43 @@ ck_record_field(const CkRecord *rec, const char *field_name,
  *		Decoders
  * ----------------------------------------------------------------
  */
+
+bool
+ck_value_has_nul(struct json_object *v)
+{
+	switch (json_object_get_type(v))
+	{
+		case json_type_string:
+			return strlen(json_object_get_string(v)) !=
+				(size_t) json_object_get_string_len(v);
+		case json_type_object:
+			{
+				json_object_object_foreach(v, key, member)
+				{
+					(void) key;
+					if (member != NULL && ck_value_has_nul(member))
+						return true;
+				}
+				return false;
+			}
+		case json_type_array:
+			{
+				size_t		n = json_object_array_length(v);
+				size_t		i;
+
+				for (i = 0; i < n; i++)
+				{
+					struct json_object *e = json_object_array_get_idx(v, i);
+
+					if (e != NULL && ck_value_has_nul(e))
+						return true;
+				}
+				return false;
+			}
+		default:
+			return false;
+	}
+}
 
 bool
 ck_value_string(struct json_object *v, const char **out)
@@ -316,23 +385,14 @@ ck_value_double(struct json_object *v, double *out)
 			}
 		case json_type_string:
 			s = json_object_get_string(v);
-			/* the spellings JavaScript's String(x) gives non-finite doubles */
-			if (strcmp(s, "NaN") == 0)
-			{
-				*out = NAN;
-				return true;
-			}
-			if (strcmp(s, "Infinity") == 0)
-			{
-				*out = INFINITY;
-				return true;
-			}
-			if (strcmp(s, "-Infinity") == 0)
-			{
-				*out = -INFINITY;
-				return true;
-			}
-			/* plain decimal notation only: no spaces, hex, "inf" or "nan" */
+
+			/*
+			 * Plain decimal notation only: no spaces, hex, "inf" or "nan".
+			 * "NaN" and "Infinity" (JavaScript's String(x) of non-finite
+			 * doubles) are refused too: a CloudKit DOUBLE is a JSON number,
+			 * which cannot be either, so no field holds one, and reading
+			 * the string as a double would invent a value.
+			 */
 			if (!(isdigit((unsigned char) s[0]) ||
 				  ((s[0] == '-' || s[0] == '.') && s[1] != '\0')))
 				return false;

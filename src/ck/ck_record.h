@@ -43,6 +43,8 @@ typedef struct CkRecord
 	const char *server_error_code;
 	const char *reason;
 	double		retry_after;	/* < 0 when absent */
+	/* set when ck_record_parse failed on a NUL character in a name */
+	bool		nul_in_text;
 } CkRecord;
 
 /*
@@ -67,6 +69,9 @@ extern bool ck_record_field(const CkRecord *rec, const char *field_name,
  * false when the JSON does not hold that type.
  */
 extern bool ck_value_string(struct json_object *v, const char **out);
+/* Whether a string in v (a string, or one inside an object or list) holds
+ * a NUL character, which C strings and PostgreSQL text cannot carry. */
+extern bool ck_value_has_nul(struct json_object *v);
 extern bool ck_value_int64(struct json_object *v, int64_t *out);
 extern bool ck_value_double(struct json_object *v, double *out);
 extern bool ck_value_timestamp_ms(struct json_object *v, int64_t *out);

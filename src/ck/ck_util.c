@@ -376,3 +376,69 @@ ck_iso8601_parse(const char *text, int64_t *epoch_seconds)
 	*epoch_seconds = (int64_t) t;
 	return true;
 }
+
+/* The code unit of "\uXXXX" at s (6 bytes readable), or -1. */
+static long
+ck_json_escape_unit(const char *s)
+{
+	long		unit = 0;
+	int			i;
+
+	if (s[0] != '\\' || s[1] != 'u')
+		return -1;
+	for (i = 2; i < 6; i++)
+	{
+		char		c = s[i];
+
+		unit <<= 4;
+		if (c >= '0' && c <= '9')
+			unit |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			unit |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			unit |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return unit;
+}
+
+/*
+ * Backslashes occur only inside strings, each starting an escape, so
+ * walking from one escape to the next (memchr finds them fast) sees every
+ * escape once: "\\\\uD800" is an escaped backslash and text, not a
+ * surrogate.
+ */
+long
+ck_json_find_lone_surrogate(const char *json, size_t len)
+{
+	size_t		i = 0;
+
+	while (i < len)
+	{
+		const char *p = memchr(json + i, '\\', len - i);
+		long		unit;
+
+		if (p == NULL)
+			break;
+		i = (size_t) (p - json);
+		if (len - i < 6 || (unit = ck_json_escape_unit(p)) < 0)
+		{
+			i += 2;				/* \n, \", \\ and the like */
+			continue;
+		}
+		if (unit >= 0xDC00 && unit <= 0xDFFF)
+			return (long) i;	/* a low surrogate with no high one */
+		if (unit >= 0xD800 && unit <= 0xDBFF)
+		{
+			long		next = len - i >= 12 ? ck_json_escape_unit(p + 6) : -1;
+
+			if (next < 0xDC00 || next > 0xDFFF)
+				return (long) i;
+			i += 12;
+			continue;
+		}
+		i += 6;
+	}
+	return -1;
+}

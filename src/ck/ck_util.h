@@ -39,6 +39,13 @@ extern bool ck_buf_appendf(CkBuf *buf, const char *fmt,...) __attribute__((forma
 extern char *ck_base64_encode(const unsigned char *data, size_t len);
 extern unsigned char *ck_base64_decode(const char *text, size_t textlen, size_t *outlen);
 
+/*
+ * In JSON text that parsed, the offset of the first \uXXXX escape of a
+ * lone UTF-16 surrogate (a high one not followed by a low one, or a low one
+ * on its own), or -1.  json-c decodes those to U+FFFD without a word.
+ */
+extern long ck_json_find_lone_surrogate(const char *json, size_t len);
+
 /* SHA-256 of data, as standard base64 (44 characters + NUL) into out[45]. */
 extern void ck_sha256_base64(const void *data, size_t len, char out[45]);
 

@@ -525,7 +525,9 @@ typedef enum EmuFaultAction
 	EMU_FAULT_DROP_BEFORE,
 	EMU_FAULT_DROP_AFTER,
 	EMU_FAULT_TRUNCATE,
-	EMU_FAULT_MALFORMED
+	EMU_FAULT_MALFORMED,
+	EMU_FAULT_REPEAT_MARKER,	/* answer with the request's own marker */
+	EMU_FAULT_BODY				/* answer with a given raw body */
 } EmuFaultAction;
 
 typedef struct EmuFault
@@ -536,6 +538,8 @@ typedef struct EmuFault
 	int			retry_after;	/* -1 = none */
 	char		reason[256];
 	int			delay_ms;
+	char	   *body;			/* EMU_FAULT_BODY: malloc'd copy, freed by
+								 * emu_faults_apply */
 } EmuFault;
 
 extern void emu_faults_init(void);
@@ -543,6 +547,7 @@ extern void emu_faults_clear(void);
 extern bool emu_faults_set(json_object *rules, char *err, size_t errlen);
 extern void emu_faults_pick(const char *op, EmuFault *fault);
 extern json_object *emu_faults_list(void);
+extern void emu_faults_apply(EmuRequest *req, EmuFault *fault);
 
 /* ------------------------------------------------------------------------
  * admin.c: stats, reset, dump

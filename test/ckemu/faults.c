@@ -11,9 +11,17 @@
  *	 "count": K,					fire K times (1); 0 = unlimited
  *	 "probability": p, "seed": S,	fire with probability p, seeded PRNG
  *	 "action": "error" | "delay" | "drop_before" | "drop_after" |
- *			   "truncate" | "malformed",
+ *			   "truncate" | "malformed" | "repeat_marker" | "body",
  *	 "serverErrorCode": "THROTTLED", "retryAfter": secs, "reason": "...",
- *	 "status": http (optional; default from the code), "delayMs": ms}
+ *	 "status": http (optional; default from the code), "delayMs": ms,
+ *	 "body": "raw answer text"}
+ *
+ * repeat_marker answers a request sent with a continuationMarker with that
+ * same marker (the records are the right ones): a server whose paging goes
+ * round in circles.  body answers with the given text as it is, with
+ * "status" (200 unless given): a way to send what ckemu would never store,
+ * such as "\u0000" in a record name or a lone surrogate "\uD800".  The
+ * request itself is carried out normally in both cases.
  *
  * Every rule counts every request it matches; the first rule that is due
  * fires.  Probabilities use a per-rule splitmix64 generator, so a given
@@ -46,7 +54,8 @@ static EmuFaultRule *rules;
 static int	nrules;
 
 static const char *const action_names[] = {
-	NULL, "error", "delay", "drop_before", "drop_after", "truncate", "malformed"
+	NULL, "error", "delay", "drop_before", "drop_after", "truncate", "malformed",
+	"repeat_marker", "body"
 };
 
 void
@@ -62,7 +71,10 @@ emu_rules_free(EmuFaultRule *r, int n)
 	int			i;
 
 	for (i = 0; i < n; i++)
+	{
 		free(r[i].operation);
+		free(r[i].fault.body);
+	}
 	free(r);
 }
 
@@ -114,7 +126,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 	int			a;
 	static const char *const known_keys[] = {
 		"operation", "after", "count", "probability", "seed", "action",
-		"serverErrorCode", "retryAfter", "reason", "delayMs", "status"
+		"serverErrorCode", "retryAfter", "reason", "delayMs", "status", "body"
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -143,7 +155,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 	v = emu_get(j, "action");
 	if (v == NULL || !json_object_is_type(v, json_type_string))
 	{
-		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate or malformed");
+		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate, malformed, repeat_marker or body");
 		return false;
 	}
 	for (a = 1; a < (int) (sizeof(action_names) / sizeof(action_names[0])); a++)
@@ -219,6 +231,19 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 		if (!emu_rule_int(j, "delayMs", 0, 0, 600000, &tmp, err, errlen))
 			return false;
 		r->fault.delay_ms = (int) tmp;
+	}
+	if (r->fault.action == EMU_FAULT_BODY)
+	{
+		v = emu_get(j, "body");
+		if (v == NULL || !json_object_is_type(v, json_type_string))
+		{
+			snprintf(err, errlen, "a body rule needs \"body\", the answer's text");
+			return false;
+		}
+		r->fault.body = emu_strdup(json_object_get_string(v));
+		if (!emu_rule_int(j, "status", 200, 100, 599, &tmp, err, errlen))
+			return false;
+		r->fault.status = (int) tmp;
 	}
 	return true;
 }
@@ -310,6 +335,9 @@ emu_faults_pick(const char *op, EmuFault *fault)
 			continue;
 		r->fired++;
 		*fault = r->fault;
+		/* the rules may be replaced before the caller is done with it */
+		if (fault->body != NULL)
+			fault->body = emu_strdup(fault->body);
 		chosen = true;
 	}
 	pthread_mutex_unlock(&fault_lock);
@@ -343,4 +371,42 @@ emu_faults_list(void)
 	}
 	pthread_mutex_unlock(&fault_lock);
 	return arr;
+}
+
+/*
+ * Rewrite the answer of a request whose operation ran, for the actions
+ * that change what it says rather than how it arrives.  Frees fault->body.
+ */
+void
+emu_faults_apply(EmuRequest *req, EmuFault *fault)
+{
+	if (fault->action == EMU_FAULT_BODY)
+	{
+		ck_buf_reset(&req->out);
+		ck_buf_append(&req->out, fault->body, strlen(fault->body));
+		req->status = fault->status;
+	}
+	else if (fault->action == EMU_FAULT_REPEAT_MARKER && req->status == 200)
+	{
+		json_object *body = json_tokener_parse(req->body.data ? req->body.data : "");
+		json_object *out = json_tokener_parse(req->out.data ? req->out.data : "");
+		json_object *sent = emu_get(body, "continuationMarker");
+
+		if (out != NULL && json_object_is_type(out, json_type_object) &&
+			sent != NULL && json_object_is_type(sent, json_type_string) &&
+			emu_get(out, "continuationMarker") != NULL)
+		{
+			const char *text;
+
+			json_object_object_add(out, "continuationMarker", json_object_get(sent));
+			text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
+												  JSON_C_TO_STRING_NOSLASHESCAPE);
+			ck_buf_reset(&req->out);
+			ck_buf_append(&req->out, text, strlen(text));
+		}
+		json_object_put(body);
+		json_object_put(out);
+	}
+	free(fault->body);
+	fault->body = NULL;
 }

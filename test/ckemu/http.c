@@ -651,6 +651,7 @@ emu_handle_database(EmuRequest *req)
 	}
 	else if (!req->answered)
 		emu_error(req, "INTERNAL_ERROR", "routing failed");
+	emu_faults_apply(req, &fault);
 
 	/*
 	 * A client that left while the operation ran gets no answer; a write it

@@ -1220,6 +1220,98 @@ test_config_errors(void)
 	ck_client_free(NULL);
 }
 
+/*
+ * refuse_local_addresses: nothing reaches a local server, and a refusal
+ * reads the same whatever the spelling or the port (open or closed).
+ */
+static void
+test_local_addresses(void)
+{
+	static const char *const urls[] = {
+		"http://127.0.0.1:%d", "http://localhost:%d", "http://127.0.0.1:1",
+		"http://[::1]:%d",
+	};
+	SrvResponse ok = {200, NULL, "{\"records\":[]}", 0, false, 0, false};
+	char		first_reason[sizeof(((CkResponse *) 0)->reason)] = "";
+	int			i;
+
+	srv_reset(h_fixed, &ok);
+	for (i = 0; i < (int) (sizeof(urls) / sizeof(urls[0])); i++)
+	{
+		CkClientConfig cfg;
+		char		url[64];
+		char		err[256] = "";
+		CkClient   *c;
+		CkResponse	resp;
+		int			conns = srv.nconns;
+
+		snprintf(url, sizeof(url), urls[i], srv.port);
+		memset(&cfg, 0, sizeof(cfg));
+		cfg.base_url = url;
+		cfg.container = CONTAINER;
+		cfg.environment = "development";
+		cfg.database = "public";
+		cfg.auth = CK_AUTH_API_TOKEN;
+		cfg.api_token = "token";
+		cfg.request_timeout_ms = 5000;
+		cfg.max_retries = 2;
+		cfg.refuse_local_addresses = true;
+		c = ck_client_new(&cfg, err, sizeof(err));
+		if (!CHECK_MSG(c != NULL, "ck_client_new: %s", err))
+			continue;
+		ck_client_request(c, "POST", "records/query", "{}", 2, true, &resp);
+		CHECK_MSG(resp.kind == CK_RESULT_REFUSED_ADDRESS, "%s: kind %d: %s",
+				  url, resp.kind, resp.reason);
+		CHECK_MSG(resp.attempts == 1, "%s: %d attempts", url, resp.attempts);
+		CHECK_MSG(srv.nconns == conns, "%s: the server was reached", url);
+		if (i == 0)
+			snprintf(first_reason, sizeof(first_reason), "%s", resp.reason);
+		else
+			CHECK_STR(resp.reason, first_reason);
+		ck_response_clear(&resp);
+		ck_client_free(c);
+	}
+	CHECK_INT(srv_nreqs(), 0);
+
+	/* without the flag the same server answers */
+	{
+		CkClient   *c = make_client(CK_AUTH_API_TOKEN, "token", NULL, 0, 0, 0);
+		CkResponse	resp;
+
+		if (c != NULL)
+		{
+			ck_client_request(c, "POST", "records/query", "{}", 2, true, &resp);
+			CHECK_MSG(resp.kind == CK_RESULT_OK, "kind %d: %s", resp.kind, resp.reason);
+			ck_response_clear(&resp);
+			ck_client_free(c);
+		}
+	}
+}
+
+/* A lone surrogate, which json-c would turn into U+FFFD, is refused. */
+static void
+test_lone_surrogate_body(void)
+{
+	SrvResponse lone = {200, NULL, "{\"records\":[{\"recordName\":\"a\\uD800b\"}]}", 0, false, 0, false};
+	SrvResponse pair = {200, NULL, "{\"records\":[{\"recordName\":\"a\\uD83D\\uDE00\"}]}", 0, false, 0, false};
+	CkClient   *c = make_client(CK_AUTH_API_TOKEN, "token", NULL, 0, 0, 0);
+	CkResponse	resp;
+
+	if (c == NULL)
+		return;
+	srv_reset(h_fixed, &lone);
+	ck_client_request(c, "POST", "records/query", "{}", 2, true, &resp);
+	CHECK_MSG(resp.kind == CK_RESULT_BAD_RESPONSE && resp.bad_text,
+			  "kind %d: %s", resp.kind, resp.reason);
+	CHECK(strstr(resp.reason, "\\uD800") != NULL);
+	ck_response_clear(&resp);
+	srv_reset(h_fixed, &pair);
+	ck_client_request(c, "POST", "records/query", "{}", 2, true, &resp);
+	CHECK_MSG(resp.kind == CK_RESULT_OK && !resp.bad_text, "kind %d: %s", resp.kind, resp.reason);
+	ck_response_clear(&resp);
+	ck_client_free(c);
+}
+
 void
 test_http(void)
 {
@@ -1251,6 +1343,8 @@ test_http(void)
 	test_bad_responses();
 	test_api_token();
 	test_transport_errors();
+	test_local_addresses();
+	test_lone_surrogate_body();
 
 	srv_stop();
 	ck_key_free(pubkey);

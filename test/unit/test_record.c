@@ -265,8 +265,9 @@ test_numbers_as_strings(void)
 	CHECK(ck_value_int64(field(&rec, "j", "INT64"), &i64) && i64 == INT64_MAX);
 	CHECK(ck_value_double(field(&rec, "d", "DOUBLE"), &d) && d == 1500.0);
 	CHECK(ck_value_double(field(&rec, "e", "DOUBLE"), &d) && d == -0.125);
-	CHECK(ck_value_double(field(&rec, "n", "DOUBLE"), &d) && isnan(d));
-	CHECK(ck_value_double(field(&rec, "p", "DOUBLE"), &d) && isinf(d) && d > 0);
+	/* strings that are no JSON number are no CloudKit DOUBLE */
+	CHECK(!ck_value_double(field(&rec, "n", "DOUBLE"), &d));
+	CHECK(!ck_value_double(field(&rec, "p", "DOUBLE"), &d));
 	CHECK(ck_value_timestamp_ms(field(&rec, "t", "TIMESTAMP"), &i64) && i64 == INT64_C(1638605892474));
 	v = field(&rec, "l", "INT64_LIST");
 	CHECK(ck_value_int64(json_object_array_get_idx(v, 1), &i64) && i64 == -2);
@@ -355,6 +356,28 @@ test_record_rejections(void)
 	check_record_rejected("{\"recordName\":\"a\",\"serverErrorCode\":12}", "serverErrorCode");
 	check_record_rejected("{\"recordName\":\"a\",\"serverErrorCode\":\"X\",\"retryAfter\":\"later\"}", "retryAfter");
 	check_record_rejected("{\"recordName\":\"a\",\"serverErrorCode\":\"X\",\"retryAfter\":-1}", "retryAfter");
+
+	/* a NUL would cut a name short: "r\u00001" must not become "r" */
+	check_record_rejected("{\"recordName\":\"r\\u00001\"}", "recordName");
+	check_record_rejected("{\"recordName\":\"r\",\"recordChangeTag\":\"\\u0000\"}", "recordChangeTag");
+	check_record_rejected("{\"recordName\":\"r\",\"recordType\":\"T\\u0000x\"}", "recordType");
+	check_record_rejected("{\"recordName\":\"r\",\"zoneID\":{\"zoneName\":\"Z\\u0000\"}}", "zoneName");
+	check_record_rejected("{\"recordName\":\"r\",\"created\":{\"userRecordName\":\"_u\\u0000\"}}", "userRecordName");
+	check_record_rejected("{\"recordName\":\"r\\u0000\",\"serverErrorCode\":\"X\"}", "recordName");
+	{
+		struct json_object *o = parse("{\"recordName\":\"r\\u00001\"}");
+
+		CHECK(!ck_record_parse(o, &rec, err, sizeof(err)) && rec.nul_in_text);
+		json_object_put(o);
+		o = parse("{\"recordName\":5}");
+		CHECK(!ck_record_parse(o, &rec, err, sizeof(err)) && !rec.nul_in_text);
+		json_object_put(o);
+		/* an error's reason is a message: still the error it reports */
+		o = parse("{\"recordName\":\"r\",\"serverErrorCode\":\"CONFLICT\",\"reason\":\"a\\u0000b\"}");
+		CHECK(ck_record_parse(o, &rec, err, sizeof(err)) && rec.is_error &&
+			  strcmp(rec.server_error_code, "CONFLICT") == 0);
+		json_object_put(o);
+	}
 }
 
 /* Decoders given JSON they must refuse. */
@@ -370,6 +393,7 @@ test_decoder_rejections(void)
 	static const char *const not_double[] = {
 		"\"abc\"", "\"1.5x\"", "\" 1.5\"", "\"\"", "\"1e400\"", "1e400", "-1e400",
 		"\"inf\"", "\"nan\"", "\"0x1p3\"", "\"+1\"", "true", "{}", "[1]", "\"-\"",
+		"\"NaN\"", "\"Infinity\"", "\"-Infinity\"",
 	};
 	static const char *const not_bytes[] = {
 		"\"Zm9v!\"", "\"Zg\"", "\"Zh==\"", "\"Zm9v\\n\"", "\"Zm9v Zm9v\"", "\"-_-_\"", "12", "[]", "null",

@@ -192,6 +192,54 @@ group_admin(void)
 		CHECKM(ok200(visit_query(emu)), "not back to normal");
 	}
 
+	TEST("faults/repeat_marker answers with the request's own marker")
+	{
+		const char *page = "{\"resultsLimit\":5,\"query\":{\"recordType\":\"Visit\"}";
+		Resp	   *r;
+		const char *m;
+		char	   *m1 = NULL;
+
+		clear_faults(emu);
+		r = ck_post(emu, "public", "records/query", tfmt("%s}", page));
+		m = jps(r->json, "continuationMarker");
+		CHECKM(m != NULL, "no continuationMarker on page 1");
+		if (m != NULL)
+		{
+			m1 = strdup(m);
+			set_faults(emu, "[{\"operation\":\"records/query\",\"action\":\"repeat_marker\"}]");
+			r = ck_post(emu, "public", "records/query",
+						tfmt("%s,\"continuationMarker\":\"%s\"}", page, m1));
+			m = jps(r->json, "continuationMarker");
+			CHECKM(ok200(r) && m != NULL && strcmp(m, m1) == 0,
+				   "page 2 does not carry page 1's marker again");
+			CHECKM(jps(r->json, "records[0].recordName") != NULL, "page 2 has no records");
+			/* the rule fired once: the next answer moves on */
+			r = ck_post(emu, "public", "records/query",
+						tfmt("%s,\"continuationMarker\":\"%s\"}", page, m1));
+			m = jps(r->json, "continuationMarker");
+			CHECKM(m != NULL && strcmp(m, m1) != 0, "the marker repeated without a fault");
+			free(m1);
+		}
+		clear_faults(emu);
+	}
+
+	TEST("faults/body answers with the given text and status")
+	{
+		static const char text[] = "{\"records\":[{\"recordName\":\"r\\u00001\"}]}";
+		Resp	   *r;
+
+		set_faults(emu, "[{\"operation\":\"records/query\",\"action\":\"body\",\"status\":202,"
+				   "\"body\":\"{\\\"records\\\":[{\\\"recordName\\\":\\\"r\\\\u00001\\\"}]}\"}]");
+		r = visit_query(emu);
+		CHECKM(r->cc == CURLE_OK && r->status == 202 && r->len == strlen(text) &&
+			   memcmp(r->body, text, r->len) == 0,
+			   "got HTTP %ld: %.*s", r->status, (int) r->len, r->body ? r->body : "");
+		CHECKM(ok200(visit_query(emu)), "not back to normal");
+		r = admin(emu, "POST", "/_ckemu/faults", "[{\"action\":\"body\"}]");
+		CHECKM(r->status == 400, "a body rule without \"body\": HTTP %ld", r->status);
+		clear_faults(emu);
+	}
+
 	TEST("faults/by operation")
 	{
 		set_faults(emu, "[{\"operation\":\"records/lookup\",\"action\":\"error\",\"serverErrorCode\":\"THROTTLED\",\"count\":0}]");

@@ -1,0 +1,81 @@
+--
+-- 045_bad_answers: answers a scan must not take at face value.  A server
+-- that hands out a continuationMarker again would have the scan return the
+-- same records until statement_timeout; strings PostgreSQL text cannot hold
+-- (a NUL, a lone UTF-16 surrogate) would be cut or changed; "NaN" is no
+-- CloudKit DOUBLE.  Each is an error.  ckemu's fault rules make the
+-- answers: repeat_marker, and body (a raw answer ckemu would never store).
+--
+\getenv ckemu_url CKEMU_URL
+\! curl -s -X POST "$CKEMU_URL/_ckemu/reset" >/dev/null
+CREATE SCHEMA bad045;
+SET search_path = bad045, public;
+
+CREATE FOREIGN TABLE artist (
+	id text OPTIONS (system 'recordName'),
+	name text,
+	rating double precision,
+	mentor text OPTIONS (type 'REFERENCE')
+) SERVER gallery OPTIONS (record_type 'Artist', page_size '50');
+SELECT count(*) FROM artist;
+
+--
+-- A repeated continuationMarker: from the second page on, every answer
+-- carries the marker it was asked with.
+--
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "repeat_marker", "after": 1, "count": 0}]'
+SELECT count(*) FROM artist;
+SELECT ckfdw_test_error('SELECT id FROM artist');
+ANALYZE artist;
+\! curl -s -o /dev/null -X DELETE "$CKEMU_URL/_ckemu/faults"
+SELECT count(*) FROM artist;
+
+-- a rescan starts a new scan: the markers of the last one may come again
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+SET enable_material = off;
+SELECT count(*) FROM (VALUES (1), (2), (3)) AS v(x) JOIN artist ON x > 0;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+RESET enable_material;
+
+--
+-- A NUL in a record name: "r\u00001" would read as "r", and an UPDATE
+-- would then hit another record.  22P05, as for a NUL in a field.
+--
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r\\u00001\",\"recordType\":\"Artist\",\"fields\":{}}]}"}]'
+SELECT id FROM artist;
+SELECT ckfdw_test_error('SELECT id FROM artist');
+SELECT count(*) FROM artist;
+UPDATE artist SET name = 'x';
+-- ... in a reference's record name
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"mentor\":{\"value\":{\"recordName\":\"m\\u0000x\"},\"type\":\"REFERENCE\"}}}]}"}]'
+SELECT id, mentor FROM artist;
+-- ... and in a field, as before
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\u0000b\",\"type\":\"STRING\"}}}]}"}]'
+SELECT id, name FROM artist;
+
+--
+-- A lone surrogate, which a JSON parser would turn into U+FFFD: 22P05.
+-- A proper pair is a character like any other.
+--
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\ud800b\",\"type\":\"STRING\"}}}]}"}]'
+SELECT id, name FROM artist;
+SELECT ckfdw_test_error('SELECT id FROM artist');
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\ud83d\\ude00b\",\"type\":\"STRING\"}}}]}"}]'
+SELECT id, name = 'a' || chr(128512) || 'b' AS pair_read FROM artist;
+
+--
+-- "NaN" and "Infinity" as strings are no CloudKit DOUBLE (a DOUBLE is a
+-- JSON number, which is never either).
+--
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"NaN\",\"type\":\"DOUBLE\"}}}]}"}]'
+SELECT id, rating FROM artist;
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"-Infinity\",\"type\":\"DOUBLE\"}}}]}"}]'
+SELECT id, rating FROM artist;
+-- a number as a string (numbersAsStrings) still reads
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"4.5\",\"type\":\"DOUBLE\"}}}]}"}]'
+SELECT id, rating FROM artist;
+
+\! curl -s -o /dev/null -X DELETE "$CKEMU_URL/_ckemu/faults"
+DROP SCHEMA bad045 CASCADE;
