@@ -257,6 +257,24 @@ typedef struct CkFdwPushdown
 	int			names_index;	/* lookups: fdw_exprs item with the names */
 } CkFdwPushdown;
 
+/*
+ * Indexes of FDW-private information stored in a ForeignScan's fdw_private
+ * (planner.c makes the list, scan.c reads it).
+ *
+ * These items are indexed with the enum FdwScanPrivateIndex, so an item
+ * can be fetched with list_nth().  For example, to get the request body:
+ *		request = strVal(list_nth(fdw_private, FdwScanPrivateRequest));
+ */
+enum FdwScanPrivateIndex
+{
+	/* records/query body of the first page (as a String) */
+	FdwScanPrivateRequest,
+	/* Integer list of attribute numbers the scan fills in */
+	FdwScanPrivateRetrievedAttrs,
+	/* filters, sorts, limit, lookup: ckfdw_pushdown_to_list's List */
+	FdwScanPrivatePushdown
+};
+
 /* The values of a plan's fdw_exprs, or placeholders (?n) for EXPLAIN. */
 typedef struct CkFdwParamValues
 {
@@ -291,13 +309,26 @@ typedef struct CkFdwConnection CkFdwConnection;
 #define CKFDW_RECORD_COST		0.1
 
 /* in ckfdw.c */
-extern bool ckfdw_is_ckfdw_rel(RelOptInfo *rel);
 extern bool ckfdw_log_requests;
 extern bool ckfdw_enable_filter_pushdown;
 extern bool ckfdw_enable_sort_pushdown;
 extern bool ckfdw_enable_limit_pushdown;
 extern bool ckfdw_enable_lookup;
 extern bool ckfdw_enable_lookup_join;
+
+/* in planner.c */
+extern bool ckfdw_is_ckfdw_rel(RelOptInfo *rel);
+extern void ckfdwGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+								   Oid foreigntableid);
+extern void ckfdwGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+								 Oid foreigntableid);
+extern ForeignScan *ckfdwGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
+										Oid foreigntableid, ForeignPath *best_path,
+										List *tlist, List *scan_clauses,
+										Plan *outer_plan);
+extern void ckfdwGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									  RelOptInfo *input_rel, RelOptInfo *output_rel,
+									  void *extra);
 
 /* in analyze.c */
 extern bool ckfdwAnalyzeForeignTable(Relation relation,
@@ -306,6 +337,8 @@ extern bool ckfdwAnalyzeForeignTable(Relation relation,
 
 /* in lookup.c */
 extern void ckfdw_lookup_join_init(void);
+
+/* in scan_lookup.c */
 extern int	ckfdw_key_names(Datum key, Oid type, char ***names);
 extern int	ckfdw_name_cmp(const void *a, const void *b);
 extern int	ckfdw_sort_unique_names(char **names, int n);
