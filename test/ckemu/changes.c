@@ -283,13 +283,18 @@ emu_zone_changes(EmuRequest *req, json_object *body, json_object *jz)
 	}
 	if (jtok != NULL)
 	{
-		int64_t		inc;
+		int64_t		inc = -1;
 
 		if (!json_object_is_type(jtok, json_type_string) ||
 			!emu_token_decode(json_object_get_string(jtok), "z", &inc, &from) ||
 			inc != zone->incarnation || from < 0 || from > zone->seq)
 		{
-			emu_zone_error(&req->out, zid, name, "BAD_REQUEST", "Invalid syncToken for this zone");
+			bool		expired = (inc >= zone->life_incarnation &&
+								   inc < zone->incarnation);
+
+			emu_zone_error(&req->out, zid, name,
+						   expired ? EMU_EXPIRED_TOKEN_CODE : "BAD_REQUEST",
+						   expired ? EMU_EXPIRED_TOKEN_REASON : "Invalid syncToken for this zone");
 			return;
 		}
 	}

@@ -335,6 +335,9 @@ typedef struct EmuZone
 	bool		is_default;
 	bool		deleted;
 	int64_t		incarnation;	/* identifies this life of the zone in tokens */
+	int64_t		life_incarnation;	/* its incarnation when created or revived:
+									 * tokens between it and incarnation were
+									 * expired by /_ckemu/expire-tokens */
 	struct EmuScope *scope;
 	EmuMap		records;		/* name -> EmuRecord (live or tombstone) */
 	EmuRecord **order;			/* live records in creation order; NULL holes */
@@ -389,6 +392,17 @@ extern void emu_public_owner(const char *container, char out[34]);
 extern bool emu_zone_visible(const EmuZone *zone);
 extern EmuZone *emu_zone_find(EmuScope *scope, const char *name, const char *owner);
 extern EmuZone *emu_zone_create(EmuScope *scope, const char *name, const char *owner);
+extern void emu_expire_tokens(void);
+
+/*
+ * A changes/zone token that POST /_ckemu/expire-tokens has expired is
+ * answered with this per-zone error.  Natively it is CKErrorChangeTokenExpired;
+ * the Web Services code is not documented (fact sheet sections 6 and 8, whose
+ * table has no token code), so the default is BAD_REQUEST, the code of any
+ * request CloudKit cannot run as sent.  Change it here.
+ */
+#define EMU_EXPIRED_TOKEN_CODE		"BAD_REQUEST"
+#define EMU_EXPIRED_TOKEN_REASON	"syncToken has expired; fetch the zone's changes again without a syncToken"
 extern void emu_zone_delete(EmuZone *zone);
 extern EmuRecord *emu_record_find(EmuZone *zone, const char *name);
 extern EmuField *emu_record_field(const EmuRecord *rec, const char *name);

@@ -314,6 +314,33 @@ group_zones_changes(void)
 			   "a garbage syncToken was accepted");
 	}
 
+	TEST("changes/zone: /_ckemu/expire-tokens expires every earlier token")
+	{
+		const char *tok = NULL;
+		const char *tok2 = NULL;
+		Resp	   *r;
+
+		changes_all(emu, "Feed", NULL, 0, NULL, &tok);
+		r = admin(emu, "POST", "/_ckemu/expire-tokens", "");
+		CHECK_STATUS(r, 200);
+		r = priv(emu, "changes/zone",
+				 tfmt("{\"zones\":[{\"zoneID\":{\"zoneName\":\"Feed\"},\"syncToken\":\"%s\"}]}", tok));
+		CHECK_STATUS(r, 200);
+		/* ckemu.h's EMU_EXPIRED_TOKEN_CODE and _REASON */
+		CHECK_ZONE_CODE(r, 0, "BAD_REQUEST");
+		CHECKM(jps(r->json, "zones[0].reason") != NULL &&
+			   strstr(jps(r->json, "zones[0].reason"), "expired") != NULL,
+			   "reason: %s", jps(r->json, "zones[0].reason"));
+
+		/* a full fetch gives a new token, which works */
+		changes_all(emu, "Feed", NULL, 0, NULL, &tok2);
+		CHECKM(strcmp(tok, tok2) != 0, "the token after expiry equals the expired one");
+		r = priv(emu, "changes/zone",
+				 tfmt("{\"zones\":[{\"zoneID\":{\"zoneName\":\"Feed\"},\"syncToken\":\"%s\"}]}", tok2));
+		CHECK_STATUS(r, 200);
+		CHECKM(jp(r->json, "zones[0].records") != NULL, "the new token was refused: %.200s", r->body);
+	}
+
 	TEST("changes/database lists changed zones")
 	{
 		Resp	   *r;
