@@ -42,6 +42,14 @@ struct CkRecord;
 #define CKFDW_DEFAULT_MAX_RETRIES	5
 #define CKFDW_DEFAULT_MAX_RETRY_WAIT_MS		30000
 
+/* Where a full scan reads its records (option "scan_source"). */
+typedef enum CkFdwScanSourceOption
+{
+	CKFDW_SOURCE_AUTO = 0,		/* the planner's rule (see planner.c) */
+	CKFDW_SOURCE_QUERY,			/* records/query (and records/lookup) */
+	CKFDW_SOURCE_CHANGES		/* changes/zone */
+} CkFdwScanSourceOption;
+
 /*
  * Server and foreign table options merged; table options override server
  * options (postgres_fdw's apply_server_options/apply_table_options).  Strings
@@ -63,6 +71,7 @@ typedef struct CkFdwOptions
 	/* server or table */
 	int			page_size;
 	int			batch_size;
+	CkFdwScanSourceOption scan_source;
 	/* table */
 	char	   *record_type;	/* default: the foreign table's name */
 	char	   *zone;
@@ -78,8 +87,13 @@ typedef enum CkFdwSystemField
 	CKFDW_SYS_CREATED_TIMESTAMP,
 	CKFDW_SYS_MODIFIED_TIMESTAMP,
 	CKFDW_SYS_CREATED_USER,
-	CKFDW_SYS_MODIFIED_USER
+	CKFDW_SYS_MODIFIED_USER,
+	/* change reads (scan_changes.c): not CloudKit fields */
+	CKFDW_SYS_SYNC_TOKEN,		/* the token the change read started from */
+	CKFDW_SYS_DELETED			/* the row is a tombstone */
 } CkFdwSystemField;
+
+#define CKFDW_SYS_LAST	CKFDW_SYS_DELETED
 
 /*
  * The kind of PostgreSQL value a column (or an array column's element)
@@ -182,6 +196,11 @@ typedef struct CkFdwRelationInfo
 	/* the best records/lookup condition among the quals, or NULL */
 	RestrictInfo *lookup_cond;
 	double		lookup_names;	/* record names it looks up (estimate) */
+	bool		lookups_ok;		/* lookup paths and lookup joins allowed */
+
+	/* the scan reads changes/zone; from the token of token_cond, if set */
+	bool		use_changes;
+	RestrictInfo *token_cond;
 
 	/* attributes needed by the target list and the local conditions */
 	Bitmapset  *attrs_used;
@@ -215,7 +234,8 @@ typedef struct CkFdwRelationInfo
 typedef enum CkFdwScanMode
 {
 	CKFDW_SCAN_QUERY,			/* records/query */
-	CKFDW_SCAN_LOOKUP			/* records/lookup by record name */
+	CKFDW_SCAN_LOOKUP,			/* records/lookup by record name */
+	CKFDW_SCAN_CHANGES			/* changes/zone */
 } CkFdwScanMode;
 
 /* One filterBy entry. */
@@ -255,6 +275,8 @@ typedef struct CkFdwPushdown
 	int			limit_index;	/* fdw_exprs item, or -1 (no LIMIT) */
 	int			offset_index;	/* fdw_exprs item, or -1 (no OFFSET) */
 	int			names_index;	/* lookups: fdw_exprs item with the names */
+	int			token_index;	/* change reads: fdw_exprs item with the
+								 * sync token, or -1 (a full read) */
 } CkFdwPushdown;
 
 /*
@@ -352,6 +374,8 @@ extern const char *ckfdw_closest_name(const char *name,
 									  const char *const *candidates);
 extern void ckfdw_check_server_file(const char *option, const char *path,
 									const char *hint);
+extern void ckfdw_check_changes(CkFdwOptions *opts, const char *relname,
+								const char *what);
 
 /* in connection.c */
 extern CkFdwConnection *ckfdw_get_connection(UserMapping *user, ForeignServer *server,
@@ -426,6 +450,8 @@ extern bool ckfdw_is_foreign_expr(PlannerInfo *root, RelOptInfo *baserel,
 extern bool ckfdw_lookup_clause(PlannerInfo *root, RelOptInfo *baserel,
 								RestrictInfo *rinfo, Expr **names_expr,
 								double *nnames);
+extern bool ckfdw_token_clause(PlannerInfo *root, RelOptInfo *baserel,
+							   RestrictInfo *rinfo, Expr **token_expr);
 extern bool ckfdw_pathkeys_pushable(PlannerInfo *root, RelOptInfo *baserel,
 									List *pathkeys);
 extern List *ckfdw_deparse_sorts(PlannerInfo *root, RelOptInfo *baserel,
@@ -445,6 +471,8 @@ extern char *ckfdw_build_query_request(const char *base, const CkFdwPushdown *pd
 									   int results_limit);
 extern char *ckfdw_build_lookup_request(const char *base, char **names, int nnames,
 										List *extra_keys, int placeholder);
+extern char *ckfdw_build_changes_request(const char *base, const char *token,
+										 int placeholder);
 #define CKFDW_REFUSED_QUERYABLE	0	/* not marked queryable */
 #define CKFDW_REFUSED_SORTABLE	1	/* not marked sortable */
 #define CKFDW_REFUSED_UNKNOWN	2	/* no such field */

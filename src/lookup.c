@@ -223,6 +223,9 @@ lookup_join_paths(PlannerInfo *root, RelOptInfo *joinrel,
 		!bms_is_empty(outerrel->lateral_relids))
 		return;
 	fpinfo = (CkFdwRelationInfo *) innerrel->fdw_private;
+	/* a change read, or a table whose scans must read the change feed */
+	if (!fpinfo->lookups_ok)
+		return;
 
 	/* the lookup condition: record name = expression of the outer rel */
 	foreach(lc, extra->restrictlist)

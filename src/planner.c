@@ -30,6 +30,7 @@
 #include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
+#include "utils/builtins.h"
 #include "utils/rel.h"
 
 #include "ckfdw.h"
@@ -46,11 +47,15 @@ enum FdwPathPrivateIndex
 	/* the RestrictInfo a records/lookup answers, or NULL */
 	FdwPathPrivateLookup,
 	/* Boolean: the scan applies the query's LIMIT/OFFSET */
-	FdwPathPrivateHasLimit
+	FdwPathPrivateHasLimit,
+	/* Boolean: the scan reads changes/zone (absent: false) */
+	FdwPathPrivateChanges
 };
 
 static void estimate_costs(PlannerInfo *root, RelOptInfo *baserel,
 						   CkFdwRelationInfo *fpinfo);
+static void choose_source(PlannerInfo *root, RelOptInfo *baserel,
+						  CkFdwRelationInfo *fpinfo);
 static void add_lookup_paths(PlannerInfo *root, RelOptInfo *baserel,
 							 CkFdwRelationInfo *fpinfo);
 static List *add_lookup_param_info(PlannerInfo *root, RelOptInfo *baserel,
@@ -134,6 +139,9 @@ ckfdwGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 		}
 	}
 
+	/* records/query and records/lookup, or the zone's change feed */
+	choose_source(root, baserel, fpinfo);
+
 	/*
 	 * Identify which attributes will need to be retrieved: those in the
 	 * target list and those the local conditions use.
@@ -165,6 +173,133 @@ ckfdwGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
 	set_baserel_size_estimates(root, baserel);
 
 	estimate_costs(root, baserel, fpinfo);
+}
+
+/*
+ * Does the table declare that CloudKit cannot query its record type without
+ * a filter?  That is its record name column with queryable 'false', which
+ * IMPORT FOREIGN SCHEMA sets when the type lacks the "___recordID"
+ * QUERYABLE index: records/query then refuses an unfiltered query.
+ */
+static bool
+unfiltered_query_refused(CkFdwRelationInfo *fpinfo)
+{
+	int			i;
+
+	for (i = 0; i < fpinfo->ncolumns; i++)
+	{
+		if (!fpinfo->columns[i].dropped &&
+			fpinfo->columns[i].system == CKFDW_SYS_RECORD_NAME &&
+			fpinfo->indexes[i].queryable == CKFDW_INDEX_NO)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Where the scan reads: the zone's change feed (changes/zone) when
+ *
+ * - a condition "syncToken column = value" asks for a change read;
+ * - the table (or server) has scan_source 'changes';
+ * - scan_source is 'auto' (the default), the table is in a custom zone of
+ *   the private or shared database, nothing would be sent to CloudKit (no
+ *   condition it evaluates, no lookup by record name) and records/query
+ *   would refuse the unfiltered query (unfiltered_query_refused).
+ *
+ * Otherwise records/query and records/lookup.  'auto' does not pick the
+ * feed for cost: a full read through it takes as many pages as the query,
+ * plus the zone's tombstones.  The feed evaluates no condition, sort or
+ * limit: everything but the token condition is PostgreSQL's.
+ */
+static void
+choose_source(PlannerInfo *root, RelOptInfo *baserel, CkFdwRelationInfo *fpinfo)
+{
+	CkFdwOptions *opts = fpinfo->options;
+	ListCell   *lc;
+	int			i;
+
+	fpinfo->lookups_ok = true;
+	fpinfo->use_changes = false;
+	fpinfo->token_cond = NULL;
+
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+		Expr	   *token;
+
+		if (ckfdw_token_clause(root, baserel, rinfo, &token))
+		{
+			fpinfo->token_cond = rinfo;
+			break;
+		}
+	}
+
+	if (fpinfo->token_cond != NULL)
+	{
+		bool		has_deleted = false;
+
+		if (opts->scan_source == CKFDW_SOURCE_QUERY)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+					 errmsg("a change read of foreign table \"%s\" needs the change feed, but its option \"scan_source\" is 'query'",
+							fpinfo->relname),
+					 errdetail("A condition on the syncToken column asks for the records changed since that token."),
+					 errhint("Set scan_source to 'auto' or 'changes', or drop the condition on the syncToken column.")));
+		ckfdw_check_changes(opts, fpinfo->relname, "a change read");
+		for (i = 0; i < fpinfo->ncolumns; i++)
+		{
+			if (!fpinfo->columns[i].dropped &&
+				fpinfo->columns[i].system == CKFDW_SYS_DELETED)
+				has_deleted = true;
+		}
+		if (!has_deleted)
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_COLUMN_NAME_NOT_FOUND),
+					 errmsg("a change read of foreign table \"%s\" needs a column with option system 'deleted'",
+							fpinfo->relname),
+					 errdetail("A change read returns deleted records as rows; without that column they could not be told apart, and the deletions would be lost."),
+					 errhint("Add one: ALTER FOREIGN TABLE %s ADD COLUMN deleted boolean OPTIONS (system 'deleted').",
+							 quote_identifier(fpinfo->relname))));
+		if (baserel->relid == root->parse->resultRelation)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("a change read of foreign table \"%s\" cannot feed an UPDATE or DELETE of it",
+							fpinfo->relname),
+					 errhint("Read the changes with SELECT or MERGE ... USING, and write with a separate statement.")));
+		fpinfo->use_changes = true;
+		fpinfo->lookups_ok = false;
+	}
+	else if (opts->scan_source == CKFDW_SOURCE_CHANGES)
+	{
+		ckfdw_check_changes(opts, fpinfo->relname, "option \"scan_source\" 'changes'");
+		fpinfo->use_changes = true;
+		fpinfo->lookups_ok = false;
+	}
+	else if (opts->scan_source == CKFDW_SOURCE_AUTO &&
+			 strcmp(opts->database, "public") != 0 &&
+			 strcmp(opts->zone, CKFDW_DEFAULT_ZONE) != 0 &&
+			 fpinfo->remote_conds == NIL && fpinfo->lookup_cond == NULL &&
+			 unfiltered_query_refused(fpinfo))
+		fpinfo->use_changes = true;
+
+	if (!fpinfo->use_changes)
+		return;
+
+	/* only the token condition is the feed's (for costs: its selectivity) */
+	fpinfo->remote_conds = NIL;
+	fpinfo->local_conds = NIL;
+	foreach(lc, baserel->baserestrictinfo)
+	{
+		RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+
+		if (rinfo == fpinfo->token_cond)
+			fpinfo->remote_conds = list_make1(rinfo);
+		else
+			fpinfo->local_conds = lappend(fpinfo->local_conds, rinfo);
+	}
+	fpinfo->lookup_cond = NULL;
+	/* no ORDER BY or LIMIT on the feed */
+	fpinfo->pushdown_safe = false;
 }
 
 /*
@@ -212,6 +347,20 @@ ckfdwGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 {
 	CkFdwRelationInfo *fpinfo = (CkFdwRelationInfo *) baserel->fdw_private;
 	ForeignPath *path;
+
+	/* the change feed: one path, and lookups by record name if allowed */
+	if (fpinfo->use_changes)
+	{
+		path = create_foreignscan_path(root, baserel, NULL, baserel->rows,
+									   fpinfo->startup_cost, fpinfo->total_cost,
+									   NIL, baserel->lateral_relids, NULL,
+									   list_make3(NULL, makeBoolean(false),
+												  makeBoolean(true)));
+		add_path(baserel, (Path *) path);
+		if (ckfdw_enable_lookup && fpinfo->lookups_ok)
+			add_lookup_paths(root, baserel, fpinfo);
+		return;
+	}
 
 	path = create_foreignscan_path(root, baserel,
 								   NULL,	/* default pathtarget */
@@ -554,6 +703,7 @@ ckfdwGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
 	Index		scan_relid = foreignrel->relid;
 	RestrictInfo *lookup_rinfo = NULL;
 	bool		has_limit = false;
+	bool		changes = false;
 	List	   *remote_conds = NIL;
 	List	   *recheck_conds = NIL;
 	List	   *remote_exprs = NIL;
@@ -573,11 +723,14 @@ ckfdwGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
 												 FdwPathPrivateLookup);
 		has_limit = boolVal(list_nth(best_path->fdw_private,
 									 FdwPathPrivateHasLimit));
+		changes = list_length(best_path->fdw_private) > FdwPathPrivateChanges &&
+			boolVal(list_nth(best_path->fdw_private, FdwPathPrivateChanges));
 	}
 
 	memset(&pd, 0, sizeof(pd));
-	pd.mode = lookup_rinfo != NULL ? CKFDW_SCAN_LOOKUP : CKFDW_SCAN_QUERY;
-	pd.limit_index = pd.offset_index = pd.names_index = -1;
+	pd.mode = changes ? CKFDW_SCAN_CHANGES :
+		lookup_rinfo != NULL ? CKFDW_SCAN_LOOKUP : CKFDW_SCAN_QUERY;
+	pd.limit_index = pd.offset_index = pd.names_index = pd.token_index = -1;
 
 	/*
 	 * Separate the scan_clauses into those that can be executed remotely and
@@ -601,6 +754,14 @@ ckfdwGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
 
 		if (rinfo == lookup_rinfo)
 			remote_exprs = lappend(remote_exprs, rinfo->clause);
+		else if (pd.mode == CKFDW_SCAN_CHANGES)
+		{
+			/* the feed answers the token condition, and no other */
+			if (rinfo == fpinfo->token_cond)
+				remote_exprs = lappend(remote_exprs, rinfo->clause);
+			else
+				local_exprs = lappend(local_exprs, rinfo->clause);
+		}
 		else if (pd.mode == CKFDW_SCAN_LOOKUP)
 			local_exprs = lappend(local_exprs, rinfo->clause);
 		else if (list_member_ptr(fpinfo->remote_conds, rinfo))
@@ -653,6 +814,18 @@ ckfdwGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
 				if (n > 0 && n < results_limit)
 					results_limit = (int) n;
 			}
+		}
+	}
+	else if (pd.mode == CKFDW_SCAN_CHANGES)
+	{
+		Expr	   *token;
+
+		if (fpinfo->token_cond != NULL)
+		{
+			if (!ckfdw_token_clause(root, foreignrel, fpinfo->token_cond, &token))
+				elog(ERROR, "cannot use condition for a CloudKit change read");
+			pd.token_index = list_length(fdw_exprs);
+			fdw_exprs = lappend(fdw_exprs, token);
 		}
 	}
 	else

@@ -58,6 +58,8 @@ source_of(CkFdwScanMode mode)
 			return &ckfdw_query_source;
 		case CKFDW_SCAN_LOOKUP:
 			return &ckfdw_lookup_source;
+		case CKFDW_SCAN_CHANGES:
+			return &ckfdw_changes_source;
 	}
 	elog(ERROR, "unknown ckfdw scan mode %d", (int) mode);
 	return NULL;				/* keep compiler quiet */
@@ -225,7 +227,11 @@ next_row(ForeignScanState *node)
 		{
 			/* the page is used up: the next one, if CloudKit has more */
 			if (fsstate->pages_fetched > 0 && !fsstate->more)
+			{
+				if (fsstate->source->finished != NULL)
+					fsstate->source->finished(fsstate);
 				return false;
+			}
 			fsstate->source->fetch(fsstate);
 			continue;
 		}
@@ -250,6 +256,9 @@ next_row(ForeignScanState *node)
 		ckfdw_record_to_values(fsstate->columns, fsstate->ncolumns,
 							   fsstate->fetch_attrs, &rec, fsstate->relname,
 							   slot->tts_values, slot->tts_isnull);
+		if (fsstate->source->complete_row != NULL)
+			fsstate->source->complete_row(fsstate, &rec, slot->tts_values,
+										  slot->tts_isnull);
 		ExecStoreVirtualTuple(slot);
 		MemoryContextSwitchTo(oldcxt);
 

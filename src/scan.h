@@ -6,7 +6,8 @@
  * scan.c runs every scan: Begin/Iterate/ReScan/End and EXPLAIN, the
  * run-time values, the page memory context, and the conversion of records
  * into rows.  Where the records come from is a source: records/query
- * (scan_query.c), records/lookup (scan_lookup.c).  A source completes the
+ * (scan_query.c), records/lookup (scan_lookup.c), changes/zone
+ * (scan_changes.c).  A source completes the
  * request when the scan starts, fetches one page at a time into the scan
  * state, decides which records of a page are rows, and shows its request
  * in EXPLAIN.  The planner (planner.c) knows nothing of this file.
@@ -99,6 +100,13 @@ typedef struct CkFdwScanState
 	int			nnames;
 	int			next_name;
 
+	/* changes/zone (scan_changes.c) */
+	bool		tombstones;		/* a change read: deleted records are rows */
+	Datum		start_token;	/* text: the syncToken column's value */
+	List	   *token_attrs;	/* attnums of syncToken columns fetched */
+	char	   *send_token;		/* UTF-8 token of the next request, or NULL */
+	char	   *page_token;		/* UTF-8 token where the current page ends */
+
 	/* sorting here after CloudKit refused to */
 	Tuplesortstate *sortstate;
 	TupleTableSlot *sort_slot;
@@ -138,6 +146,13 @@ typedef struct CkScanSource
 	/* is this record of the page a row?  Raises what is an error. */
 	bool		(*accept) (CkFdwScanState *fsstate, const CkRecord *rec);
 
+	/* optional: fill in what the record itself does not give */
+	void		(*complete_row) (CkFdwScanState *fsstate, const CkRecord *rec,
+								 Datum *values, bool *nulls);
+
+	/* optional: the executor has had every row of every page */
+	void		(*finished) (CkFdwScanState *fsstate);
+
 	/*
 	 * The request EXPLAIN VERBOSE shows: the planned body completed with
 	 * the values known at plan time, the others as placeholders.
@@ -162,5 +177,8 @@ extern const CkScanSource ckfdw_query_source;
 
 /* in scan_lookup.c */
 extern const CkScanSource ckfdw_lookup_source;
+
+/* in scan_changes.c */
+extern const CkScanSource ckfdw_changes_source;
 
 #endif							/* CKFDW_SCAN_H */

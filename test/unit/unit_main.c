@@ -161,6 +161,7 @@ main(int argc, char **argv)
 		{"error", test_error},
 		{"http", test_http},
 		{"schema", test_schema},
+		{"changes", test_changes},
 	};
 	int			i;
 
