@@ -189,6 +189,12 @@ SELECT token = :'t1' AS same_token FROM mirror_state;
 SELECT count(*) FROM loan WHERE sync_token = :'t1';
 SELECT * FROM mirror_diff;
 
+-- a full read (no token condition) leaves the stored token alone: it may
+-- run between the MERGE and the token update without skipping changes
+SELECT ck_modify('forceUpdate', '{loan-11}', 499);
+SELECT count(*) FROM loan;
+SELECT ckfdw_sync_token('loan') = :'t1' AS unchanged;
+
 -- paging across moreComing: 12 changes, 5 per answer
 ALTER FOREIGN TABLE loan OPTIONS (ADD page_size '5');
 SELECT ck_modify('forceUpdate', ARRAY(SELECT 'loan-' || i FROM generate_series(11, 22) AS i), 500);
@@ -226,6 +232,22 @@ SELECT * FROM mirror_diff;
 -- and a second run after a successful one changes nothing
 \i test/results/nightly-job.sql
 SELECT * FROM mirror_diff;
+-- a record changed while the feed is being paged appears twice in one
+-- read (here the query itself changes loan-12 once its row is out, before
+-- the next page): MERGE refuses with 21000, and a rerun converges
+SELECT ck_modify('forceUpdate', ARRAY(SELECT 'loan-' || i FROM generate_series(11, 17) AS i), 700);
+SELECT ckfdw_test_error($$
+MERGE INTO loan_copy AS l
+USING (SELECT *, CASE WHEN id = 'loan-12' THEN ck_modify('forceUpdate', '{loan-12}', 701) END
+       FROM loan WHERE sync_token = (SELECT token FROM mirror_state WHERE tbl = 'loan')) AS c
+ON l.id = c.id
+WHEN MATCHED AND c.deleted THEN DELETE
+WHEN MATCHED THEN UPDATE SET borrower = c.borrower, insured = c.insured
+WHEN NOT MATCHED AND NOT c.deleted THEN
+    INSERT (id, borrower, insured) VALUES (c.id, c.borrower, c.insured)$$);
+\i test/results/nightly-job.sql
+SELECT * FROM mirror_diff;
+SELECT insured FROM loan_copy WHERE id = 'loan-12';
 ALTER FOREIGN TABLE loan OPTIONS (DROP page_size);
 
 --

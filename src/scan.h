@@ -101,7 +101,8 @@ typedef struct CkFdwScanState
 	int			next_name;
 
 	/* changes/zone (scan_changes.c) */
-	bool		tombstones;		/* a change read: deleted records are rows */
+	bool		change_read;	/* from a token: tombstones are rows, the
+								 * end token is remembered */
 	Datum		start_token;	/* text: the syncToken column's value */
 	List	   *token_attrs;	/* attnums of syncToken columns fetched */
 	char	   *send_token;		/* UTF-8 token of the next request, or NULL */

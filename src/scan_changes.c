@@ -18,7 +18,8 @@
  *
  * The token to store for the next run is kept per foreign table in this
  * backend (ckfdw_sync_token): the token at which the latest change read of
- * the table ended, precisely where the last page whose rows the executor
+ * the table ended (full reads leave it alone: a count(*) between the job's
+ * MERGE and its token update must not move it past what the MERGE saw), precisely where the last page whose rows the executor
  * has all had ends.  A scan stopped early (LIMIT, an error, a cancel) thus
  * never lets a job skip rows: reading again from that token returns some
  * rows twice at worst, which a MERGE applies harmlessly.
@@ -96,7 +97,7 @@ changes_start(CkFdwScanState *fsstate)
 	char	   *start = "";
 	ListCell   *lc;
 
-	fsstate->tombstones = (pd->token_index >= 0);
+	fsstate->change_read = (pd->token_index >= 0);
 	if (pd->token_index >= 0)
 	{
 		if (fsstate->params.nulls[pd->token_index])
@@ -130,8 +131,9 @@ changes_start(CkFdwScanState *fsstate)
 		pfree(fsstate->page_token);
 	fsstate->page_token = NULL;
 
-	remember_token(RelationGetRelid(fsstate->rel),
-				   fsstate->send_token != NULL ? fsstate->send_token : "");
+	if (fsstate->change_read)
+		remember_token(RelationGetRelid(fsstate->rel),
+					   fsstate->send_token != NULL ? fsstate->send_token : "");
 }
 
 /*
@@ -148,7 +150,8 @@ changes_fetch(CkFdwScanState *fsstate)
 
 	if (fsstate->page_token != NULL)
 	{
-		remember_token(RelationGetRelid(fsstate->rel), fsstate->page_token);
+		if (fsstate->change_read)
+			remember_token(RelationGetRelid(fsstate->rel), fsstate->page_token);
 		if (fsstate->send_token != NULL)
 			pfree(fsstate->send_token);
 		fsstate->send_token = fsstate->page_token;
@@ -201,7 +204,7 @@ changes_accept(CkFdwScanState *fsstate, const CkRecord *rec)
 								  rec->record_name, rec->retry_after,
 								  &fsstate->info);
 	if (rec->deleted)
-		return fsstate->tombstones && rec->record_name != NULL;
+		return fsstate->change_read && rec->record_name != NULL;
 	/* desiredRecordTypes asked for ours only; any other is not a row */
 	return rec->record_type != NULL &&
 		strcmp(rec->record_type, fsstate->record_type_utf8) == 0;
@@ -227,7 +230,7 @@ changes_complete_row(CkFdwScanState *fsstate, const CkRecord *rec,
 static void
 changes_finished(CkFdwScanState *fsstate)
 {
-	if (fsstate->page_token != NULL)
+	if (fsstate->change_read && fsstate->page_token != NULL)
 		remember_token(RelationGetRelid(fsstate->rel), fsstate->page_token);
 }
 
