@@ -139,6 +139,18 @@ EXPLAIN (VERBOSE, COSTS OFF)
 	SELECT * FROM loan WHERE sync_token = (SELECT token FROM mirror_state WHERE tbl = 'loan');
 EXPLAIN (VERBOSE, COSTS OFF) SELECT id, deleted FROM loan WHERE sync_token = 'abc';
 
+-- the shared database: the zone's owner is sent; '' sends no token
+CREATE SERVER shared FOREIGN DATA WRAPPER ckfdw OPTIONS (
+	container 'iCloud.com.example.Gallery', database 'shared', page_size '50');
+CREATE FOREIGN TABLE shared_loan (
+	id text OPTIONS (system 'recordName'),
+	borrower text,
+	sync_token text OPTIONS (system 'syncToken'),
+	deleted boolean OPTIONS (system 'deleted')
+) SERVER shared OPTIONS (record_type 'Loan', zone 'Team', zone_owner '_0123abcd');
+EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM shared_loan WHERE sync_token = '';
+DROP SERVER shared CASCADE;
+
 -- the first run loads everything
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
 \i test/results/nightly-job.sql

@@ -4,7 +4,7 @@
  *		  Joins by record name, answered with batched records/lookup requests
  *
  * A join "foreign.recordName = other.column" can run as a nested loop over
- * a parameterized lookup (ckfdw.c), but that costs one CloudKit request per
+ * a parameterized lookup (planner.c), but that costs one CloudKit request per
  * outer row.  This file adds, through set_join_pathlist_hook, a custom join
  * ("CloudKit Lookup Join"): it reads up to page_size outer rows, looks all
  * their record names up in one records/lookup request, and joins in memory.
