@@ -224,6 +224,15 @@ SELECT ckfdw_sync_token('loan') = :'t2' AS at_start;
 SELECT count(*) FROM (SELECT * FROM loan WHERE sync_token = :'t2' LIMIT 6) s;
 SELECT ckfdw_sync_token('loan') <> :'t2' AS past_first_page;
 
+-- a per-zone error inside the HTTP 200 answer for the second page: an
+-- error, never a short result; the token stays where the first page ends
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"changes/zone","after":1,"action":"zone_error","serverErrorCode":"ACCESS_DENIED","reason":"Zone access revoked"}]' >/dev/null
+SELECT ckfdw_test_error($$SELECT count(*) FROM loan WHERE sync_token = (SELECT token FROM mirror_state)$$);
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+SELECT ckfdw_sync_token('loan') AS t_err \gset
+SELECT :'t_err' <> :'t2' AS past_first_page;
+SELECT count(*) AS still_to_read FROM loan WHERE sync_token = :'t_err';
+
 -- a job killed between fetching and storing the token: the transaction
 -- rolls back, the rerun converges
 BEGIN;
@@ -293,6 +302,9 @@ CREATE FOREIGN TABLE visit_pub (
 SELECT ckfdw_test_error($$SELECT * FROM visit_pub WHERE sync_token = ''$$);
 -- a change read cannot feed an UPDATE of its table
 SELECT ckfdw_test_error($$UPDATE loan SET insured = 0 WHERE sync_token = ''$$);
+-- a condition on the token column that cannot start a change read
+SELECT ckfdw_test_error($$SELECT * FROM loan WHERE sync_token = ckfdw_sync_token('loan')$$);
+SELECT ckfdw_test_error($$SELECT * FROM loan WHERE sync_token > ''$$);
 -- no change read of the table in this session
 SELECT ckfdw_test_error($$SELECT ckfdw_sync_token('loan_default')$$);
 -- a token CloudKit does not know

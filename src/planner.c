@@ -18,6 +18,7 @@
 
 #include <math.h>
 
+#include "access/sysattr.h"
 #include "access/table.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
@@ -231,6 +232,36 @@ choose_source(PlannerInfo *root, RelOptInfo *baserel, CkFdwRelationInfo *fpinfo)
 		{
 			fpinfo->token_cond = rinfo;
 			break;
+		}
+	}
+
+	/*
+	 * Any other condition on the syncToken column would silently match no
+	 * row (the column holds the start token, or NULL): refuse it.
+	 */
+	if (fpinfo->token_cond == NULL)
+	{
+		foreach(lc, baserel->baserestrictinfo)
+		{
+			RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc);
+			Bitmapset  *attrs = NULL;
+			int			att = -1;
+
+			pull_varattnos((Node *) rinfo->clause, baserel->relid, &attrs);
+			while ((att = bms_next_member(attrs, att)) >= 0)
+			{
+				AttrNumber	attnum = att + FirstLowInvalidHeapAttributeNumber;
+
+				if (attnum > 0 && attnum <= fpinfo->ncolumns &&
+					fpinfo->columns[attnum - 1].system == CKFDW_SYS_SYNC_TOKEN)
+					ereport(ERROR,
+							(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+							 errmsg("condition on column \"%s\" of foreign table \"%s\" cannot start a change read",
+									fpinfo->columns[attnum - 1].attname, fpinfo->relname),
+							 errdetail("A change read starts from \"%s = value\", where the value is known when the scan starts: a constant, a parameter, a scalar subquery or a stable expression.",
+									   fpinfo->columns[attnum - 1].attname),
+							 errhint("ckfdw_sync_token() is volatile: store the token first (in a table or a variable) and compare with that.")));
+			}
 		}
 	}
 

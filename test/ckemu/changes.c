@@ -336,6 +336,36 @@ emu_zone_changes(EmuRequest *req, json_object *body, json_object *jz)
 	req->records_out += listed;
 }
 
+/*
+ * The zone_error fault (faults.c): HTTP 200 with an error dict for each zone
+ * the changes/zone request names.
+ */
+void
+emu_changes_zone_error(EmuRequest *req, const char *code, const char *reason)
+{
+	json_object *body = req->body.len > 0 ? json_tokener_parse(req->body.data) : NULL;
+	json_object *jzones = body ? emu_get(body, "zones") : NULL;
+	int			n = 0,
+				i;
+
+	if (jzones != NULL && json_object_is_type(jzones, json_type_array))
+		n = (int) json_object_array_length(jzones);
+	ck_buf_reset(&req->out);
+	emu_lit(&req->out, "{\"zones\":[");
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+			emu_lit(&req->out, ",");
+		emu_zone_error(&req->out, emu_get(json_object_array_get_idx(jzones, i), "zoneID"),
+					   NULL, code, reason);
+	}
+	emu_lit(&req->out, "]}");
+	if (body != NULL)
+		json_object_put(body);
+	req->status = 200;
+	req->answered = true;
+}
+
 void
 emu_op_changes_zone(EmuRequest *req, json_object *body)
 {

@@ -481,6 +481,8 @@ extern void emu_op_records_lookup(EmuRequest *req, json_object *body);	/* lookup
 extern void emu_op_records_modify(EmuRequest *req, json_object *body);	/* modify.c */
 extern void emu_op_changes_database(EmuRequest *req, json_object *body); /* changes.c */
 extern void emu_op_changes_zone(EmuRequest *req, json_object *body);	/* changes.c */
+extern void emu_changes_zone_error(EmuRequest *req, const char *code,
+								   const char *reason);	/* changes.c */
 extern void emu_op_zones_list(EmuRequest *req, json_object *body);	/* zones.c */
 extern void emu_op_zones_lookup(EmuRequest *req, json_object *body);	/* zones.c */
 extern void emu_op_zones_modify(EmuRequest *req, json_object *body);	/* zones.c */
@@ -530,7 +532,8 @@ typedef enum EmuFaultAction
 	EMU_FAULT_DROP_BEFORE,
 	EMU_FAULT_DROP_AFTER,
 	EMU_FAULT_TRUNCATE,
-	EMU_FAULT_MALFORMED
+	EMU_FAULT_MALFORMED,
+	EMU_FAULT_ZONE_ERROR		/* changes/zone: a per-zone error in HTTP 200 */
 } EmuFaultAction;
 
 typedef struct EmuFault

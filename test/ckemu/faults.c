@@ -11,9 +11,13 @@
  *	 "count": K,					fire K times (1); 0 = unlimited
  *	 "probability": p, "seed": S,	fire with probability p, seeded PRNG
  *	 "action": "error" | "delay" | "drop_before" | "drop_after" |
- *			   "truncate" | "malformed",
+ *			   "truncate" | "malformed" | "zone_error",
  *	 "serverErrorCode": "THROTTLED", "retryAfter": secs, "reason": "...",
  *	 "status": http (optional; default from the code), "delayMs": ms}
+ *
+ * "zone_error" answers a changes/zone request with HTTP 200 and, for each
+ * zone asked for, the error dict {zoneID, serverErrorCode, reason}: the
+ * per-zone failure clients must not take for an empty page.
  *
  * Every rule counts every request it matches; the first rule that is due
  * fires.  Probabilities use a per-rule splitmix64 generator, so a given
@@ -46,7 +50,8 @@ static EmuFaultRule *rules;
 static int	nrules;
 
 static const char *const action_names[] = {
-	NULL, "error", "delay", "drop_before", "drop_after", "truncate", "malformed"
+	NULL, "error", "delay", "drop_before", "drop_after", "truncate", "malformed",
+	"zone_error"
 };
 
 void
@@ -143,7 +148,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 	v = emu_get(j, "action");
 	if (v == NULL || !json_object_is_type(v, json_type_string))
 	{
-		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate or malformed");
+		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate, malformed or zone_error");
 		return false;
 	}
 	for (a = 1; a < (int) (sizeof(action_names) / sizeof(action_names[0])); a++)
@@ -183,7 +188,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 		r->probability = json_object_get_double(v);
 	}
 
-	if (r->fault.action == EMU_FAULT_ERROR)
+	if (r->fault.action == EMU_FAULT_ERROR || r->fault.action == EMU_FAULT_ZONE_ERROR)
 	{
 		v = emu_get(j, "serverErrorCode");
 		if (v == NULL || !json_object_is_type(v, json_type_string) ||
@@ -333,7 +338,7 @@ emu_faults_list(void)
 		json_object_object_add(o, "after", json_object_new_int64(r->after));
 		json_object_object_add(o, "count", json_object_new_int64(r->count));
 		json_object_object_add(o, "probability", json_object_new_double(r->probability));
-		if (r->fault.action == EMU_FAULT_ERROR)
+		if (r->fault.action == EMU_FAULT_ERROR || r->fault.action == EMU_FAULT_ZONE_ERROR)
 			json_object_object_add(o, "serverErrorCode", json_object_new_string(r->fault.code));
 		if (r->fault.action == EMU_FAULT_DELAY)
 			json_object_object_add(o, "delayMs", json_object_new_int(r->fault.delay_ms));

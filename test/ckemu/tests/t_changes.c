@@ -341,6 +341,26 @@ group_zones_changes(void)
 		CHECKM(jp(r->json, "zones[0].records") != NULL, "the new token was refused: %.200s", r->body);
 	}
 
+	TEST("changes/zone: the zone_error fault answers HTTP 200 with a per-zone error")
+	{
+		Resp	   *r;
+
+		r = admin(emu, "POST", "/_ckemu/faults",
+				  "[{\"operation\":\"changes/zone\",\"action\":\"zone_error\","
+				  "\"serverErrorCode\":\"ACCESS_DENIED\",\"reason\":\"not yours\"}]");
+		CHECK_STATUS(r, 200);
+		r = priv(emu, "changes/zone", "{\"zones\":[{\"zoneID\":{\"zoneName\":\"Feed\"}}]}");
+		CHECK_STATUS(r, 200);
+		CHECK_ZONE_CODE(r, 0, "ACCESS_DENIED");
+		CHECK_STR(jps(r->json, "zones[0].reason"), "not yours");
+		CHECK_STR(jps(r->json, "zones[0].zoneID.zoneName"), "Feed");
+		CHECKM(jp(r->json, "zones[0].records") == NULL, "a zone error with records");
+		/* count 1: the next request is served */
+		r = priv(emu, "changes/zone", "{\"zones\":[{\"zoneID\":{\"zoneName\":\"Feed\"}}]}");
+		CHECKM(jp(r->json, "zones[0].records") != NULL, "the fault fired twice: %.200s", r->body);
+		admin(emu, "DELETE", "/_ckemu/faults", NULL);
+	}
+
 	TEST("changes/database lists changed zones")
 	{
 		Resp	   *r;
