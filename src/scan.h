@@ -7,10 +7,10 @@
  * run-time values, the page memory context, and the conversion of records
  * into rows.  Where the records come from is a source: records/query
  * (scan_query.c), records/lookup (scan_lookup.c), changes/zone
- * (scan_changes.c).  A source completes the
- * request when the scan starts, fetches one page at a time into the scan
- * state, decides which records of a page are rows, and shows its request
- * in EXPLAIN.  The planner (planner.c) knows nothing of this file.
+ * (scan_changes.c).  A source completes the request when the scan starts,
+ * fetches one page at a time into the scan state, decides which records of
+ * a page are rows, and shows its request in EXPLAIN.  The planner
+ * (planner.c) knows nothing of this file.
  *
  * IDENTIFICATION
  *		  src/scan.h
