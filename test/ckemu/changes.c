@@ -74,13 +74,16 @@ emu_op_changes_database(EmuRequest *req, json_object *body)
 	}
 	if (jtok != NULL && !json_object_is_type(jtok, json_type_null))
 	{
-		int64_t		inc;
+		int64_t		inc = -1;
 
 		if (!json_object_is_type(jtok, json_type_string) ||
 			!emu_token_decode(json_object_get_string(jtok), "d", &inc, &from) ||
 			inc != scope->incarnation || from < 0 || from > scope->seq)
 		{
-			emu_error(req, "BAD_REQUEST", "Invalid syncToken for this database");
+			if (inc >= scope->life_incarnation && inc < scope->incarnation)
+				emu_error(req, EMU_EXPIRED_TOKEN_CODE, "%s", EMU_EXPIRED_TOKEN_REASON);
+			else
+				emu_error(req, "BAD_REQUEST", "Invalid syncToken for this database");
 			return;
 		}
 	}

@@ -373,6 +373,8 @@ typedef struct EmuScope
 	int			nzones;
 	int64_t		seq;			/* database change sequence */
 	int64_t		incarnation;
+	int64_t		life_incarnation;	/* the first: tokens between it and
+									 * incarnation were expired */
 	EmuSchemaSet *schema;
 	struct EmuScope *next;
 } EmuScope;
@@ -395,7 +397,8 @@ extern EmuZone *emu_zone_create(EmuScope *scope, const char *name, const char *o
 extern void emu_expire_tokens(void);
 
 /*
- * A changes/zone token that POST /_ckemu/expire-tokens has expired is
+ * A changes/zone or changes/database token that POST /_ckemu/expire-tokens
+ * has expired is
  * answered with this per-zone error.  Natively it is CKErrorChangeTokenExpired;
  * the Web Services code is not documented (fact sheet sections 6 and 8, whose
  * table has no token code), so the default is BAD_REQUEST, the code of any

@@ -192,6 +192,7 @@ emu_scope_get(const char *container, const char *environment,
 	scope->database = emu_strdup(database);
 	scope->owner = emu_strdup(owner);
 	scope->incarnation = ++incarnation_counter;
+	scope->life_incarnation = scope->incarnation;
 	scope->schema = set;
 	if (*owner == '\0')
 	{
@@ -210,8 +211,9 @@ emu_scope_get(const char *container, const char *environment,
 }
 
 /*
- * POST /_ckemu/expire-tokens: every changes/zone token handed out so far
- * expires (a zone's token after this call differs from all earlier ones).
+ * POST /_ckemu/expire-tokens: every changes/zone and changes/database token
+ * handed out so far expires (a token after this call differs from all
+ * earlier ones).
  */
 void
 emu_expire_tokens(void)
@@ -223,6 +225,7 @@ emu_expire_tokens(void)
 	pthread_mutex_lock(&scope_lock);
 	for (scope = scopes; scope != NULL; scope = scope->next)
 	{
+		scope->incarnation = ++incarnation_counter;
 		for (i = 0; i < scope->nzones; i++)
 			scope->zones[i]->incarnation = ++incarnation_counter;
 	}

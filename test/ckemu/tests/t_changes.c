@@ -320,9 +320,20 @@ group_zones_changes(void)
 		const char *tok2 = NULL;
 		Resp	   *r;
 
+		const char *dbtok;
+
 		changes_all(emu, "Feed", NULL, 0, NULL, &tok);
+		r = priv(emu, "changes/database", "{}");
+		dbtok = tfmt("%s", jps(r->json, "syncToken") ? jps(r->json, "syncToken") : "");
 		r = admin(emu, "POST", "/_ckemu/expire-tokens", "");
 		CHECK_STATUS(r, 200);
+
+		/* the database's feed too */
+		r = priv(emu, "changes/database", tfmt("{\"syncToken\":\"%s\"}", dbtok));
+		CHECK_STATUS(r, 400);
+		CHECK_STR(jps(r->json, "serverErrorCode"), "BAD_REQUEST");
+		CHECKM(jps(r->json, "reason") != NULL && strstr(jps(r->json, "reason"), "expired") != NULL,
+			   "reason: %s", jps(r->json, "reason"));
 		r = priv(emu, "changes/zone",
 				 tfmt("{\"zones\":[{\"zoneID\":{\"zoneName\":\"Feed\"},\"syncToken\":\"%s\"}]}", tok));
 		CHECK_STATUS(r, 200);
