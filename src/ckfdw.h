@@ -42,6 +42,14 @@ struct CkRecord;
 #define CKFDW_DEFAULT_MAX_RETRIES	5
 #define CKFDW_DEFAULT_MAX_RETRY_WAIT_MS		30000
 
+/* Where a full scan reads its records (option "scan_source"). */
+typedef enum CkFdwScanSourceOption
+{
+	CKFDW_SOURCE_AUTO = 0,		/* the planner's rule (see planner.c) */
+	CKFDW_SOURCE_QUERY,			/* records/query (and records/lookup) */
+	CKFDW_SOURCE_CHANGES		/* changes/zone */
+} CkFdwScanSourceOption;
+
 /*
  * Server and foreign table options merged; table options override server
  * options (postgres_fdw's apply_server_options/apply_table_options).  Strings
@@ -63,6 +71,7 @@ typedef struct CkFdwOptions
 	/* server or table */
 	int			page_size;
 	int			batch_size;
+	CkFdwScanSourceOption scan_source;
 	/* table */
 	char	   *record_type;	/* default: the foreign table's name */
 	char	   *zone;
@@ -78,8 +87,13 @@ typedef enum CkFdwSystemField
 	CKFDW_SYS_CREATED_TIMESTAMP,
 	CKFDW_SYS_MODIFIED_TIMESTAMP,
 	CKFDW_SYS_CREATED_USER,
-	CKFDW_SYS_MODIFIED_USER
+	CKFDW_SYS_MODIFIED_USER,
+	/* change reads (scan_changes.c): not CloudKit fields */
+	CKFDW_SYS_SYNC_TOKEN,		/* the token the change read started from */
+	CKFDW_SYS_DELETED			/* the row is a tombstone */
 } CkFdwSystemField;
+
+#define CKFDW_SYS_LAST	CKFDW_SYS_DELETED
 
 /*
  * The kind of PostgreSQL value a column (or an array column's element)
@@ -182,6 +196,11 @@ typedef struct CkFdwRelationInfo
 	/* the best records/lookup condition among the quals, or NULL */
 	RestrictInfo *lookup_cond;
 	double		lookup_names;	/* record names it looks up (estimate) */
+	bool		lookups_ok;		/* lookup paths and lookup joins allowed */
+
+	/* the scan reads changes/zone; from the token of token_cond, if set */
+	bool		use_changes;
+	RestrictInfo *token_cond;
 
 	/* attributes needed by the target list and the local conditions */
 	Bitmapset  *attrs_used;
@@ -215,7 +234,8 @@ typedef struct CkFdwRelationInfo
 typedef enum CkFdwScanMode
 {
 	CKFDW_SCAN_QUERY,			/* records/query */
-	CKFDW_SCAN_LOOKUP			/* records/lookup by record name */
+	CKFDW_SCAN_LOOKUP,			/* records/lookup by record name */
+	CKFDW_SCAN_CHANGES			/* changes/zone */
 } CkFdwScanMode;
 
 /* One filterBy entry. */
@@ -255,7 +275,27 @@ typedef struct CkFdwPushdown
 	int			limit_index;	/* fdw_exprs item, or -1 (no LIMIT) */
 	int			offset_index;	/* fdw_exprs item, or -1 (no OFFSET) */
 	int			names_index;	/* lookups: fdw_exprs item with the names */
+	int			token_index;	/* change reads: fdw_exprs item with the
+								 * sync token, or -1 (a full read) */
 } CkFdwPushdown;
+
+/*
+ * Indexes of FDW-private information stored in a ForeignScan's fdw_private
+ * (planner.c makes the list, scan.c reads it).
+ *
+ * These items are indexed with the enum FdwScanPrivateIndex, so an item
+ * can be fetched with list_nth().  For example, to get the request body:
+ *		request = strVal(list_nth(fdw_private, FdwScanPrivateRequest));
+ */
+enum FdwScanPrivateIndex
+{
+	/* records/query body of the first page (as a String) */
+	FdwScanPrivateRequest,
+	/* Integer list of attribute numbers the scan fills in */
+	FdwScanPrivateRetrievedAttrs,
+	/* filters, sorts, limit, lookup: ckfdw_pushdown_to_list's List */
+	FdwScanPrivatePushdown
+};
 
 /* The values of a plan's fdw_exprs, or placeholders (?n) for EXPLAIN. */
 typedef struct CkFdwParamValues
@@ -291,13 +331,26 @@ typedef struct CkFdwConnection CkFdwConnection;
 #define CKFDW_RECORD_COST		0.1
 
 /* in ckfdw.c */
-extern bool ckfdw_is_ckfdw_rel(RelOptInfo *rel);
 extern bool ckfdw_log_requests;
 extern bool ckfdw_enable_filter_pushdown;
 extern bool ckfdw_enable_sort_pushdown;
 extern bool ckfdw_enable_limit_pushdown;
 extern bool ckfdw_enable_lookup;
 extern bool ckfdw_enable_lookup_join;
+
+/* in planner.c */
+extern bool ckfdw_is_ckfdw_rel(RelOptInfo *rel);
+extern void ckfdwGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel,
+								   Oid foreigntableid);
+extern void ckfdwGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel,
+								 Oid foreigntableid);
+extern ForeignScan *ckfdwGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
+										Oid foreigntableid, ForeignPath *best_path,
+										List *tlist, List *scan_clauses,
+										Plan *outer_plan);
+extern void ckfdwGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
+									  RelOptInfo *input_rel, RelOptInfo *output_rel,
+									  void *extra);
 
 /* in analyze.c */
 extern bool ckfdwAnalyzeForeignTable(Relation relation,
@@ -306,6 +359,8 @@ extern bool ckfdwAnalyzeForeignTable(Relation relation,
 
 /* in lookup.c */
 extern void ckfdw_lookup_join_init(void);
+
+/* in scan_lookup.c */
 extern int	ckfdw_key_names(Datum key, Oid type, char ***names);
 extern int	ckfdw_name_cmp(const void *a, const void *b);
 extern int	ckfdw_sort_unique_names(char **names, int n);
@@ -320,6 +375,8 @@ extern const char *ckfdw_closest_name(const char *name,
 extern void ckfdw_check_server_file(const char *option, const char *path,
 									const char *hint);
 extern bool ckfdw_may_reach_local_machine(ForeignServer *server);
+extern void ckfdw_check_changes(CkFdwOptions *opts, const char *relname,
+								const char *what);
 
 /* in connection.c */
 extern CkFdwConnection *ckfdw_get_connection(UserMapping *user, ForeignServer *server,
@@ -405,6 +462,8 @@ extern bool ckfdw_is_foreign_expr(PlannerInfo *root, RelOptInfo *baserel,
 extern bool ckfdw_lookup_clause(PlannerInfo *root, RelOptInfo *baserel,
 								RestrictInfo *rinfo, Expr **names_expr,
 								double *nnames);
+extern bool ckfdw_token_clause(PlannerInfo *root, RelOptInfo *baserel,
+							   RestrictInfo *rinfo, Expr **token_expr);
 extern bool ckfdw_pathkeys_pushable(PlannerInfo *root, RelOptInfo *baserel,
 									List *pathkeys);
 extern List *ckfdw_deparse_sorts(PlannerInfo *root, RelOptInfo *baserel,
@@ -424,6 +483,8 @@ extern char *ckfdw_build_query_request(const char *base, const CkFdwPushdown *pd
 									   int results_limit);
 extern char *ckfdw_build_lookup_request(const char *base, char **names, int nnames,
 										List *extra_keys, int placeholder);
+extern char *ckfdw_build_changes_request(const char *base, const char *token,
+										 int placeholder);
 #define CKFDW_REFUSED_QUERYABLE	0	/* not marked queryable */
 #define CKFDW_REFUSED_SORTABLE	1	/* not marked sortable */
 #define CKFDW_REFUSED_UNKNOWN	2	/* no such field */

@@ -124,7 +124,7 @@ ckfdw_get_columns(Relation rel, int *ncolumns)
 				const char *name = defGetString(def);
 				CkFdwSystemField f;
 
-				for (f = CKFDW_SYS_RECORD_NAME; f <= CKFDW_SYS_MODIFIED_USER; f++)
+				for (f = CKFDW_SYS_RECORD_NAME; f <= CKFDW_SYS_LAST; f++)
 				{
 					if (strcmp(ckfdw_system_field_name(f), name) == 0)
 						col->system = f;
@@ -249,12 +249,15 @@ column_cktype(Relation rel, CkFdwColumn *col, const char *type_opt)
 	{
 		bool		is_time = (col->system == CKFDW_SYS_CREATED_TIMESTAMP ||
 							   col->system == CKFDW_SYS_MODIFIED_TIMESTAMP);
+		bool		is_bool = (col->system == CKFDW_SYS_DELETED);
 		bool		ok;
 
 		if (is_time)
 			ok = !col->is_array && (col->target == CKFDW_TGT_TIMESTAMPTZ ||
 									col->target == CKFDW_TGT_TIMESTAMP ||
 									col->target == CKFDW_TGT_DATE);
+		else if (is_bool)
+			ok = !col->is_array && col->target == CKFDW_TGT_BOOL;
 		else
 			ok = !col->is_array && col->target == CKFDW_TGT_TEXT;
 		if (!ok)
@@ -265,8 +268,10 @@ column_cktype(Relation rel, CkFdwColumn *col, const char *type_opt)
 							format_type_with_typemod(col->typid, col->typmod),
 							ckfdw_system_field_name(col->system)),
 					 errhint("Declare the column as %s.",
-							 is_time ? "timestamptz, timestamp or date" : "text")));
-		col->cktype.elem = is_time ? CK_TYPE_TIMESTAMP : CK_TYPE_STRING;
+							 is_time ? "timestamptz, timestamp or date" :
+							 is_bool ? "boolean" : "text")));
+		col->cktype.elem = is_time ? CK_TYPE_TIMESTAMP :
+			is_bool ? CK_TYPE_INT64 : CK_TYPE_STRING;
 		col->cktype.is_list = false;
 		return;
 	}
@@ -483,6 +488,13 @@ ckfdw_record_to_values(CkFdwColumn *columns, int ncolumns,
 					values[i] = convert_timestamp(col, rec->modified_ms);
 					nulls[i] = false;
 				}
+				break;
+			case CKFDW_SYS_DELETED:
+				values[i] = BoolGetDatum(rec->deleted);
+				nulls[i] = false;
+				break;
+			case CKFDW_SYS_SYNC_TOKEN:
+				/* a change read fills it in (scan_changes.c); NULL otherwise */
 				break;
 		}
 

@@ -78,6 +78,7 @@
 #include "utils/timestamp.h"
 
 #include "ckfdw.h"
+#include "ck/ck_changes.h"
 #include "ck/ck_query.h"
 #include "ck/ck_record.h"
 
@@ -658,6 +659,8 @@ column_kind(CkFdwColumn *col, bool *is_list)
 				return CKFDW_VAL_NONE;
 			return CKFDW_VAL_TIMESTAMP;
 		case CKFDW_SYS_CHANGE_TAG:
+		case CKFDW_SYS_SYNC_TOKEN:
+		case CKFDW_SYS_DELETED:
 			return CKFDW_VAL_NONE;
 		case CKFDW_SYS_NONE:
 			break;
@@ -982,6 +985,50 @@ ckfdw_lookup_clause(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
 }
 
 /*
+ * Is rinfo a change read's starting point: the syncToken column equal to a
+ * value known when the scan starts (a constant, a parameter, a scalar
+ * subquery's result, a stable expression)?  *token_expr gets the value.
+ */
+bool
+ckfdw_token_clause(PlannerInfo *root, RelOptInfo *baserel, RestrictInfo *rinfo,
+				   Expr **token_expr)
+{
+	foreign_glob_cxt glob_cxt;
+	OpExpr	   *oe;
+	CkFdwColumn *col;
+	Node	   *value;
+
+	glob_cxt.root = root;
+	glob_cxt.foreignrel = baserel;
+	glob_cxt.fpinfo = (CkFdwRelationInfo *) baserel->fdw_private;
+
+	if (!IsA(rinfo->clause, OpExpr))
+		return false;
+	oe = (OpExpr *) rinfo->clause;
+	if (oe->opno != TextEqualOperator || list_length(oe->args) != 2)
+		return false;
+	col = column_of(linitial(oe->args), &glob_cxt);
+	value = lsecond(oe->args);
+	if (col == NULL || col->system != CKFDW_SYS_SYNC_TOKEN)
+	{
+		col = column_of(lsecond(oe->args), &glob_cxt);
+		value = linitial(oe->args);
+	}
+	if (col == NULL || col->system != CKFDW_SYS_SYNC_TOKEN)
+		return false;
+	/* tokens match exactly */
+	if (!OidIsValid(oe->inputcollid) || !get_collation_isdeterministic(oe->inputcollid))
+		return false;
+	/* the value: no column of any relation, nothing volatile */
+	if (!bms_is_empty(pull_varnos(root, value)) ||
+		contain_volatile_functions(value) || contain_subplans(value))
+		return false;
+
+	*token_expr = (Expr *) value;
+	return true;
+}
+
+/*
  * Can CloudKit return the rows in the order of these pathkeys?
  */
 bool
@@ -1240,6 +1287,12 @@ ckfdw_deparse_query(PlannerInfo *root, RelOptInfo *baserel,
 			json_object_object_add(request, "zoneID", ck_zone_id_new(zone, zone_owner));
 			json_object_object_add(request, "desiredKeys", desired);
 		}
+		else if (mode == CKFDW_SCAN_CHANGES)
+		{
+			/* the scan adds the zone's syncToken (ck_changes_request) */
+			request = ck_changes_request_new(ck_zone_id_new(zone, zone_owner),
+											 record_type, results_limit, desired);
+		}
 		else
 			request = ck_query_request_new(record_type,
 										   ck_zone_id_new(zone, zone_owner),
@@ -1311,7 +1364,8 @@ ckfdw_pushdown_to_list(const CkFdwPushdown *pd)
 					  list_make3(makeBoolean(pd->has_limit),
 								 makeInteger(pd->limit_index),
 								 makeInteger(pd->offset_index)),
-					  makeInteger(pd->names_index));
+					  list_make2(makeInteger(pd->names_index),
+								 makeInteger(pd->token_index)));
 }
 
 CkFdwPushdown *
@@ -1358,7 +1412,8 @@ ckfdw_pushdown_from_list(List *list)
 	pd->has_limit = boolVal(list_nth(limit, 0));
 	pd->limit_index = intVal(list_nth(limit, 1));
 	pd->offset_index = intVal(list_nth(limit, 2));
-	pd->names_index = intVal(list_nth(list, 4));
+	pd->names_index = intVal(linitial((List *) list_nth(list, 4)));
+	pd->token_index = intVal(lsecond((List *) list_nth(list, 4)));
 	return pd;
 }
 
@@ -1452,6 +1507,47 @@ ckfdw_build_query_request(const char *base, const CkFdwPushdown *pd,
 	{
 		if (request != NULL)
 			json_object_put(request);
+	}
+	PG_END_TRY();
+
+	return result;
+}
+
+/*
+ * The changes/zone body of a change read: the planned base request with the
+ * zone's syncToken (UTF-8; NULL: none, from the zone's beginning), or with a
+ * placeholder (?n) instead when placeholder > 0.
+ */
+char *
+ckfdw_build_changes_request(const char *base, const char *token, int placeholder)
+{
+	struct json_object *volatile parsed = NULL;
+	struct json_object *volatile request = NULL;
+	char	   *result = NULL;
+
+	PG_TRY();
+	{
+		parsed = json_tokener_parse(base);
+		request = ck_changes_request_with_token(parsed,
+												placeholder > 0 ? "?" : token);
+		if (request == NULL)
+			elog(ERROR, "could not parse the planned CloudKit request");
+		if (placeholder > 0)
+		{
+			struct json_object *zones;
+
+			json_object_object_get_ex(request, "zones", &zones);
+			json_object_object_add(json_object_array_get_idx(zones, 0),
+								   "syncToken", placeholder_new(placeholder));
+		}
+		result = json_text(request);
+	}
+	PG_FINALLY();
+	{
+		if (request != NULL)
+			json_object_put(request);
+		if (parsed != NULL)
+			json_object_put(parsed);
 	}
 	PG_END_TRY();
 

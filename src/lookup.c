@@ -4,7 +4,7 @@
  *		  Joins by record name, answered with batched records/lookup requests
  *
  * A join "foreign.recordName = other.column" can run as a nested loop over
- * a parameterized lookup (ckfdw.c), but that costs one CloudKit request per
+ * a parameterized lookup (planner.c), but that costs one CloudKit request per
  * outer row.  This file adds, through set_join_pathlist_hook, a custom join
  * ("CloudKit Lookup Join"): it reads up to page_size outer rows, looks all
  * their record names up in one records/lookup request, and joins in memory.
@@ -223,6 +223,9 @@ lookup_join_paths(PlannerInfo *root, RelOptInfo *joinrel,
 		!bms_is_empty(outerrel->lateral_relids))
 		return;
 	fpinfo = (CkFdwRelationInfo *) innerrel->fdw_private;
+	/* a change read, or a table whose scans must read the change feed */
+	if (!fpinfo->lookups_ok)
+		return;
 
 	/* the lookup condition: record name = expression of the outer rel */
 	foreach(lc, extra->restrictlist)
@@ -837,73 +840,6 @@ fill_scan_slot(LookupJoinState *state, LookupJoinRow *row, int rec)
 		}
 	}
 	ExecStoreVirtualTuple(slot);
-}
-
-/*
- * The record names in a lookup key, a text value or a text array (NULL
- * elements are no names), as palloc'd strings in the database encoding.
- * Returns how many; *names has room for at least one.
- */
-int
-ckfdw_key_names(Datum key, Oid type, char ***names)
-{
-	int			n = 0;
-
-	if (type_is_array(type))
-	{
-		ArrayType  *arr = DatumGetArrayTypeP(key);
-		Datum	   *elems;
-		bool	   *nulls;
-		int			nelems;
-		int16		typlen;
-		bool		typbyval;
-		char		typalign;
-		int			i;
-
-		get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
-		deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign,
-						  &elems, &nulls, &nelems);
-		*names = palloc(sizeof(char *) * Max(nelems, 1));
-		for (i = 0; i < nelems; i++)
-		{
-			if (!nulls[i])
-				(*names)[n++] = TextDatumGetCString(elems[i]);
-		}
-	}
-	else
-	{
-		*names = palloc(sizeof(char *));
-		(*names)[n++] = TextDatumGetCString(key);
-	}
-	return n;
-}
-
-/* qsort/bsearch comparator of record names (char *) */
-int
-ckfdw_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/*
- * Sort record names and drop duplicates in place; returns how many remain.
- * records/lookup answers once per name, and the sorted array is searched.
- */
-int
-ckfdw_sort_unique_names(char **names, int n)
-{
-	int			i,
-				j = 0;
-
-	if (n <= 1)
-		return n;
-	qsort(names, n, sizeof(char *), ckfdw_name_cmp);
-	for (i = 1; i < n; i++)
-	{
-		if (strcmp(names[i], names[j]) != 0)
-			names[++j] = names[i];
-	}
-	return j + 1;
 }
 
 static void

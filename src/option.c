@@ -77,6 +77,8 @@ static const char *const environment_values[] = {"development", "production", NU
 static const char *const database_values[] = {"public", "private", "shared", NULL};
 static const char *const insert_mode_values[] = {"create", "replace", "merge", NULL};
 static const char *const reference_action_values[] = {"NONE", "VALIDATE", "DELETE_SELF", NULL};
+/* Indexed by CkFdwScanSourceOption. */
+static const char *const scan_source_values[] = {"auto", "query", "changes", NULL};
 
 /* Indexed by CkFdwSystemField; CKFDW_SYS_NONE has no name. */
 static const char *const system_values[] = {
@@ -86,6 +88,8 @@ static const char *const system_values[] = {
 	"modifiedTimestamp",
 	"createdUserRecordName",
 	"modifiedUserRecordName",
+	"syncToken",
+	"deleted",
 	NULL
 };
 
@@ -107,6 +111,7 @@ static const CkFdwOption ckfdw_options[] = {
 	{"max_response_size", SERVER, CKFDW_OPT_BYTES, NULL, 1024, 1024 * 1024 * 1024, false},
 	{"max_retries", SERVER, CKFDW_OPT_INT, NULL, 0, 100, false},
 	{"max_retry_wait", SERVER, CKFDW_OPT_SECONDS, NULL, 0.001, 3600, false},
+	{"scan_source", SERVER, CKFDW_OPT_ENUM, scan_source_values, 0, 0, false},
 
 	/* user mapping */
 	{"key_id", MAPPING, CKFDW_OPT_NAME, NULL, 0, 0, false},
@@ -121,6 +126,7 @@ static const CkFdwOption ckfdw_options[] = {
 	{"zone_owner", TABLE, CKFDW_OPT_NAME, NULL, 0, 0, false},
 	{"page_size", TABLE, CKFDW_OPT_INT, NULL, 1, CKFDW_MAX_PAGE_SIZE, false},
 	{"batch_size", TABLE, CKFDW_OPT_INT, NULL, 1, 200, false},
+	{"scan_source", TABLE, CKFDW_OPT_ENUM, scan_source_values, 0, 0, false},
 	/* writes (see modify.c) */
 	{"insert_mode", TABLE, CKFDW_OPT_ENUM, insert_mode_values, 0, 0, false},
 	{"force", TABLE, CKFDW_OPT_BOOL, NULL, 0, 0, false},
@@ -151,6 +157,7 @@ static void validate_option(const CkFdwOption *opt, DefElem *def);
 static void report_unknown_option(const char *name, Oid catalog);
 static void check_user_mapping(List *options);
 static void check_column(List *options);
+static void check_scan_source(List *options, Oid catalog);
 static bool check_base_url(const char *url, bool *loopback, const char **problem);
 static const char *context_name(Oid catalog);
 static char *values_list(const char *const *values);
@@ -198,6 +205,9 @@ ckfdw_validator(PG_FUNCTION_ARGS)
 
 	if (catalog == AttributeRelationId)
 		check_column(options_list);
+
+	if (catalog == ForeignServerRelationId || catalog == ForeignTableRelationId)
+		check_scan_source(options_list, catalog);
 
 	PG_RETURN_VOID();
 }
@@ -661,6 +671,61 @@ check_column(List *options)
 }
 
 /*
+ * scan_source 'changes' needs a change feed: CloudKit keeps them for custom
+ * zones of the private and shared databases.  Here we refuse what the
+ * options at hand already rule out (a public server; a table in the default
+ * zone); the planner checks the merged options (ckfdw_check_changes).
+ */
+static void
+check_scan_source(List *options, Oid catalog)
+{
+	char	   *source = ckfdw_option_value(options, "scan_source");
+	char	   *database = ckfdw_option_value(options, "database");
+	char	   *zone = ckfdw_option_value(options, "zone");
+
+	if (source == NULL || strcmp(source, "changes") != 0)
+		return;
+	if (catalog == ForeignServerRelationId &&
+		(database == NULL || strcmp(database, "public") == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("option \"scan_source\" 'changes' needs the private or shared database"),
+				 errdetail("CloudKit keeps change feeds only for custom zones of the private and shared databases; this server uses the public database."),
+				 errhint("Use scan_source 'auto' or 'query', or set option \"database\" to 'private' or 'shared'.")));
+	if (catalog == ForeignTableRelationId &&
+		(zone == NULL || strcmp(zone, CKFDW_DEFAULT_ZONE) == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("option \"scan_source\" 'changes' needs a custom zone"),
+				 errdetail("CloudKit keeps change feeds only for custom zones; the table is in \"%s\".",
+						   CKFDW_DEFAULT_ZONE),
+				 errhint("Set the table's option \"zone\" to a custom zone, or use scan_source 'auto' or 'query'.")));
+}
+
+/*
+ * The merged options of a table whose scan reads the change feed: a custom
+ * zone of the private or shared database.  what names the reason the scan
+ * reads the feed, for the message.
+ */
+void
+ckfdw_check_changes(CkFdwOptions *opts, const char *relname, const char *what)
+{
+	if (strcmp(opts->database, "public") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("%s of foreign table \"%s\" needs the private or shared database", what, relname),
+				 errdetail("CloudKit keeps change feeds only for custom zones of the private and shared databases; the table's server uses the public database."),
+				 errhint("Read public-database changes with a condition on the modifiedTimestamp column instead.")));
+	if (strcmp(opts->zone, CKFDW_DEFAULT_ZONE) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE),
+				 errmsg("%s of foreign table \"%s\" needs a custom zone", what, relname),
+				 errdetail("CloudKit keeps change feeds only for custom zones; the table is in \"%s\".",
+						   CKFDW_DEFAULT_ZONE),
+				 errhint("Set the table's option \"zone\" to a custom zone.")));
+}
+
+/*
  * A base URL is scheme://host[:port] with an optional final "/": no user
  * name or password (credentials belong in the user mapping), no path, query
  * or fragment.  *loopback tells whether the host is 127.0.0.0/8, ::1 or
@@ -883,6 +948,16 @@ apply_option(CkFdwOptions *opts, DefElem *def)
 		opts->zone = value;
 	else if (strcmp(name, "zone_owner") == 0)
 		opts->zone_owner = value;
+	else if (strcmp(name, "scan_source") == 0)
+	{
+		CkFdwScanSourceOption s;
+
+		for (s = CKFDW_SOURCE_AUTO; s <= CKFDW_SOURCE_CHANGES; s++)
+		{
+			if (strcmp(scan_source_values[s], value) == 0)
+				opts->scan_source = s;
+		}
+	}
 }
 
 /*

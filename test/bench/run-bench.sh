@@ -11,7 +11,8 @@
 # on exit: the ckemus by PID, the cluster by with-cluster.sh.
 #
 # BENCH_RUNS=N sets the timed runs per measurement (default 3; the median
-# is reported); BENCH_SKIP_BUILD=1 benchmarks what is built, without rebuilding.  Exits
+# is reported); BENCH_SKIP_BUILD=1 benchmarks what is built, without rebuilding;
+# BENCH_SECTIONS="scan changes" runs only those sections.  Exits
 # non-zero when a measurement could not be made.
 set -euo pipefail
 
@@ -70,6 +71,11 @@ rate()			# rate RECORDS MS: records per second
 ratio()			# ratio A B: A/B, two decimals
 {
 	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+}
+
+ratio3()		# ratio3 A B: A/B, three decimals (for small ratios)
+{
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'
 }
 
 times_x()		# times_x A B: A/B, one decimal
@@ -563,6 +569,93 @@ section_lookup()
 	done
 }
 
+# The private database's change feed: a 100,000-record zone, 1 % of it
+# changed, read incrementally (from the token of the last run) against a
+# full re-read (the feed from '', and records/query).
+section_changes()
+{
+	local n=100000 changed=1000 tok
+
+	echo
+	echo "6. Change fetches: a custom zone of the private database with $(commas $n) BenchNote records,"
+	echo "   $(commas $changed) of them (1 %) updated since the last run's token.  The incremental read"
+	echo "   (WHERE sync_token = <token>) against full re-reads: the feed from '' and records/query."
+	progress "changes: loading $(commas $n) records"
+	curl -sf -X POST "$BENCH_URL_FAST/database/1/iCloud.com.example.Gallery/development/private/zones/modify?ckAPIToken=$CKFDW_API_TOKEN&ckWebAuthToken=$CKFDW_WEB_AUTH_TOKEN" \
+		--data-binary '{"operations":[{"operationType":"create","zone":{"zoneID":{"zoneName":"BenchMirror"}}}]}' >/dev/null
+	bpsql -q <<SQL
+SET client_min_messages = warning;
+CREATE SERVER fast_private FOREIGN DATA WRAPPER ckfdw OPTIONS (
+	container 'iCloud.com.example.Gallery', database 'private', base_url '$BENCH_URL_FAST');
+CREATE USER MAPPING FOR CURRENT_USER SERVER fast_private OPTIONS (
+	api_token '$CKFDW_API_TOKEN', web_auth_token '$CKFDW_WEB_AUTH_TOKEN');
+CREATE FOREIGN TABLE bench_note (id text OPTIONS (system 'recordName'), title text, n bigint,
+	sync_token text OPTIONS (system 'syncToken'), deleted boolean OPTIONS (system 'deleted'))
+	SERVER fast_private OPTIONS (record_type 'BenchNote', zone 'BenchMirror');
+CREATE FOREIGN TABLE bench_note_q (id text OPTIONS (system 'recordName'), title text, n bigint)
+	SERVER fast_private OPTIONS (record_type 'BenchNote', zone 'BenchMirror', scan_source 'query');
+INSERT INTO bench_note (id, title, n)
+	SELECT 'note-' || lpad(g::text, 6, '0'), 'note number ' || g, g FROM generate_series(1, $n) g;
+CREATE TABLE bench_note_copy (id text PRIMARY KEY, title text, n bigint);
+INSERT INTO bench_note_copy SELECT id, title, n FROM bench_note WHERE sync_token = '';
+CREATE TABLE bench_state AS SELECT ckfdw_sync_token('bench_note') AS token;
+UPDATE bench_note SET n = -n
+	WHERE id = ANY (ARRAY(SELECT 'note-' || lpad((g * 100)::text, 6, '0') FROM generate_series(1, $changed) g));
+SQL
+	tok=$(bpsql -At -c "SELECT token FROM bench_state")
+
+	progress "changes: incremental read"
+	time_sql chg_incr "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 \
+		"COPY (SELECT * FROM bench_note WHERE sync_token = '$tok') TO '/dev/null'"
+	expect_tag "COPY $changed"
+	local i_ms=$T_MS i_req=$T_REQ i_rec
+	i_rec=$(stat_of chg_incr changes/zone records_out)
+
+	progress "changes: full read of the feed"
+	time_sql chg_full "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 \
+		"COPY (SELECT * FROM bench_note WHERE sync_token = '') TO '/dev/null'"
+	expect_tag "COPY $n"
+	local f_ms=$T_MS f_req=$T_REQ f_rec
+	f_rec=$(stat_of chg_full changes/zone records_out)
+
+	progress "changes: full records/query scan"
+	time_sql chg_query "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 \
+		"COPY (SELECT * FROM bench_note_q) TO '/dev/null'"
+	expect_tag "COPY $n"
+	local q_ms=$T_MS q_req=$T_REQ
+
+	progress "changes: the nightly MERGE, incremental and from ''"
+	local merge="MERGE INTO bench_note_copy AS l USING (SELECT * FROM bench_note WHERE sync_token = '%s') AS c
+		ON l.id = c.id WHEN MATCHED AND c.deleted THEN DELETE
+		WHEN MATCHED THEN UPDATE SET title = c.title, n = c.n
+		WHEN NOT MATCHED AND NOT c.deleted THEN INSERT VALUES (c.id, c.title, c.n)"
+	# shellcheck disable=SC2059
+	time_sql chg_merge_incr "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 "$(printf "$merge" "$tok")"
+	local mi_ms=$T_MS mi_req=$T_REQ
+	# shellcheck disable=SC2059
+	time_sql chg_merge_full "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 "$(printf "$merge" "")"
+	local mf_ms=$T_MS mf_req=$T_REQ
+	local copy_ok
+	copy_ok=$(bpsql -At -c "SELECT count(*) FILTER (WHERE n < 0) = $changed AND count(*) = $n FROM bench_note_copy")
+	if [ "$copy_ok" != t ]; then
+		echo "the copy does not hold the $n records with the $changed changes" >&2
+		return 1
+	fi
+
+	headline '  %-24s %s, %s ms | full re-read of the feed: %s, %s ms (ratio %s of the requests, %s of the time)' \
+		"incremental, 1 % changed" "$(requests "$i_req")" "$(printf '%.1f' "$i_ms")" \
+		"$(requests "$f_req")" "$(printf '%.1f' "$f_ms")" "$(ratio3 "$i_req" "$f_req")" "$(ratio3 "$i_ms" "$f_ms")"
+	row "change read from the stored token" "$i_req" "$i_ms" "$i_rec"
+	row "full read of the feed (token '')" "$f_req" "$f_ms" "$f_rec"
+	row "full records/query scan" "$q_req" "$q_ms" "$n"
+	printf '    %-46s %7s requests %10s ms\n' \
+		"nightly MERGE, incremental" "$(commas "$mi_req")" "$(printf '%.1f' "$mi_ms")" \
+		"nightly MERGE from '' (everything again)" "$(commas "$mf_req")" "$(printf '%.1f' "$mf_ms")"
+	printf '    incremental / full: requests %s (feed) %s (query), time %s (feed) %s (query); MERGE time %s\n' \
+		"$(ratio3 "$i_req" "$f_req")" "$(ratio3 "$i_req" "$q_req")" "$(ratio3 "$i_ms" "$f_ms")" \
+		"$(ratio3 "$i_ms" "$q_ms")" "$(ratio3 "$mi_ms" "$mf_ms")"
+}
+
 in_cluster()
 {
 	local section rc failed=0
@@ -578,7 +671,8 @@ in_cluster()
 		"PostgreSQL $(bpsql -At -c 'SHOW server_version' | cut -d' ' -f1), ckemu on 127.0.0.1"
 	# other work on the machine skews every number: say how busy it was
 	echo "CPU in use by other processes just before the first measurement: $(cpu_busy_now)"
-	for section in section_scan section_wan section_memory section_insert section_lookup; do
+	for section in ${BENCH_SECTIONS:-scan wan memory insert lookup changes}; do
+		section=section_$section
 		set +e
 		(set -e; $section)
 		rc=$?
@@ -632,7 +726,7 @@ done
 make_test_keys "$WORK_DIR"
 start_ckemu fast --quiet
 start_ckemu wan --quiet --latency-ms "$WAN_LATENCY_MS"
-export WORK_DIR RUNS
+export WORK_DIR RUNS BENCH_SECTIONS
 # shellcheck disable=SC2154	# set by start_ckemu
 export BENCH_URL_FAST=$CKEMU_URL_fast BENCH_URL_WAN=$CKEMU_URL_wan
 export BENCH_PID_FAST=${CKEMU_PIDS[0]} BENCH_PID_WAN=${CKEMU_PIDS[1]}

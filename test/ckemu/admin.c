@@ -374,6 +374,14 @@ emu_admin_handle(EmuRequest *req, const char *path)
 		free(user);
 		return true;
 	}
+	if (strcmp(p, "expire-tokens") == 0)
+	{
+		if (!emu_method(req, "POST"))
+			return true;
+		emu_expire_tokens();
+		emu_admin_ok(req, "{\"expired\":true}");
+		return true;
+	}
 	if (strcmp(p, "health") == 0)
 	{
 		emu_admin_ok(req, "{\"ok\":true}");

@@ -74,13 +74,16 @@ emu_op_changes_database(EmuRequest *req, json_object *body)
 	}
 	if (jtok != NULL && !json_object_is_type(jtok, json_type_null))
 	{
-		int64_t		inc;
+		int64_t		inc = -1;
 
 		if (!json_object_is_type(jtok, json_type_string) ||
 			!emu_token_decode(json_object_get_string(jtok), "d", &inc, &from) ||
 			inc != scope->incarnation || from < 0 || from > scope->seq)
 		{
-			emu_error(req, "BAD_REQUEST", "Invalid syncToken for this database");
+			if (inc >= scope->life_incarnation && inc < scope->incarnation)
+				emu_error(req, EMU_EXPIRED_TOKEN_CODE, "%s", EMU_EXPIRED_TOKEN_REASON);
+			else
+				emu_error(req, "BAD_REQUEST", "Invalid syncToken for this database");
 			return;
 		}
 	}
@@ -283,13 +286,18 @@ emu_zone_changes(EmuRequest *req, json_object *body, json_object *jz)
 	}
 	if (jtok != NULL)
 	{
-		int64_t		inc;
+		int64_t		inc = -1;
 
 		if (!json_object_is_type(jtok, json_type_string) ||
 			!emu_token_decode(json_object_get_string(jtok), "z", &inc, &from) ||
 			inc != zone->incarnation || from < 0 || from > zone->seq)
 		{
-			emu_zone_error(&req->out, zid, name, "BAD_REQUEST", "Invalid syncToken for this zone");
+			bool		expired = (inc >= zone->life_incarnation &&
+								   inc < zone->incarnation);
+
+			emu_zone_error(&req->out, zid, name,
+						   expired ? EMU_EXPIRED_TOKEN_CODE : "BAD_REQUEST",
+						   expired ? EMU_EXPIRED_TOKEN_REASON : "Invalid syncToken for this zone");
 			return;
 		}
 	}
@@ -329,6 +337,36 @@ emu_zone_changes(EmuRequest *req, json_object *body, json_object *jz)
 	free(tok);
 	emu_keys_free(&keys);
 	req->records_out += listed;
+}
+
+/*
+ * The zone_error fault (faults.c): HTTP 200 with an error dict for each zone
+ * the changes/zone request names.
+ */
+void
+emu_changes_zone_error(EmuRequest *req, const char *code, const char *reason)
+{
+	json_object *body = req->body.len > 0 ? json_tokener_parse(req->body.data) : NULL;
+	json_object *jzones = body ? emu_get(body, "zones") : NULL;
+	int			n = 0,
+				i;
+
+	if (jzones != NULL && json_object_is_type(jzones, json_type_array))
+		n = (int) json_object_array_length(jzones);
+	ck_buf_reset(&req->out);
+	emu_lit(&req->out, "{\"zones\":[");
+	for (i = 0; i < n; i++)
+	{
+		if (i > 0)
+			emu_lit(&req->out, ",");
+		emu_zone_error(&req->out, emu_get(json_object_array_get_idx(jzones, i), "zoneID"),
+					   NULL, code, reason);
+	}
+	emu_lit(&req->out, "]}");
+	if (body != NULL)
+		json_object_put(body);
+	req->status = 200;
+	req->answered = true;
 }
 
 void

@@ -344,6 +344,9 @@ typedef struct EmuZone
 	bool		is_default;
 	bool		deleted;
 	int64_t		incarnation;	/* identifies this life of the zone in tokens */
+	int64_t		life_incarnation;	/* its incarnation when created or revived:
+									 * tokens between it and incarnation were
+									 * expired by /_ckemu/expire-tokens */
 	struct EmuScope *scope;
 	EmuMap		records;		/* name -> EmuRecord (live or tombstone) */
 	EmuRecord **order;			/* live records in creation order; NULL holes */
@@ -379,6 +382,8 @@ typedef struct EmuScope
 	int			nzones;
 	int64_t		seq;			/* database change sequence */
 	int64_t		incarnation;
+	int64_t		life_incarnation;	/* the first: tokens between it and
+									 * incarnation were expired */
 	EmuSchemaSet *schema;
 	struct EmuScope *next;
 } EmuScope;
@@ -398,6 +403,18 @@ extern void emu_public_owner(const char *container, char out[34]);
 extern bool emu_zone_visible(const EmuZone *zone);
 extern EmuZone *emu_zone_find(EmuScope *scope, const char *name, const char *owner);
 extern EmuZone *emu_zone_create(EmuScope *scope, const char *name, const char *owner);
+extern void emu_expire_tokens(void);
+
+/*
+ * A changes/zone or changes/database token that POST /_ckemu/expire-tokens
+ * has expired is
+ * answered with this per-zone error.  Natively it is CKErrorChangeTokenExpired;
+ * the Web Services code is not documented (fact sheet sections 6 and 8, whose
+ * table has no token code), so the default is BAD_REQUEST, the code of any
+ * request CloudKit cannot run as sent.  Change it here.
+ */
+#define EMU_EXPIRED_TOKEN_CODE		"BAD_REQUEST"
+#define EMU_EXPIRED_TOKEN_REASON	"syncToken has expired; fetch the zone's changes again without a syncToken"
 extern void emu_zone_delete(EmuZone *zone);
 extern EmuRecord *emu_record_find(EmuZone *zone, const char *name);
 extern EmuField *emu_record_field(const EmuRecord *rec, const char *name);
@@ -476,6 +493,8 @@ extern void emu_op_records_lookup(EmuRequest *req, json_object *body);	/* lookup
 extern void emu_op_records_modify(EmuRequest *req, json_object *body);	/* modify.c */
 extern void emu_op_changes_database(EmuRequest *req, json_object *body); /* changes.c */
 extern void emu_op_changes_zone(EmuRequest *req, json_object *body);	/* changes.c */
+extern void emu_changes_zone_error(EmuRequest *req, const char *code,
+								   const char *reason);	/* changes.c */
 extern void emu_op_zones_list(EmuRequest *req, json_object *body);	/* zones.c */
 extern void emu_op_zones_lookup(EmuRequest *req, json_object *body);	/* zones.c */
 extern void emu_op_zones_modify(EmuRequest *req, json_object *body);	/* zones.c */
@@ -527,7 +546,8 @@ typedef enum EmuFaultAction
 	EMU_FAULT_TRUNCATE,
 	EMU_FAULT_MALFORMED,
 	EMU_FAULT_REPEAT_MARKER,	/* answer with the request's own marker */
-	EMU_FAULT_BODY				/* answer with a given raw body */
+	EMU_FAULT_BODY,				/* answer with a given raw body */
+	EMU_FAULT_ZONE_ERROR		/* changes/zone: a per-zone error in HTTP 200 */
 } EmuFaultAction;
 
 typedef struct EmuFault

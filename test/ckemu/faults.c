@@ -11,7 +11,8 @@
  *	 "count": K,					fire K times (1); 0 = unlimited
  *	 "probability": p, "seed": S,	fire with probability p, seeded PRNG
  *	 "action": "error" | "delay" | "drop_before" | "drop_after" |
- *			   "truncate" | "malformed" | "repeat_marker" | "body",
+ *			   "truncate" | "malformed" | "repeat_marker" | "body" |
+ *			   "zone_error",
  *	 "serverErrorCode": "THROTTLED", "retryAfter": secs, "reason": "...",
  *	 "status": http (optional; default from the code), "delayMs": ms,
  *	 "body": "raw answer text"}
@@ -22,6 +23,10 @@
  * "status" (200 unless given): a way to send what ckemu would never store,
  * such as "\u0000" in a record name or a lone surrogate "\uD800".  The
  * request itself is carried out normally in both cases.
+ *
+ * "zone_error" answers a changes/zone request with HTTP 200 and, for each
+ * zone asked for, the error dict {zoneID, serverErrorCode, reason}: the
+ * per-zone failure clients must not take for an empty page.
  *
  * Every rule counts every request it matches; the first rule that is due
  * fires.  Probabilities use a per-rule splitmix64 generator, so a given
@@ -55,7 +60,7 @@ static int	nrules;
 
 static const char *const action_names[] = {
 	NULL, "error", "delay", "drop_before", "drop_after", "truncate", "malformed",
-	"repeat_marker", "body"
+	"repeat_marker", "body", "zone_error"
 };
 
 void
@@ -155,7 +160,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 	v = emu_get(j, "action");
 	if (v == NULL || !json_object_is_type(v, json_type_string))
 	{
-		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate, malformed, repeat_marker or body");
+		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate, malformed, repeat_marker, body or zone_error");
 		return false;
 	}
 	for (a = 1; a < (int) (sizeof(action_names) / sizeof(action_names[0])); a++)
@@ -195,7 +200,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 		r->probability = json_object_get_double(v);
 	}
 
-	if (r->fault.action == EMU_FAULT_ERROR)
+	if (r->fault.action == EMU_FAULT_ERROR || r->fault.action == EMU_FAULT_ZONE_ERROR)
 	{
 		v = emu_get(j, "serverErrorCode");
 		if (v == NULL || !json_object_is_type(v, json_type_string) ||
@@ -361,7 +366,7 @@ emu_faults_list(void)
 		json_object_object_add(o, "after", json_object_new_int64(r->after));
 		json_object_object_add(o, "count", json_object_new_int64(r->count));
 		json_object_object_add(o, "probability", json_object_new_double(r->probability));
-		if (r->fault.action == EMU_FAULT_ERROR)
+		if (r->fault.action == EMU_FAULT_ERROR || r->fault.action == EMU_FAULT_ZONE_ERROR)
 			json_object_object_add(o, "serverErrorCode", json_object_new_string(r->fault.code));
 		if (r->fault.action == EMU_FAULT_DELAY)
 			json_object_object_add(o, "delayMs", json_object_new_int(r->fault.delay_ms));

@@ -639,6 +639,10 @@ emu_handle_database(EmuRequest *req)
 				if (fault.status > 0)
 					req->status = fault.status;
 				break;
+			case EMU_FAULT_ZONE_ERROR:
+				emu_changes_zone_error(req, fault.code,
+									   fault.reason[0] ? fault.reason : "Injected by ckemu");
+				break;
 			case EMU_FAULT_DELAY:
 				if (!emu_wait_for_client(req, fault.delay_ms))
 					return emu_abandon(req);

@@ -154,6 +154,7 @@ emu_zone_new(EmuScope *scope, const char *name, const char *owner, bool is_defau
 	zone->is_default = is_default;
 	zone->scope = scope;
 	zone->incarnation = ++incarnation_counter;
+	zone->life_incarnation = zone->incarnation;
 	emu_map_init(&zone->records);
 	emu_map_init(&zone->backrefs);
 	return zone;
@@ -191,6 +192,7 @@ emu_scope_get(const char *container, const char *environment,
 	scope->database = emu_strdup(database);
 	scope->owner = emu_strdup(owner);
 	scope->incarnation = ++incarnation_counter;
+	scope->life_incarnation = scope->incarnation;
 	scope->schema = set;
 	if (*owner == '\0')
 	{
@@ -206,6 +208,30 @@ emu_scope_get(const char *container, const char *environment,
 	scopes_tail = &scope->next;
 	pthread_mutex_unlock(&scope_lock);
 	return scope;
+}
+
+/*
+ * POST /_ckemu/expire-tokens: every changes/zone and changes/database token
+ * handed out so far expires (a token after this call differs from all
+ * earlier ones).
+ */
+void
+emu_expire_tokens(void)
+{
+	EmuScope   *scope;
+	int			i;
+
+	pthread_rwlock_wrlock(&emu_store_lock);
+	pthread_mutex_lock(&scope_lock);
+	for (scope = scopes; scope != NULL; scope = scope->next)
+	{
+		scope->incarnation = ++incarnation_counter;
+		for (i = 0; i < scope->nzones; i++)
+			scope->zones[i]->incarnation = ++incarnation_counter;
+	}
+	pthread_mutex_unlock(&scope_lock);
+	emu_store_gen++;
+	pthread_rwlock_unlock(&emu_store_lock);
 }
 
 EmuScope *
@@ -321,6 +347,7 @@ emu_zone_create(EmuScope *scope, const char *name, const char *owner)
 		/* a new life for a deleted zone: old tokens must not work */
 		zone->deleted = false;
 		zone->incarnation = ++incarnation_counter;
+		zone->life_incarnation = zone->incarnation;
 		emu_map_init(&zone->records);
 		emu_map_init(&zone->backrefs);
 	}

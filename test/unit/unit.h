@@ -76,5 +76,6 @@ extern void test_error(void);
 extern void test_http(void);
 extern void test_schema(void);
 extern void test_values(void);
+extern void test_changes(void);
 
 #endif							/* UNIT_H */

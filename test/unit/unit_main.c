@@ -162,6 +162,7 @@ main(int argc, char **argv)
 		{"http", test_http},
 		{"schema", test_schema},
 		{"values", test_values},
+		{"changes", test_changes},
 	};
 	int			i;
 

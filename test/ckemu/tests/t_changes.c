@@ -314,6 +314,64 @@ group_zones_changes(void)
 			   "a garbage syncToken was accepted");
 	}
 
+	TEST("changes/zone: /_ckemu/expire-tokens expires every earlier token")
+	{
+		const char *tok = NULL;
+		const char *tok2 = NULL;
+		Resp	   *r;
+
+		const char *dbtok;
+
+		changes_all(emu, "Feed", NULL, 0, NULL, &tok);
+		r = priv(emu, "changes/database", "{}");
+		dbtok = tfmt("%s", jps(r->json, "syncToken") ? jps(r->json, "syncToken") : "");
+		r = admin(emu, "POST", "/_ckemu/expire-tokens", "");
+		CHECK_STATUS(r, 200);
+
+		/* the database's feed too */
+		r = priv(emu, "changes/database", tfmt("{\"syncToken\":\"%s\"}", dbtok));
+		CHECK_STATUS(r, 400);
+		CHECK_STR(jps(r->json, "serverErrorCode"), "BAD_REQUEST");
+		CHECKM(jps(r->json, "reason") != NULL && strstr(jps(r->json, "reason"), "expired") != NULL,
+			   "reason: %s", jps(r->json, "reason"));
+		r = priv(emu, "changes/zone",
+				 tfmt("{\"zones\":[{\"zoneID\":{\"zoneName\":\"Feed\"},\"syncToken\":\"%s\"}]}", tok));
+		CHECK_STATUS(r, 200);
+		/* ckemu.h's EMU_EXPIRED_TOKEN_CODE and _REASON */
+		CHECK_ZONE_CODE(r, 0, "BAD_REQUEST");
+		CHECKM(jps(r->json, "zones[0].reason") != NULL &&
+			   strstr(jps(r->json, "zones[0].reason"), "expired") != NULL,
+			   "reason: %s", jps(r->json, "zones[0].reason"));
+
+		/* a full fetch gives a new token, which works */
+		changes_all(emu, "Feed", NULL, 0, NULL, &tok2);
+		CHECKM(strcmp(tok, tok2) != 0, "the token after expiry equals the expired one");
+		r = priv(emu, "changes/zone",
+				 tfmt("{\"zones\":[{\"zoneID\":{\"zoneName\":\"Feed\"},\"syncToken\":\"%s\"}]}", tok2));
+		CHECK_STATUS(r, 200);
+		CHECKM(jp(r->json, "zones[0].records") != NULL, "the new token was refused: %.200s", r->body);
+	}
+
+	TEST("changes/zone: the zone_error fault answers HTTP 200 with a per-zone error")
+	{
+		Resp	   *r;
+
+		r = admin(emu, "POST", "/_ckemu/faults",
+				  "[{\"operation\":\"changes/zone\",\"action\":\"zone_error\","
+				  "\"serverErrorCode\":\"ACCESS_DENIED\",\"reason\":\"not yours\"}]");
+		CHECK_STATUS(r, 200);
+		r = priv(emu, "changes/zone", "{\"zones\":[{\"zoneID\":{\"zoneName\":\"Feed\"}}]}");
+		CHECK_STATUS(r, 200);
+		CHECK_ZONE_CODE(r, 0, "ACCESS_DENIED");
+		CHECK_STR(jps(r->json, "zones[0].reason"), "not yours");
+		CHECK_STR(jps(r->json, "zones[0].zoneID.zoneName"), "Feed");
+		CHECKM(jp(r->json, "zones[0].records") == NULL, "a zone error with records");
+		/* count 1: the next request is served */
+		r = priv(emu, "changes/zone", "{\"zones\":[{\"zoneID\":{\"zoneName\":\"Feed\"}}]}");
+		CHECKM(jp(r->json, "zones[0].records") != NULL, "the fault fired twice: %.200s", r->body);
+		admin(emu, "DELETE", "/_ckemu/faults", NULL);
+	}
+
 	TEST("changes/database lists changed zones")
 	{
 		Resp	   *r;

@@ -1,0 +1,186 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan.h
+ *		  The executor side of a foreign scan, and the sources it reads
+ *
+ * scan.c runs every scan: Begin/Iterate/ReScan/End and EXPLAIN, the
+ * run-time values, the page memory context, and the conversion of records
+ * into rows.  Where the records come from is a source: records/query
+ * (scan_query.c), records/lookup (scan_lookup.c), changes/zone
+ * (scan_changes.c).  A source completes the request when the scan starts,
+ * fetches one page at a time into the scan state, decides which records of
+ * a page are rows, and shows its request in EXPLAIN.  The planner
+ * (planner.c) knows nothing of this file.
+ *
+ * IDENTIFICATION
+ *		  src/scan.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CKFDW_SCAN_H
+#define CKFDW_SCAN_H
+
+#include "commands/explain.h"
+#include "utils/tuplesort.h"
+
+#include "ckfdw.h"
+#include "ck/ck_http.h"
+#include "ck/ck_record.h"
+
+/* One page of a scan: the response and the records in it. */
+typedef struct CkFdwPage
+{
+	CkResponse	resp;			/* owns the parsed JSON */
+	MemoryContextCallback cb;	/* frees it when page_cxt is reset */
+} CkFdwPage;
+
+/*
+ * Execution state of a foreign scan.
+ */
+typedef struct CkFdwScanState
+{
+	const struct CkScanSource *source;	/* where the records come from */
+	Relation	rel;			/* relcache entry for the foreign table */
+	char	   *relname;
+	CkFdwOptions *options;
+	CkFdwColumn *columns;		/* indexed by attnum - 1 */
+	int			ncolumns;
+	List	   *retrieved_attrs;	/* attnums the scan fills in */
+	CkFdwRequestInfo info;		/* for error messages */
+
+	/* the request */
+	char	   *request;		/* body of the first page, from the plan */
+	struct json_object *request_obj;	/* parsed, for continuation pages */
+	MemoryContextCallback request_cb;
+	CkFdwConnection *conn;
+
+	/* the current page */
+	MemoryContext scan_cxt;		/* lives as long as the scan */
+	MemoryContext page_cxt;		/* reset before each page */
+	CkFdwPage  *page;
+	struct json_object *records;	/* the page's "records" array */
+	int			num_records;
+	int			next_record;
+	const char *marker;			/* continuationMarker of this page, or NULL */
+	char	   *prev_marker;	/* the one this page was requested with */
+	CkFdwMarkerGuard *markers;	/* the markers this scan has received */
+	int			pages_fetched;	/* since the scan (re)started */
+
+	bool		more;			/* more pages (query) or names (lookup) */
+
+	/* what the plan asks of CloudKit (deparse.c) */
+	PlanState  *planstate;
+	CkFdwPushdown *pushdown;
+	char	   *base_request;	/* planned body, completed by start_scan */
+	char	   *record_type_utf8;
+	List	   *param_states;	/* ExprStates of the plan's fdw_exprs */
+	CkFdwParamValues params;	/* their values, in params_cxt */
+	MemoryContext params_cxt;	/* reset when the scan (re)starts */
+	MemoryContext row_cxt;		/* the current row's values */
+	bool		started;		/* the request for these values is built */
+
+	/* conditions and sorts CloudKit refused or could not be sent */
+	bool	   *refused;		/* per filter: CloudKit has no index for it */
+	bool	   *filter_off;		/* per filter: not sent this time */
+	bool		sort_locally;	/* CloudKit refused the sort */
+	List	   *refusals;		/* for EXPLAIN ANALYZE */
+	List	   *recheck_quals;	/* the plan's fdw_recheck_quals */
+	ExprState **qual_states;	/* the same, compiled when needed */
+	List	   *local_checks;	/* ExprStates the scan checks now */
+	List	   *fetch_attrs;	/* retrieved_attrs and what the checks need */
+
+	/* LIMIT/OFFSET applied by the scan */
+	bool		has_limit;
+	int64		limit;
+	int64		offset;
+	int64		rows_seen;
+	int64		rows_returned;
+
+	/* records/lookup */
+	char	  **names;			/* UTF-8, sorted, unique */
+	int			nnames;
+	int			next_name;
+
+	/* changes/zone (scan_changes.c) */
+	bool		change_read;	/* from a token: tombstones are rows, the
+								 * end token is remembered */
+	Datum		start_token;	/* text: the syncToken column's value */
+	List	   *token_attrs;	/* attnums of syncToken columns fetched */
+	char	   *send_token;		/* UTF-8 token of the next request, or NULL */
+	char	   *page_token;		/* UTF-8 token where the current page ends */
+
+	/* sorting here after CloudKit refused to */
+	Tuplesortstate *sortstate;
+	TupleTableSlot *sort_slot;
+
+	/* for EXPLAIN ANALYZE */
+	int64		requests;
+	int64		records_received;
+
+	/* the scan feeding an UPDATE or DELETE: see modify.c */
+	CkFdwRowSource *row_source;
+} CkFdwScanState;
+
+/*
+ * A source of records for a scan.  The scan calls start when it (re)starts
+ * with the run-time values in fsstate->params, fetch whenever the current
+ * page is used up and fsstate->more (or before the first page), and accept
+ * for each record of a page.
+ */
+typedef struct CkScanSource
+{
+	/* "records/query": EXPLAIN's CloudKit Operation, errcontext */
+	const char *operation;
+	/* what the source does, in messages ("query", "lookup") */
+	const char *noun;
+	/* EXPLAIN's label of the conditions CloudKit evaluates */
+	const char *recheck_label;
+
+	/* complete the request for the current parameter values */
+	void		(*start) (CkFdwScanState *fsstate);
+
+	/*
+	 * Fetch the next page (the first one if none was fetched): set
+	 * fsstate->records/num_records (ckfdw_scan_set_page) and fsstate->more.
+	 */
+	void		(*fetch) (CkFdwScanState *fsstate);
+
+	/* is this record of the page a row?  Raises what is an error. */
+	bool		(*accept) (CkFdwScanState *fsstate, const CkRecord *rec);
+
+	/* optional: fill in what the record itself does not give */
+	void		(*complete_row) (CkFdwScanState *fsstate, const CkRecord *rec,
+								 Datum *values, bool *nulls);
+
+	/* optional: the executor has had every row of every page */
+	void		(*finished) (CkFdwScanState *fsstate);
+
+	/*
+	 * The request EXPLAIN VERBOSE shows: the planned body completed with
+	 * the values known at plan time, the others as placeholders.
+	 */
+	char	   *(*explain_request) (const char *base, CkFdwPushdown *pd,
+									CkFdwParamValues *params,
+									CkFdwOptions *opts);
+} CkScanSource;
+
+/* in scan.c */
+extern void ckfdwBeginForeignScan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *ckfdwIterateForeignScan(ForeignScanState *node);
+extern void ckfdwReScanForeignScan(ForeignScanState *node);
+extern void ckfdwEndForeignScan(ForeignScanState *node);
+extern void ckfdwExplainForeignScan(ForeignScanState *node, ExplainState *es);
+extern void ckfdw_scan_new_page(CkFdwScanState *fsstate);
+extern void ckfdw_scan_set_records(CkFdwScanState *fsstate, struct json_object *obj);
+extern void ckfdw_scan_forget_page(CkFdwScanState *fsstate);
+
+/* in scan_query.c */
+extern const CkScanSource ckfdw_query_source;
+
+/* in scan_lookup.c */
+extern const CkScanSource ckfdw_lookup_source;
+
+/* in scan_changes.c */
+extern const CkScanSource ckfdw_changes_source;
+
+#endif							/* CKFDW_SCAN_H */

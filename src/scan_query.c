@@ -1,0 +1,337 @@
+/*-------------------------------------------------------------------------
+ *
+ * scan_query.c
+ *		  records/query as a source of a scan
+ *
+ * The planned query completed with the run-time values of its filters and
+ * limit, fetched page by page with continuationMarker.  CloudKit may refuse
+ * a filter or sort of the first page for want of an index: the scan then
+ * asks again without it and evaluates (or sorts) locally.
+ *
+ * IDENTIFICATION
+ *		  src/scan_query.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "ckfdw_json.h"
+
+#include "executor/executor.h"
+#include "utils/memutils.h"
+
+#include "ckfdw.h"
+#include "scan.h"
+#include "ck/ck_query.h"
+
+static void build_request(CkFdwScanState *fsstate);
+static void query_fetch(CkFdwScanState *fsstate);
+static bool query_accept(CkFdwScanState *fsstate, const CkRecord *rec);
+static char *query_explain_request(const char *base, CkFdwPushdown *pd,
+								   CkFdwParamValues *params, CkFdwOptions *opts);
+static bool send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp);
+static bool refuse_field(CkFdwScanState *fsstate, const char *reason);
+
+const CkScanSource ckfdw_query_source = {
+	.operation = "records/query",
+	.noun = "query",
+	.recheck_label = "CloudKit Filter",
+	.start = build_request,
+	.fetch = query_fetch,
+	.accept = query_accept,
+	.explain_request = query_explain_request,
+};
+
+/*
+ * The records/query body for the current values: filters whose value
+ * cannot be sent, and those CloudKit refused, become conditions this scan
+ * evaluates (local_checks); the fields they need are requested too.
+ */
+static void
+build_request(CkFdwScanState *fsstate)
+{
+	CkFdwPushdown *pd = fsstate->pushdown;
+	MemoryContext oldcxt = MemoryContextSwitchTo(fsstate->params_cxt);
+	List	   *extra_attrs = NIL;
+	List	   *extra_keys = NIL;
+	Bitmapset  *quals = NULL;
+	int			results_limit = fsstate->options->page_size;
+	ListCell   *lc;
+	int			i;
+	int			pass;
+
+	/* sorting here needs all rows: no limit on what CloudKit sends */
+	if (fsstate->has_limit && !fsstate->sort_locally &&
+		fsstate->limit < PG_INT64_MAX - fsstate->offset)
+		results_limit = (int) Max(Min(fsstate->offset + fsstate->limit,
+									  (int64) results_limit), 1);
+
+	/* twice at most: the second time with the fields the checks need */
+	for (pass = 0; pass < 2; pass++)
+	{
+		fsstate->request = ckfdw_build_query_request(fsstate->base_request, pd,
+													 &fsstate->params,
+													 fsstate->refused,
+													 fsstate->filter_off,
+													 fsstate->sort_locally,
+													 extra_keys, results_limit);
+		if (pass > 0)
+			break;
+
+		i = 0;
+		foreach(lc, pd->filters)
+		{
+			CkFdwFilter *f = (CkFdwFilter *) lfirst(lc);
+
+			/* a condition also in the plan's qual is checked there */
+			if (fsstate->filter_off[i] && !f->recheck)
+			{
+				quals = bms_add_member(quals, f->qual_index);
+				extra_attrs = lappend_int(extra_attrs, f->attnum);
+			}
+			i++;
+		}
+		if (fsstate->sort_locally)
+		{
+			foreach(lc, pd->sorts)
+				extra_attrs = lappend_int(extra_attrs, ((CkFdwSort *) lfirst(lc))->attnum);
+		}
+
+		fsstate->fetch_attrs = list_copy(fsstate->retrieved_attrs);
+		foreach(lc, extra_attrs)
+		{
+			int			attnum = lfirst_int(lc);
+			CkFdwColumn *col = &fsstate->columns[attnum - 1];
+
+			if (list_member_int(fsstate->fetch_attrs, attnum))
+				continue;
+			fsstate->fetch_attrs = lappend_int(fsstate->fetch_attrs, attnum);
+			if (col->system == CKFDW_SYS_NONE)
+				extra_keys = lappend(extra_keys, col->field_utf8);
+		}
+		if (extra_keys == NIL)
+			break;
+	}
+	MemoryContextSwitchTo(oldcxt);
+
+	/* the conditions to check here, compiled once per scan */
+	fsstate->local_checks = NIL;
+	i = -1;
+	while ((i = bms_next_member(quals, i)) >= 0)
+	{
+		if (fsstate->qual_states[i] == NULL)
+		{
+			oldcxt = MemoryContextSwitchTo(fsstate->scan_cxt);
+			fsstate->qual_states[i] =
+				ExecInitQual(list_make1(list_nth(fsstate->recheck_quals, i)),
+							 fsstate->planstate);
+			MemoryContextSwitchTo(oldcxt);
+		}
+		fsstate->local_checks = lappend(fsstate->local_checks,
+										fsstate->qual_states[i]);
+	}
+	/* local_checks lives in params_cxt, reset at the next start */
+	oldcxt = MemoryContextSwitchTo(fsstate->params_cxt);
+	fsstate->local_checks = list_copy(fsstate->local_checks);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * Fetch the next page of the query (the first one if none was fetched), and
+ * make it the current page.  The previous page is freed first.
+ */
+static void
+query_fetch(CkFdwScanState *fsstate)
+{
+	const char *body;
+	struct json_object *marker;
+
+	if (fsstate->pages_fetched == 0)
+		body = fsstate->request;	/* what EXPLAIN VERBOSE shows, completed */
+	else
+	{
+		/* the same query with this page's marker (copied by json-c) */
+		if (fsstate->request_obj == NULL)
+		{
+			fsstate->request_obj = json_tokener_parse(fsstate->request);
+			if (fsstate->request_obj == NULL)
+				elog(ERROR, "could not parse the planned CloudKit request");
+		}
+		if (fsstate->prev_marker)
+			pfree(fsstate->prev_marker);
+		fsstate->prev_marker = MemoryContextStrdup(fsstate->scan_cxt, fsstate->marker);
+		ck_query_set_continuation(fsstate->request_obj, fsstate->marker);
+		body = json_object_to_json_string_ext(fsstate->request_obj,
+											  JSON_C_TO_STRING_PLAIN |
+											  JSON_C_TO_STRING_NOSLASHESCAPE);
+	}
+
+	for (;;)
+	{
+		ckfdw_scan_new_page(fsstate);
+
+		/* CloudKit may refuse a filter or sort of the first page */
+		if (fsstate->pages_fetched > 0)
+		{
+			ckfdw_request(fsstate->conn, "POST", body, true, &fsstate->info,
+						  &fsstate->page->resp);
+			break;
+		}
+		if (!send_query(fsstate, body, &fsstate->page->resp))
+			break;
+		fsstate->requests += fsstate->page->resp.attempts;
+		build_request(fsstate);
+		body = fsstate->request;
+	}
+	fsstate->pages_fetched++;
+	fsstate->requests += fsstate->page->resp.attempts;
+
+	ckfdw_scan_set_records(fsstate, fsstate->page->resp.json);
+
+	/* the marker is present only when more records follow */
+	if (json_object_object_get_ex(fsstate->page->resp.json, "continuationMarker", &marker) &&
+		json_object_is_type(marker, json_type_string) &&
+		json_object_get_string_len(marker) > 0)
+		fsstate->marker = json_object_get_string(marker);
+	fsstate->more = (fsstate->marker != NULL);
+
+	/* an empty page that points back at itself would loop for ever */
+	if (fsstate->num_records == 0 && fsstate->marker != NULL &&
+		fsstate->prev_marker != NULL &&
+		strcmp(fsstate->marker, fsstate->prev_marker) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("CloudKit returned an empty page with an unchanged continuationMarker for the query of record type \"%s\"",
+						fsstate->options->record_type)));
+	/* a marker an earlier page carried would return its records again */
+	if (fsstate->marker != NULL)
+		ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, fsstate->marker,
+						   strlen(fsstate->marker), fsstate->pages_fetched,
+						   fsstate->options->record_type);
+}
+
+/* An error instead of a record is an error, never a gap. */
+static bool
+query_accept(CkFdwScanState *fsstate, const CkRecord *rec)
+{
+	if (rec->is_error)
+		ckfdw_report_record_error(rec->server_error_code, rec->reason,
+								  rec->record_name, rec->retry_after,
+								  &fsstate->info);
+	/* a query has no tombstones to return; skip any */
+	return !rec->deleted;
+}
+
+/* The plan's query: constants as sent, other values as ?n. */
+static char *
+query_explain_request(const char *base, CkFdwPushdown *pd,
+					  CkFdwParamValues *params, CkFdwOptions *opts)
+{
+	return ckfdw_build_query_request(base, pd, params, NULL, NULL,
+									 false, NIL, 0);
+}
+
+/*
+ * Send the first page's query.  If CloudKit refuses it because a field the
+ * request filters or sorts on has no index ("Field 'x' is not marked
+ * queryable"), mark what needs that index as refused, say so, and return
+ * true: the caller asks again without it, and the scan evaluates it
+ * locally.  Every other failure is raised.
+ */
+static bool
+send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp)
+{
+	if (ckfdw_try_request(fsstate->conn, "POST", body, true, &fsstate->info, resp))
+		return false;
+	if (resp->kind == CK_RESULT_SERVER_ERROR &&
+		strcmp(resp->server_error_code, "BAD_REQUEST") == 0 &&
+		refuse_field(fsstate, resp->reason))
+		return true;
+	ckfdw_report_response(resp, &fsstate->info, NULL);
+}
+
+/*
+ * Mark the filters (or sorts) on the field a refusal names: those needing
+ * the missing index, or all of them for a field CloudKit does not know (a
+ * column without a field reads as NULL: no row matches, locally either).
+ * reason is CloudKit's, in UTF-8 like the field names we send.  False if
+ * none was sent, so that the refusal is an error.
+ */
+static bool
+refuse_field(CkFdwScanState *fsstate, const char *reason)
+{
+	CkFdwPushdown *pd = fsstate->pushdown;
+	char	   *field;
+	int			refusal;
+	bool		sortable;
+	bool		unknown;
+	AttrNumber	attnum = InvalidAttrNumber;
+	bool		sort_hit = false;
+	const char *what;
+	MemoryContext oldcxt;
+	ListCell   *lc;
+	int			i = 0;
+
+	if (!ckfdw_index_refusal(reason, &field, &refusal))
+		return false;
+	sortable = (refusal == CKFDW_REFUSED_SORTABLE);
+	unknown = (refusal == CKFDW_REFUSED_UNKNOWN);
+
+	foreach(lc, pd->filters)
+	{
+		CkFdwFilter *f = (CkFdwFilter *) lfirst(lc);
+
+		if (!fsstate->filter_off[i] && (unknown || f->needs_sortable == sortable) &&
+			ckfdw_field_matches(field, f->field, f->is_system))
+		{
+			fsstate->refused[i] = true;
+			attnum = f->attnum;
+		}
+		i++;
+	}
+	if ((sortable || unknown) && !fsstate->sort_locally)
+	{
+		foreach(lc, pd->sorts)
+		{
+			CkFdwSort  *s = (CkFdwSort *) lfirst(lc);
+
+			if (ckfdw_field_matches(field, s->field, s->is_system))
+			{
+				fsstate->sort_locally = true;
+				sort_hit = true;
+				if (attnum == InvalidAttrNumber)
+					attnum = s->attnum;
+			}
+		}
+	}
+	if (attnum == InvalidAttrNumber)
+		return false;
+
+	what = unknown ? "unknown" : sortable ? "sortable" : "queryable";
+
+	/* for EXPLAIN ANALYZE: we run in the per-tuple context here */
+	oldcxt = MemoryContextSwitchTo(fsstate->scan_cxt);
+	fsstate->refusals = lappend(fsstate->refusals,
+								psprintf("%s (%s)", ckfdw_message_text(field), what));
+	MemoryContextSwitchTo(oldcxt);
+
+	if (unknown)
+		ereport(NOTICE,
+				(errmsg("CloudKit has no field \"%s\" in record type \"%s\"",
+						ckfdw_message_text(field), fsstate->options->record_type),
+				 errdetail("ckfdw evaluates the conditions on column \"%s\" locally instead: the column reads as NULL.",
+						   fsstate->columns[attnum - 1].attname),
+				 errhint("Check the option \"field\" of column \"%s\" of foreign table \"%s\".",
+						 fsstate->columns[attnum - 1].attname, fsstate->relname)));
+	else
+		ereport(NOTICE,
+				(errmsg("CloudKit cannot %s field \"%s\" of record type \"%s\"",
+						sort_hit ? "sort by" : "filter on",
+						ckfdw_message_text(field), fsstate->options->record_type),
+				 errdetail("The field is not marked %s in the CloudKit schema; ckfdw %s instead.",
+						   sortable ? "SORTABLE" : "QUERYABLE",
+						   sort_hit ? "sorts the rows locally" : "evaluates the condition locally"),
+				 errhint("Add the index in CloudKit, or set option %s 'false' on column \"%s\" of foreign table \"%s\" so that ckfdw stops sending it.",
+						 what, fsstate->columns[attnum - 1].attname, fsstate->relname)));
+	return true;
+}
