@@ -11,6 +11,8 @@
  *	{"requests":N,"operations":{"records/query":{"requests":n,
  *	 "records_out":n,"records_in":n,"bytes_in":n,"bytes_out":n},...}}
  *
+ * GET and POST /_ckemu/index show and move the query index (index.c).
+ *
  * records_out counts the records returned (tombstones included, error
  * entries not); records_in the records and zones written (operations).
  *
@@ -273,6 +275,16 @@ emu_admin_handle(EmuRequest *req, const char *path)
 		req->answered = true;
 		free(tok);
 		free(user);
+		return true;
+	}
+	if (strcmp(p, "index") == 0)
+	{
+		const char *msg;
+
+		if (!emu_method(req, "GET POST"))
+			return true;
+		if ((msg = emu_index_admin(req)) != NULL)
+			emu_admin_error(req, 400, msg);
 		return true;
 	}
 	if (strcmp(p, "health") == 0)

@@ -98,6 +98,7 @@ typedef struct EmuConfig
 	bool		rotate_web_tokens;
 	bool		string_equals_ci;	/* case-insensitive STRING equality */
 	bool		no_auth;		/* every request is the default user */
+	bool		index_lag;		/* --index-lag: queries lag behind writes */
 	bool		quiet;
 } EmuConfig;
 
@@ -310,6 +311,7 @@ typedef struct EmuRecord
 	int			nfields;
 	int64_t		seq;			/* zone change sequence of the last change */
 	int64_t		serial;			/* creation order, the default query order */
+	int64_t		write_no;		/* store-wide number of its last write (index.c) */
 	size_t		order_idx;		/* slot in zone->order */
 	struct EmuZone *zone;
 	uint64_t	undo_batch;		/* batch that saved this record's state */
@@ -544,6 +546,15 @@ extern void emu_stats_clear(void);
 extern void emu_stats_count(const char *op, long records_in, long records_out,
 							size_t bytes_in, size_t bytes_out);
 extern bool emu_admin_handle(EmuRequest *req, const char *path);
+
+/* ------------------------------------------------------------------------
+ * index.c: index lag
+ * ------------------------------------------------------------------------
+ */
+extern void emu_index_note_write(EmuRecord *rec);
+extern bool emu_index_visible(const EmuRecord *rec);
+extern void emu_index_reset(void);
+extern const char *emu_index_admin(EmuRequest *req);
 
 /* ------------------------------------------------------------------------
  * seed.c: seed files and dumps
