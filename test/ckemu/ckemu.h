@@ -518,7 +518,8 @@ typedef enum EmuFaultAction
 	EMU_FAULT_DROP_BEFORE,
 	EMU_FAULT_DROP_AFTER,
 	EMU_FAULT_TRUNCATE,
-	EMU_FAULT_MALFORMED
+	EMU_FAULT_MALFORMED,
+	EMU_FAULT_RESPOND			/* answer with the rule's body instead */
 } EmuFaultAction;
 
 typedef struct EmuFault
@@ -529,6 +530,7 @@ typedef struct EmuFault
 	int			retry_after;	/* -1 = none */
 	char		reason[256];
 	int			delay_ms;
+	char	   *body;			/* EMU_FAULT_RESPOND: JSON text (owned) */
 } EmuFault;
 
 extern void emu_faults_init(void);

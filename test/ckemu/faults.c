@@ -11,9 +11,14 @@
  *	 "count": K,					fire K times (1); 0 = unlimited
  *	 "probability": p, "seed": S,	fire with probability p, seeded PRNG
  *	 "action": "error" | "delay" | "drop_before" | "drop_after" |
- *			   "truncate" | "malformed",
+ *			   "truncate" | "malformed" | "respond",
  *	 "serverErrorCode": "THROTTLED", "retryAfter": secs, "reason": "...",
- *	 "status": http (optional; default from the code), "delayMs": ms}
+ *	 "status": http (optional; default from the code), "delayMs": ms,
+ *	 "body": {...}}					"respond": this JSON answers, with
+ *									"status" (default 200), so that a
+ *									client's handling of answers ckemu
+ *									never gives (a per-zone error, a
+ *									missing key) can be tested
  *
  * Every rule counts every request it matches; the first rule that is due
  * fires.  Probabilities use a per-rule splitmix64 generator, so a given
@@ -46,7 +51,8 @@ static EmuFaultRule *rules;
 static int	nrules;
 
 static const char *const action_names[] = {
-	NULL, "error", "delay", "drop_before", "drop_after", "truncate", "malformed"
+	NULL, "error", "delay", "drop_before", "drop_after", "truncate", "malformed",
+	"respond"
 };
 
 void
@@ -62,7 +68,10 @@ emu_rules_free(EmuFaultRule *r, int n)
 	int			i;
 
 	for (i = 0; i < n; i++)
+	{
 		free(r[i].operation);
+		free(r[i].fault.body);
+	}
 	free(r);
 }
 
@@ -114,7 +123,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 	int			a;
 	static const char *const known_keys[] = {
 		"operation", "after", "count", "probability", "seed", "action",
-		"serverErrorCode", "retryAfter", "reason", "delayMs", "status"
+		"serverErrorCode", "retryAfter", "reason", "delayMs", "status", "body"
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -143,7 +152,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 	v = emu_get(j, "action");
 	if (v == NULL || !json_object_is_type(v, json_type_string))
 	{
-		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate or malformed");
+		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate, malformed or respond");
 		return false;
 	}
 	for (a = 1; a < (int) (sizeof(action_names) / sizeof(action_names[0])); a++)
@@ -208,6 +217,19 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 		v = emu_get(j, "reason");
 		if (v != NULL && json_object_is_type(v, json_type_string))
 			snprintf(r->fault.reason, sizeof(r->fault.reason), "%s", json_object_get_string(v));
+	}
+	if (r->fault.action == EMU_FAULT_RESPOND)
+	{
+		v = emu_get(j, "body");
+		if (v == NULL || !json_object_is_type(v, json_type_object))
+		{
+			snprintf(err, errlen, "a respond rule needs \"body\", a JSON object");
+			return false;
+		}
+		r->fault.body = emu_strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		if (!emu_rule_int(j, "status", 200, 100, 599, &tmp, err, errlen))
+			return false;
+		r->fault.status = (int) tmp;
 	}
 	if (r->fault.action == EMU_FAULT_DELAY)
 	{
@@ -310,6 +332,9 @@ emu_faults_pick(const char *op, EmuFault *fault)
 			continue;
 		r->fired++;
 		*fault = r->fault;
+		/* the rules may be replaced while the answer is sent */
+		if (r->fault.body != NULL)
+			fault->body = emu_strdup(r->fault.body);
 		chosen = true;
 	}
 	pthread_mutex_unlock(&fault_lock);

@@ -543,6 +543,14 @@ emu_handle_database(EmuRequest *req)
 				if (fault.status > 0)
 					req->status = fault.status;
 				break;
+			case EMU_FAULT_RESPOND:
+				ck_buf_reset(&req->out);
+				ck_buf_append(&req->out, fault.body, strlen(fault.body));
+				req->status = fault.status;
+				req->answered = true;
+				free(fault.body);
+				fault.body = NULL;
+				break;
 			case EMU_FAULT_DELAY:
 				emu_sleep_ms(fault.delay_ms);
 				/* fall through */
