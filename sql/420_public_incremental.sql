@@ -16,14 +16,6 @@ SET timezone = 'UTC';
 CREATE SCHEMA public420;
 SET search_path = public420, public;
 
-CREATE FOREIGN TABLE artwork (
-	id          text OPTIONS (system 'recordName'),
-	change_tag  text OPTIONS (system 'recordChangeTag'),
-	title       text,
-	year        bigint,
-	modified    timestamptz OPTIONS (system 'modifiedTimestamp')
-) SERVER gallery OPTIONS (record_type 'Artwork');
-
 -- "someone else" writes through a server of its own: another client
 CREATE SERVER gallery_other FOREIGN DATA WRAPPER ckfdw OPTIONS (
 	container 'iCloud.com.example.Gallery', base_url :'ckemu_url');
@@ -36,62 +28,11 @@ CREATE FOREIGN TABLE artwork_other (
 ) SERVER gallery_other OPTIONS (record_type 'Artwork');
 
 --
--- The README's job, as written there
+-- The README's job, as written there (up to its CALL): the foreign table,
+-- the mirror, the watermark and the procedure
 --
-CREATE TABLE artwork_mirror (
-    id          text PRIMARY KEY,
-    change_tag  text NOT NULL,
-    title       text,
-    year        bigint,
-    modified    timestamptz NOT NULL
-);
-CREATE TABLE mirror_watermark (
-    source      text PRIMARY KEY,
-    modified    timestamptz NOT NULL,          -- the newest change seen
-    overlap     interval NOT NULL DEFAULT '0'  -- read again before it, see below
-);
-INSERT INTO mirror_watermark VALUES ('Artwork', '-infinity');
-
-CREATE PROCEDURE mirror_artwork()
-LANGUAGE plpgsql AS $$
-DECLARE
-    since   timestamptz;
-    changed bigint;
-    deleted bigint;
-BEGIN
-    SELECT modified - overlap INTO since
-    FROM mirror_watermark WHERE source = 'Artwork' FOR UPDATE;
-
-    -- 1. records created or changed since the last run: >=, not >, and
-    --    records already mirrored with the same change tag are skipped
-    MERGE INTO artwork_mirror m
-    USING (SELECT DISTINCT ON (id) id, change_tag, title, year, modified
-           FROM artwork WHERE modified >= since
-           ORDER BY id, modified DESC) a
-    ON m.id = a.id
-    WHEN MATCHED AND m.change_tag <> a.change_tag THEN
-        UPDATE SET change_tag = a.change_tag, title = a.title,
-                   year = a.year, modified = a.modified
-    WHEN NOT MATCHED THEN
-        INSERT VALUES (a.id, a.change_tag, a.title, a.year, a.modified);
-    GET DIAGNOSTICS changed = ROW_COUNT;
-
-    -- 2. records deleted since: mirrored names CloudKit no longer has,
-    --    looked up by name (exact, unlike the index), 200 names a request
-    DELETE FROM artwork_mirror
-    WHERE id IN (SELECT id FROM artwork_mirror
-                 EXCEPT
-                 SELECT id FROM artwork
-                 WHERE id = ANY (ARRAY(SELECT id FROM artwork_mirror)));
-    GET DIAGNOSTICS deleted = ROW_COUNT;
-
-    -- 3. the next run starts at the newest change seen
-    UPDATE mirror_watermark
-    SET modified = coalesce((SELECT max(modified) FROM artwork_mirror), modified)
-    WHERE source = 'Artwork';
-    RAISE NOTICE 'Artwork: % created or changed, % deleted', changed, deleted;
-END
-$$;
+\! awk '/^<!-- sql\/420_public_incremental.sql runs the next block/ {f = 1; next} f && /^```sql/ {g = 1; next} g && (/^```/ || /^CALL/) {exit} g' README.md > test/results/420_public_job.sql
+\i test/results/420_public_job.sql
 
 -- the plans the job's statements get: the timestamp goes to CloudKit, and
 -- the names are looked up
