@@ -552,7 +552,7 @@ ckfdw_delete_zone(PG_FUNCTION_ARGS)
 	ZoneResponse *zr;
 	struct json_object *zones;
 	struct json_object *entry;
-	struct json_object *deleted;
+	struct json_object *zid = NULL;
 	char	   *body;
 
 	zone_call_begin(&call, PG_GETARG_NAME(0));
@@ -582,8 +582,8 @@ ckfdw_delete_zone(PG_FUNCTION_ARGS)
 						  custom_zone_hint(&call));
 	}
 	/* a success names the zone; anything else leaves us not knowing */
-	if (json_string_member(json_object_object_get_ex(entry, "zoneID", &deleted) ?
-						   deleted : NULL, "zoneName") == NULL)
+	if (!json_object_object_get_ex(entry, "zoneID", &zid) ||
+		json_string_member(zid, "zoneName") == NULL)
 		report_bad_answer(&call, "The answer to a zone deletion names no zone.");
 
 	zone_call_end(&call);
@@ -703,7 +703,7 @@ ckfdw_database_changes(PG_FUNCTION_ARGS)
 				report_request_error(&call, resp,
 									 psprintf("could not read the zone changes of server \"%s\"",
 											  call.server->servername),
-									 "The public database has no change feed: read its record types incrementally by modifiedTimestamp, and find deletions with a lookup join (see the README).");
+									 "The public database has no change feed: read its record types incrementally by modifiedTimestamp, and find deletions by looking up the record names you hold (see the README, \"The public database: an incremental job\").");
 			if (resp->kind == CK_RESULT_SERVER_ERROR && since[0] != '\0' &&
 				(strcmp(resp->server_error_code, "BAD_REQUEST") == 0 ||
 				 strstr(resp->server_error_code, "TOKEN") != NULL))
