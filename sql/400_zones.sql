@@ -39,6 +39,26 @@ SELECT zone_name FROM ckfdw_zones('zones_private') ORDER BY zone_name;
 -- a zone that exists: an error, or with if_not_exists a notice and the zone
 SELECT ckfdw_test_error($$SELECT ckfdw_create_zone('zones_private', 'Scratch')$$);
 SELECT zone_name, zone_type FROM ckfdw_create_zone('zones_private', 'Scratch', if_not_exists => true);
+-- created meanwhile by someone else: CloudKit answers EXISTS for the zone
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"zones/modify","action":"respond","body":{"zones":[{"zoneID":{"zoneName":"Raced"},"serverErrorCode":"EXISTS","reason":"Zone already exists"}]}}]' >/dev/null
+SELECT ckfdw_test_error($$SELECT ckfdw_create_zone('zones_private', 'Raced')$$);
+-- with if_not_exists the zone is looked up again (here it is gone again)
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"zones/modify","action":"respond","body":{"zones":[{"zoneID":{"zoneName":"Raced"},"serverErrorCode":"EXISTS","reason":"Zone already exists"}]}}]' >/dev/null
+SELECT ckfdw_test_error($$SELECT ckfdw_create_zone('zones_private', 'Raced', true)$$);
+-- zones/list: a zone CloudKit cannot show is an error, not a shorter list;
+-- an answer without zone names is not CloudKit's
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"zones/list","action":"respond","body":{"zones":[{"zoneID":{"zoneName":"_defaultZone"}},{"zoneID":{"zoneName":"Hidden"},"serverErrorCode":"ACCESS_DENIED","reason":"no access"}]}}]' >/dev/null
+SELECT ckfdw_test_error($$SELECT * FROM ckfdw_zones('zones_private')$$);
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"zones/list","action":"respond","body":{"zones":[{"zoneID":{}}]}}]' >/dev/null
+SELECT ckfdw_test_error($$SELECT * FROM ckfdw_zones('zones_private')$$);
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"zones/list","action":"respond","body":{"records":[]}}]' >/dev/null
+SELECT ckfdw_test_error($$SELECT * FROM ckfdw_zones('zones_private')$$);
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+-- what CloudKit leaves out of a zone is NULL
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"zones/list","action":"respond","body":{"zones":[{"zoneID":{"zoneName":"Bare"}}]}}]' >/dev/null
+SELECT * FROM ckfdw_zones('zones_private');
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+
 -- names CloudKit refuses, inside its HTTP 200 answer
 SELECT ckfdw_test_error($$SELECT ckfdw_create_zone('zones_private', '_mine')$$);
 SELECT ckfdw_test_error($$SELECT ckfdw_create_zone('zones_private', '')$$);

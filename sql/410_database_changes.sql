@@ -111,6 +111,10 @@ SELECT ckfdw_test_error($$SELECT * FROM ckfdw_database_changes('changes_private'
 -- moreComing with nothing in the page would never end
 \! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"changes/database","action":"respond","count":0,"body":{"zones":[],"syncToken":"x","moreComing":true}}]' >/dev/null
 SELECT ckfdw_test_error($$SELECT * FROM ckfdw_database_changes('changes_private')$$);
+-- a zone listed on two pages counts as its last state; purged zones are
+-- deleted too; owners tell apart zones with the same name
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"changes/database","action":"respond","count":1,"body":{"zones":[{"zoneID":{"zoneName":"A","ownerRecordName":"_u1"}},{"zoneID":{"zoneName":"A","ownerRecordName":"_u2"}},{"zoneID":{"zoneName":"B","ownerRecordName":"_u1"}}],"syncToken":"t1","moreComing":true}}, {"operation":"changes/database","action":"respond","after":1,"count":1,"body":{"zones":[{"zoneID":{"zoneName":"A","ownerRecordName":"_u1"},"deleted":true},{"zoneID":{"zoneName":"C","ownerRecordName":"_u1"},"purged":true},{"zoneID":{"zoneName":"B","ownerRecordName":"_u1"}}],"syncToken":"t2","moreComing":false}}]' >/dev/null
+SELECT * FROM ckfdw_database_changes('changes_private');
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
 -- more changed zones than ckfdw reads (10,000): 10,001 zones
 \! for first in $(seq 0 200 10000); do jq -nc --argjson f $first '{operations: [range($f; [$f + 200, 10001] | min) | {operationType: "create", zone: {zoneID: {zoneName: "many-\(.)"}}}]}' | curl -s -o /dev/null -X POST --data-binary @- "$CKEMU_URL/database/1/iCloud.com.example.Gallery/development/private/zones/modify?ckAPIToken=$CKFDW_API_TOKEN&ckWebAuthToken=$CKFDW_WEB_AUTH_TOKEN"; done
