@@ -36,10 +36,3 @@ CREATE FUNCTION ckfdw_disconnect_all ()
 RETURNS bool
 AS 'MODULE_PATHNAME'
 LANGUAGE C STRICT PARALLEL RESTRICTED;
-
--- The sync token at which the latest change read of a foreign table in this
--- session ended: what a mirror job stores to read from next time.
-CREATE FUNCTION ckfdw_sync_token (regclass)
-RETURNS text
-AS 'MODULE_PATHNAME'
-LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;

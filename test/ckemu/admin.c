@@ -32,6 +32,8 @@
  *	 not reset with the rest; a test that measures waits for 0 first, so
  *	 that a straggler from an earlier test cannot land in its numbers.
  *
+ * GET and POST /_ckemu/index show and move the query index (index.c).
+ *
  * test/ckemu/admin.c
  *
  *-------------------------------------------------------------------------
@@ -380,6 +382,16 @@ emu_admin_handle(EmuRequest *req, const char *path)
 			return true;
 		emu_expire_tokens();
 		emu_admin_ok(req, "{\"expired\":true}");
+		return true;
+	}
+	if (strcmp(p, "index") == 0)
+	{
+		const char *msg;
+
+		if (!emu_method(req, "GET POST"))
+			return true;
+		if ((msg = emu_index_admin(req)) != NULL)
+			emu_admin_error(req, 400, msg);
 		return true;
 	}
 	if (strcmp(p, "health") == 0)

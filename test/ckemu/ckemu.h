@@ -98,6 +98,7 @@ typedef struct EmuConfig
 	bool		rotate_web_tokens;
 	bool		string_equals_ci;	/* case-insensitive STRING equality */
 	bool		no_auth;		/* every request is the default user */
+	bool		index_lag;		/* --index-lag: queries lag behind writes */
 	bool		quiet;
 } EmuConfig;
 
@@ -319,6 +320,7 @@ typedef struct EmuRecord
 	int			nfields;
 	int64_t		seq;			/* zone change sequence of the last change */
 	int64_t		serial;			/* creation order, the default query order */
+	int64_t		write_no;		/* store-wide number of its last write (index.c) */
 	size_t		order_idx;		/* slot in zone->order */
 	struct EmuZone *zone;
 	uint64_t	undo_batch;		/* batch that saved this record's state */
@@ -547,7 +549,8 @@ typedef enum EmuFaultAction
 	EMU_FAULT_MALFORMED,
 	EMU_FAULT_REPEAT_MARKER,	/* answer with the request's own marker */
 	EMU_FAULT_BODY,				/* answer with a given raw body */
-	EMU_FAULT_ZONE_ERROR		/* changes/zone: a per-zone error in HTTP 200 */
+	EMU_FAULT_ZONE_ERROR,		/* changes/zone: a per-zone error in HTTP 200 */
+	EMU_FAULT_RESPOND			/* answer with the rule's body instead */
 } EmuFaultAction;
 
 typedef struct EmuFault
@@ -558,8 +561,8 @@ typedef struct EmuFault
 	int			retry_after;	/* -1 = none */
 	char		reason[256];
 	int			delay_ms;
-	char	   *body;			/* EMU_FAULT_BODY: malloc'd copy, freed by
-								 * emu_faults_apply */
+	char	   *body;			/* EMU_FAULT_BODY: raw text; EMU_FAULT_RESPOND:
+								 * JSON text (a malloc'd copy, freed after use) */
 } EmuFault;
 
 extern void emu_faults_init(void);
@@ -582,6 +585,15 @@ extern void emu_stats_undelivered(const char *op, long records_out, size_t bytes
 								  size_t bytes_out, uint64_t epoch);
 extern void emu_stats_in_flight(int delta);
 extern bool emu_admin_handle(EmuRequest *req, const char *path);
+
+/* ------------------------------------------------------------------------
+ * index.c: index lag
+ * ------------------------------------------------------------------------
+ */
+extern void emu_index_note_write(EmuRecord *rec);
+extern bool emu_index_visible(const EmuRecord *rec);
+extern void emu_index_reset(void);
+extern const char *emu_index_admin(EmuRequest *req);
 
 /* ------------------------------------------------------------------------
  * seed.c: seed files and dumps

@@ -12,10 +12,10 @@
  *	 "probability": p, "seed": S,	fire with probability p, seeded PRNG
  *	 "action": "error" | "delay" | "drop_before" | "drop_after" |
  *			   "truncate" | "malformed" | "repeat_marker" | "body" |
- *			   "zone_error",
+ *			   "zone_error" | "respond",
  *	 "serverErrorCode": "THROTTLED", "retryAfter": secs, "reason": "...",
  *	 "status": http (optional; default from the code), "delayMs": ms,
- *	 "body": "raw answer text"}
+ *	 "body": "raw answer text" (body) or {...} (respond)}
  *
  * repeat_marker answers a request sent with a continuationMarker with that
  * same marker (the records are the right ones): a server whose paging goes
@@ -27,6 +27,11 @@
  * "zone_error" answers a changes/zone request with HTTP 200 and, for each
  * zone asked for, the error dict {zoneID, serverErrorCode, reason}: the
  * per-zone failure clients must not take for an empty page.
+ *
+ * "respond" answers with the JSON "body" (and "status", default 200)
+ * instead of carrying the request out: answers ckemu never gives by
+ * itself (a per-zone error in zones/list, a missing key) for testing a
+ * client's handling of them.
  *
  * Every rule counts every request it matches; the first rule that is due
  * fires.  Probabilities use a per-rule splitmix64 generator, so a given
@@ -60,7 +65,7 @@ static int	nrules;
 
 static const char *const action_names[] = {
 	NULL, "error", "delay", "drop_before", "drop_after", "truncate", "malformed",
-	"repeat_marker", "body", "zone_error"
+	"repeat_marker", "body", "zone_error", "respond"
 };
 
 void
@@ -160,7 +165,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 	v = emu_get(j, "action");
 	if (v == NULL || !json_object_is_type(v, json_type_string))
 	{
-		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate, malformed, repeat_marker, body or zone_error");
+		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate, malformed, repeat_marker, body, zone_error or respond");
 		return false;
 	}
 	for (a = 1; a < (int) (sizeof(action_names) / sizeof(action_names[0])); a++)
@@ -225,6 +230,19 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 		v = emu_get(j, "reason");
 		if (v != NULL && json_object_is_type(v, json_type_string))
 			snprintf(r->fault.reason, sizeof(r->fault.reason), "%s", json_object_get_string(v));
+	}
+	if (r->fault.action == EMU_FAULT_RESPOND)
+	{
+		v = emu_get(j, "body");
+		if (v == NULL || !json_object_is_type(v, json_type_object))
+		{
+			snprintf(err, errlen, "a respond rule needs \"body\", a JSON object");
+			return false;
+		}
+		r->fault.body = emu_strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		if (!emu_rule_int(j, "status", 200, 100, 599, &tmp, err, errlen))
+			return false;
+		r->fault.status = (int) tmp;
 	}
 	if (r->fault.action == EMU_FAULT_DELAY)
 	{

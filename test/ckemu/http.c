@@ -643,6 +643,14 @@ emu_handle_database(EmuRequest *req)
 				emu_changes_zone_error(req, fault.code,
 									   fault.reason[0] ? fault.reason : "Injected by ckemu");
 				break;
+			case EMU_FAULT_RESPOND:
+				ck_buf_reset(&req->out);
+				ck_buf_append(&req->out, fault.body, strlen(fault.body));
+				req->status = fault.status;
+				req->answered = true;
+				free(fault.body);
+				fault.body = NULL;
+				break;
 			case EMU_FAULT_DELAY:
 				if (!emu_wait_for_client(req, fault.delay_ms))
 					return emu_abandon(req);

@@ -10,7 +10,7 @@
  *		  [--schema FILE.ckdb] [--data FILE.json]... [--latency-ms N]
  *		  [--results-limit-max N] [--max-body-bytes N]
  *		  [--string-equals case-insensitive|case-sensitive]
- *		  [--container ID]... [--no-auth] [--quiet]
+ *		  [--container ID]... [--no-auth] [--index-lag] [--quiet]
  *
  * test/ckemu/main.c
  *
@@ -51,6 +51,7 @@ usage(FILE *out)
 			"  --string-equals MODE          case-insensitive (default) or case-sensitive\n"
 			"  --container ID                only this container exists (repeatable)\n"
 			"  --no-auth                     skip authentication: every request is one user\n"
+			"  --index-lag                   queries see writes only once /_ckemu/index catches up\n"
 			"  --quiet                       no log output\n");
 }
 
@@ -174,7 +175,7 @@ parse_args(int argc, char **argv)
 	{
 		OPT_LISTEN = 256, OPT_PORT_FILE, OPT_S2S, OPT_API, OPT_WEB, OPT_ROTATE,
 		OPT_SCHEMA, OPT_DATA, OPT_LATENCY, OPT_LIMIT, OPT_BODY, OPT_STREQ,
-		OPT_CONTAINER, OPT_NOAUTH, OPT_QUIET, OPT_HELP
+		OPT_CONTAINER, OPT_NOAUTH, OPT_QUIET, OPT_HELP, OPT_INDEX_LAG
 	};
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, OPT_LISTEN},
@@ -192,6 +193,7 @@ parse_args(int argc, char **argv)
 		{"container", required_argument, NULL, OPT_CONTAINER},
 		{"no-auth", no_argument, NULL, OPT_NOAUTH},
 		{"quiet", no_argument, NULL, OPT_QUIET},
+		{"index-lag", no_argument, NULL, OPT_INDEX_LAG},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0}
 	};
@@ -283,6 +285,9 @@ parse_args(int argc, char **argv)
 				break;
 			case OPT_QUIET:
 				emu_config.quiet = true;
+				break;
+			case OPT_INDEX_LAG:
+				emu_config.index_lag = true;
 				break;
 			case OPT_HELP:
 				usage(stdout);

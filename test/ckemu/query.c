@@ -1197,6 +1197,8 @@ emu_scan_zone(const EmuQuery *q, EmuZone *zone, EmuRecord ***out, size_t *n, siz
 
 		if (rec == NULL || strcmp(rec->type, q->record_type) != 0)
 			continue;
+		if (!emu_index_visible(rec))
+			continue;
 		if (q->creator_only && strcmp(rec->created_user, q->creator_only) != 0)
 			continue;
 		for (k = 0; k < q->nfilters; k++)

@@ -359,6 +359,8 @@ emu_seed_load_all(char *err, size_t errlen)
 			return false;
 	/* give back what parsing the seed JSON used */
 	malloc_trim(0);
+	/* seed records are indexed, whatever the index lag */
+	emu_index_reset();
 	return true;
 }
 

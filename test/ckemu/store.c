@@ -567,6 +567,7 @@ emu_log_append(EmuRecord *rec)
 	if (rec->seq != 0)
 		zone->nstale++;
 	rec->seq = ++zone->seq;
+	emu_index_note_write(rec);
 	zone->log[zone->nlog].seq = rec->seq;
 	zone->log[zone->nlog].rec = rec;
 	zone->nlog++;

@@ -313,6 +313,7 @@ extern void group_modify(void); /* t_modify.c */
 extern void group_query(void);	/* t_query.c */
 extern void group_zones_changes(void);	/* t_changes.c */
 extern void group_admin(void);	/* t_admin.c */
+extern void group_index(void);	/* t_index.c */
 extern void group_load(void);	/* t_load.c */
 
 #endif							/* CKT_H */

@@ -1686,6 +1686,7 @@ main(int argc, char **argv)
 	group_query();
 	group_zones_changes();
 	group_admin();
+	group_index();
 	group_load();
 
 	if (g_main_emu)

@@ -152,6 +152,33 @@ group_admin(void)
 		CHECKM(r->secs < 0.3, "the second request was delayed too (%.3f s)", r->secs);
 	}
 
+	TEST("faults/respond: the rule's JSON answers instead, once")
+	{
+		Resp	   *r;
+		Req			req = {0};
+
+		set_faults(emu, "[{\"operation\":\"records/query\",\"action\":\"respond\","
+				   "\"body\":{\"records\":[{\"recordName\":\"x\",\"serverErrorCode\":\"ACCESS_DENIED\"}]}}]");
+		r = visit_query(emu);
+		CHECK_STATUS(r, 200);
+		CHECK_INT(jlen(r->json, "records"), 1);
+		CHECK_STR(jps(r->json, "records[0].serverErrorCode"), "ACCESS_DENIED");
+		r = visit_query(emu);
+		CHECK_INT(jlen(r->json, "records"), 5);
+		/* with a status; a rule without a body is refused */
+		set_faults(emu, "[{\"action\":\"respond\",\"status\":418,\"body\":{}}]");
+		req.path = dbpath("development", "public", "records/query");
+		req.body = "{\"query\":{\"recordType\":\"Visit\"}}";
+		req.cred = cred_s2s();
+		req.raw = true;
+		r = http(emu, &req);
+		CHECK_INT(r->status, 418);
+		CHECK_STR(r->body, "{}");
+		r = admin(emu, "POST", "/_ckemu/faults", "[{\"action\":\"respond\"}]");
+		CHECK_STATUS(r, 400);
+		clear_faults(emu);
+	}
+
 	TEST("faults/drop_before: connection dropped, nothing applied")
 	{
 		Resp	   *r;
