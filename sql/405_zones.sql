@@ -1,5 +1,5 @@
 --
--- 400_zones: zones as data.  ckfdw_zones lists a database's zones,
+-- 405_zones: zones as data.  ckfdw_zones lists a database's zones,
 -- ckfdw_create_zone and ckfdw_delete_zone create and delete custom zones
 -- (zones/list, zones/lookup, zones/modify); the same checks as a scan
 -- (a ckfdw server, USAGE, a user mapping) and CloudKit's refusals as
