@@ -98,6 +98,9 @@ _PG_init(void)
 
 	/* joins by record name, with batched lookups (lookup.c) */
 	ckfdw_lookup_join_init();
+
+	/* every error says what the statement wrote (write_tally.c) */
+	ckfdw_write_tally_init();
 }
 
 /*

@@ -391,7 +391,7 @@ extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 extern void ckfdw_report_response(const CkResponse *resp,
 								  const CkFdwRequestInfo *info,
 								  const char *note) pg_attribute_noreturn();
-extern void ckfdw_report_write_response(const CkResponse *resp,
+extern void ckfdw_report_response_hint(const CkResponse *resp,
 										const CkFdwRequestInfo *info,
 										const char *note,
 										const char *hint) pg_attribute_noreturn();

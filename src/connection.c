@@ -745,11 +745,13 @@ ckfdw_report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
 }
 
 /*
- * The same for a write: hint, if not NULL, says what to do about what the
- * failure leaves written or unknown, after the failure's own hint.
+ * The same with the caller's hint (if not NULL): what to do in the caller's
+ * situation, such as a write whose outcome is unknown.  It replaces the
+ * error table's hint for a CloudKit error, and follows the hint of a
+ * transport failure.
  */
 void
-ckfdw_report_write_response(const CkResponse *resp, const CkFdwRequestInfo *info,
+ckfdw_report_response_hint(const CkResponse *resp, const CkFdwRequestInfo *info,
 							const char *note, const char *hint)
 {
 	report_response(resp, info, note, hint);

@@ -1742,7 +1742,7 @@ modify_request(CkFdwModifyState *fmstate, const char *body, int nops,
 	if (outcome_unknown(resp))
 	{
 		count_unknown(fmstate, nops);
-		ckfdw_report_write_response(resp, &fmstate->info, written_note(fmstate),
+		ckfdw_report_response_hint(resp, &fmstate->info, written_note(fmstate),
 									unknown_outcome_hint(fmstate));
 	}
 	ckfdw_report_response(resp, &fmstate->info, written_note(fmstate));

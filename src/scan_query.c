@@ -31,6 +31,7 @@ static char *query_explain_request(const char *base, CkFdwPushdown *pd,
 								   CkFdwParamValues *params, CkFdwOptions *opts);
 static bool send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp);
 static bool refuse_field(CkFdwScanState *fsstate, const char *reason);
+static bool refused_unfiltered(CkFdwScanState *fsstate, const CkResponse *resp);
 
 const CkScanSource ckfdw_query_source = {
 	.operation = "records/query",
@@ -247,7 +248,37 @@ send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp)
 		strcmp(resp->server_error_code, "BAD_REQUEST") == 0 &&
 		refuse_field(fsstate, resp->reason))
 		return true;
+	if (refused_unfiltered(fsstate, resp))
+		ckfdw_report_response_hint(resp, &fsstate->info, NULL,
+								   "CloudKit lists a record type only where recordName is QUERYABLE in the schema: add a condition on a QUERYABLE field, add that index, or, in a custom zone of the private or shared database, read the zone's change feed (foreign table option scan_source 'changes').");
 	ckfdw_report_response(resp, &fsstate->info, NULL);
+}
+
+/*
+ * Did CloudKit refuse to list the record type at all: a query without any
+ * condition, on a type whose recordName (___recordID) has no QUERYABLE
+ * index?  The user asked for no filter, so the generic hint about
+ * filtered fields would mislead.
+ */
+static bool
+refused_unfiltered(CkFdwScanState *fsstate, const CkResponse *resp)
+{
+	char	   *field;
+	int			refusal;
+	int			i;
+
+	if (resp->kind != CK_RESULT_SERVER_ERROR ||
+		strcmp(resp->server_error_code, "BAD_REQUEST") != 0 ||
+		!ckfdw_index_refusal(resp->reason, &field, &refusal) ||
+		refusal != CKFDW_REFUSED_QUERYABLE ||
+		!ckfdw_field_matches(field, "recordName", true))
+		return false;
+	for (i = 0; i < list_length(fsstate->pushdown->filters); i++)
+	{
+		if (!fsstate->filter_off[i] && !fsstate->refused[i])
+			return false;
+	}
+	return true;
 }
 
 /*
