@@ -37,8 +37,14 @@ make_test_keys()
 	export CKFDW_SCHEMA_FILE="$dir/gallery.ckdb"
 }
 
+# What start_ckemu loads: the sample container's schema and records.  A
+# suite with a seed of its own sets CKEMU_SEED_FLAGS before starting.
+CKEMU_SEED_FLAGS=(--schema "$CKFDW_ROOT/test/data/gallery.ckdb"
+				  --data "$CKFDW_ROOT/test/data/gallery.json")
+
 # start_ckemu NAME [ckemu flags...]: starts ckemu on a free loopback port and
-# sets CKEMU_URL_<NAME>.  The sample container and the test key are loaded.
+# sets CKEMU_URL_<NAME>.  The seed (CKEMU_SEED_FLAGS) and the test key are
+# loaded.
 start_ckemu()
 {
 	local name=$1
@@ -46,8 +52,7 @@ start_ckemu()
 	local portfile="$WORK_DIR/ckemu-$name.port"
 	"$CKEMU_BIN" --listen 127.0.0.1:0 --port-file "$portfile" \
 		--s2s-key "$CKFDW_KEY_ID=$WORK_DIR/pub.pem" \
-		--schema "$CKFDW_ROOT/test/data/gallery.ckdb" \
-		--data "$CKFDW_ROOT/test/data/gallery.json" \
+		"${CKEMU_SEED_FLAGS[@]}" \
 		--container iCloud.com.example.Gallery \
 		--api-token "$CKFDW_API_TOKEN" \
 		--web-auth-token "$CKFDW_WEB_AUTH_TOKEN=$CKFDW_WEB_AUTH_USER" \

@@ -26,35 +26,7 @@ SELF=$CKFDW_ROOT/test/scenarios/fault-matrix.sh
 # below sends several requests and the fault hits the second.
 NRECORDS=300
 
-PASSED=0
-FAILED=0
-TRIAL=""
-
-oneline()
-{
-	tr '\n' ' ' <<<"$1" | sed 's/ *$//' | cut -c1-400
-}
-
-pass()
-{
-	PASSED=$((PASSED + 1))
-}
-
-fail()
-{
-	FAILED=$((FAILED + 1))
-	echo "FAILED: $TRIAL: $(oneline "$1")"
-}
-
-# check WHAT EXPECTED ACTUAL
-check()
-{
-	if [ "$2" = "$3" ]; then
-		pass
-	else
-		fail "$1: expected \"$2\", got \"$3\""
-	fi
-}
+source "$CKFDW_ROOT/test/scenarios/checks.sh"
 
 # ----------------------------------------------------------------------
 # The statements
@@ -237,10 +209,10 @@ EOF
 check_trial()
 {
 	local fault=$1 kind=$2 err=$3 state=$4 rerun_err=$5 rerun_state=$6 out want_held c w u
-	TRIAL="$fault x $kind"
+	CASE="$fault x $kind"
 	slurp "$S/$kind.out" out
 	want_held=$(expected_held "$kind")
-	printf '%s\n%s\n%s\n%s\n\n' "== $TRIAL" "$out" "$err" "held: $state" >>"$S/trials.log"
+	printf '%s\n%s\n%s\n%s\n\n' "== $CASE" "$out" "$err" "held: $state" >>"$S/trials.log"
 
 	if [[ $err != *ERROR:* ]]; then
 		check "what the statement returned" "$(expected_output "$kind")" "$out"
@@ -335,9 +307,9 @@ rotation()
 	# the answer came, cut or not JSON: its token is used; the request
 	# never reached ckemu's authentication: the old one still works
 	for fault in truncate malformed drop_before; do
-		TRIAL="rotating tokens, $fault"
+		CASE="rotating tokens, $fault"
 		out=$(rotation_session "{\"operation\": \"records/query\", \"action\": \"$fault\"}")
-		printf '== %s\n%s\n\n' "$TRIAL" "$out" >>"$S/trials.log"
+		printf '== %s\n%s\n\n' "$CASE" "$out" >>"$S/trials.log"
 		check "queries after the fault" "300 300" \
 			"$(grep -E '^[0-9]+$' <<<"$out" | tail -n 2 | paste -sd' ')"
 	done
@@ -345,9 +317,9 @@ rotation()
 	# the answer, with the next token, is lost after ckemu took the token
 	# (the query's resend with it is refused): a clear 28000 about the
 	# web-auth token, never about keys, for this query and the next ones
-	TRIAL="rotating tokens, drop_after"
+	CASE="rotating tokens, drop_after"
 	out=$(rotation_session '{"operation": "records/query", "action": "drop_after"}')
-	printf '== %s\n%s\n\n' "$TRIAL" "$out" >>"$S/trials.log"
+	printf '== %s\n%s\n\n' "$CASE" "$out" >>"$S/trials.log"
 	check "the query before the fault" 300 "$(head -n 1 <<<"$out")"
 	check "the queries refused (28000)" 3 \
 		"$(grep -c 'ERROR:  CloudKit rejected the query of record type "Matrix"' <<<"$out")"
@@ -358,7 +330,7 @@ rotation()
 	check "hints about server-to-server keys" 0 "$(grep -c 'key_id' <<<"$out")"
 
 	# signing in again and setting the new token is the way back
-	TRIAL="rotating tokens, a new sign-in"
+	CASE="rotating tokens, a new sign-in"
 	token=$(curl -sf "$CKEMU_ROTATING_URL/_ckemu/signin?user=$CKFDW_WEB_AUTH_USER" | jq -r .ckWebAuthToken)
 	out=$(psql -X -At -v ON_ERROR_STOP=0 -v token="$token" 2>&1 <<'EOF'
 SELECT count(*) FROM m_rot;
@@ -367,7 +339,7 @@ SELECT count(*) FROM m_rot;
 SELECT count(*) FROM m_rot;
 EOF
 )
-	printf '== %s\n%s\n\n' "$TRIAL" "$out" >>"$S/trials.log"
+	printf '== %s\n%s\n\n' "$CASE" "$out" >>"$S/trials.log"
 	check "the session before and after ALTER USER MAPPING" "28000 300 300" \
 		"$(grep -oE '^[0-9]+$|CloudKit rejected' <<<"$out" | sed 's/CloudKit rejected/28000/' | paste -sd' ')"
 }
@@ -410,31 +382,6 @@ fi
 
 source test/lib.sh
 
-# start_matrix_ckemu NAME [flags]: a ckemu with the Matrix seed only
-start_matrix_ckemu()
-{
-	local name=$1 portfile="$WORK_DIR/ckemu-$1.port" i
-	shift
-	"$CKEMU_BIN" --listen 127.0.0.1:0 --port-file "$portfile" --quiet \
-		--s2s-key "$CKFDW_KEY_ID=$WORK_DIR/pub.pem" \
-		--data "$WORK_DIR/matrix.json" \
-		--container iCloud.com.example.Gallery \
-		--api-token "$CKFDW_API_TOKEN" \
-		--web-auth-token "$CKFDW_WEB_AUTH_TOKEN=$CKFDW_WEB_AUTH_USER" \
-		"$@" >"$WORK_DIR/ckemu-$name.log" 2>&1 &
-	CKEMU_PIDS+=($!)
-	for i in $(seq 1 100); do
-		[ -s "$portfile" ] && break
-		sleep 0.1
-	done
-	if [ ! -s "$portfile" ]; then
-		echo "ckemu ($name) did not start:" >&2
-		cat "$WORK_DIR/ckemu-$name.log" >&2
-		return 1
-	fi
-	printf -v "CKEMU_URL_$name" 'http://127.0.0.1:%s' "$(cat "$portfile")"
-}
-
 if [ ! -x "$CKEMU_BIN" ]; then
 	echo "test/ckemu/ckemu is not built: run make first"
 	echo "fault-matrix: 0 passed, 1 failed"
@@ -450,11 +397,13 @@ jq -n --argjson n "$NRECORDS" '{seeds: [{container: "iCloud.com.example.Gallery"
 		recordType: "Matrix",
 		fields: {n: {value: ., type: "INT64"}, v: {value: "orig", type: "STRING"}}}]}]}' \
 	>"$WORK_DIR/matrix.json"
-if ! start_matrix_ckemu main || ! start_matrix_ckemu rotating --rotate-web-auth-tokens; then
+# ckemus with the Matrix seed only
+CKEMU_SEED_FLAGS=(--data "$WORK_DIR/matrix.json")
+if ! start_ckemu main --quiet || ! start_ckemu rotating --quiet --rotate-web-auth-tokens; then
 	echo "fault-matrix: 0 passed, 1 failed"
 	exit 1
 fi
-# shellcheck disable=SC2154	# set by start_matrix_ckemu
+# shellcheck disable=SC2154	# set by start_ckemu
 export WORK_DIR CKEMU_URL=$CKEMU_URL_main CKEMU_ROTATING_URL=$CKEMU_URL_rotating
 
 rc=0

@@ -22,36 +22,7 @@ SELF=$CKFDW_ROOT/test/scenarios/run-scenarios.sh
 # Checks and helpers, inside the cluster
 # ----------------------------------------------------------------------
 
-PASSED=0
-FAILED=0
-SCENARIO=""
-
-# one line, at most 300 characters, for a failure message
-oneline()
-{
-	tr '\n' ' ' <<<"$1" | sed 's/ *$//' | cut -c1-300
-}
-
-pass()
-{
-	PASSED=$((PASSED + 1))
-}
-
-fail()
-{
-	FAILED=$((FAILED + 1))
-	echo "FAILED: $SCENARIO: $(oneline "$1")"
-}
-
-# check WHAT EXPECTED ACTUAL
-check()
-{
-	if [ "$2" = "$3" ]; then
-		pass
-	else
-		fail "$1: expected \"$2\", got \"$3\""
-	fi
-}
+source "$CKFDW_ROOT/test/scenarios/checks.sh"
 
 # check_that WHAT OBSERVED TEST...: TEST (a command) must succeed
 check_that()
@@ -541,7 +512,7 @@ in_cluster()
 		return 1
 	fi
 	for name in readers writers same_records faults_under_load dropped_modify cancel; do
-		SCENARIO=$name
+		CASE=$name
 		NOTE=""
 		start=$(now_ms)
 		"scenario_$name"
