@@ -28,6 +28,8 @@
  *	 request abandoned after it ran: the store did change.
  * - records_out counts records returned (tombstones included, error
  *	 entries not).
+ * - waiting: requests sleeping in --latency-ms or a delay fault right
+ *	 now (so a test can see that they sleep side by side).  Not reset.
  * - in_flight: /database/ requests received and not yet finished.  It is
  *	 not reset with the rest; a test that measures waits for 0 first, so
  *	 that a straggler from an earlier test cannot land in its numbers.
@@ -67,6 +69,7 @@ static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static long total_requests;
 static long total_abandoned;
 static long in_flight;
+static long waiting;
 static uint64_t stats_epoch;	/* bumped by every clear */
 static EmuOpStats op_stats[NSTAT_OPS];
 
@@ -173,6 +176,15 @@ emu_stats_undelivered(const char *op, long records_out, size_t bytes_in,
 	pthread_mutex_unlock(&stats_lock);
 }
 
+/* Requests sleeping in --latency-ms or a delay fault right now. */
+void
+emu_stats_waiting(int delta)
+{
+	pthread_mutex_lock(&stats_lock);
+	waiting += delta;
+	pthread_mutex_unlock(&stats_lock);
+}
+
 void
 emu_stats_in_flight(int delta)
 {
@@ -192,6 +204,7 @@ emu_stats_render(CkBuf *out)
 	json_object_object_add(root, "requests", json_object_new_int64(total_requests));
 	json_object_object_add(root, "abandoned", json_object_new_int64(total_abandoned));
 	json_object_object_add(root, "in_flight", json_object_new_int64(in_flight));
+	json_object_object_add(root, "waiting", json_object_new_int64(waiting));
 	for (i = 0; i < NSTAT_OPS; i++)
 	{
 		json_object *o;

@@ -583,6 +583,7 @@ extern uint64_t emu_stats_count(const char *op, long records_in, long records_ou
 extern void emu_stats_abandoned(const char *op, long records_in);
 extern void emu_stats_undelivered(const char *op, long records_out, size_t bytes_in,
 								  size_t bytes_out, uint64_t epoch);
+extern void emu_stats_waiting(int delta);
 extern void emu_stats_in_flight(int delta);
 extern bool emu_admin_handle(EmuRequest *req, const char *path);
 

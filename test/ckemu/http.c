@@ -582,17 +582,22 @@ emu_wait_for_client(EmuRequest *req, int ms)
 	int64_t		deadline = emu_monotonic_ms() + ms;
 	int64_t		left;
 
+	bool		stayed = true;
+
 	if (ms <= 0)
 		return true;
+	emu_stats_waiting(1);
 	while ((left = deadline - emu_monotonic_ms()) > 0)
 	{
 		if (emu_client_gone_within(req, (int) left))
 		{
 			req->abandoned = true;
-			return false;
+			stayed = false;
+			break;
 		}
 	}
-	return true;
+	emu_stats_waiting(-1);
+	return stayed;
 }
 
 /* ---------------------------------------------------------------- requests */

@@ -191,6 +191,14 @@ extern int64_t admin_wait(Emu *emu, const char *admin_path, const char *path,
 extern CURLcode http_hang_up(Emu *emu, const Req *req, const char *admin_path,
 							 const char *path);
 
+/*
+ * The same with n (at most 8) copies of req at once: waits until path
+ * shows n, then all hang up.  Returns CURLE_ABORTED_BY_CALLBACK when every
+ * one ended so, else the first other result.
+ */
+extern CURLcode http_hang_up_n(Emu *emu, const Req *req, int n,
+							   const char *admin_path, const char *path);
+
 /* ------------------------------------------------------------------------
  * JSON
  * ------------------------------------------------------------------------

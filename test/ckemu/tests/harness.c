@@ -992,24 +992,44 @@ hang_up_worker(void *arg)
 CURLcode
 http_hang_up(Emu *emu, const Req *req, const char *admin_path, const char *path)
 {
-	HangUp		h;
-	pthread_t	thread;
+	return http_hang_up_n(emu, req, 1, admin_path, path);
+}
 
-	memset(&h, 0, sizeof(h));
-	h.emu = emu;
-	h.req = *req;
-	h.req.hang_up = &h.hang_up;
-	h.req.detached = true;
-	h.req.raw = true;
-	h.req.timeout_ms = 600000;	/* the hang-up, not a timeout, ends it */
-	atomic_init(&h.hang_up, false);
-	if (pthread_create(&thread, NULL, hang_up_worker, &h) != 0)
+CURLcode
+http_hang_up_n(Emu *emu, const Req *req, int n, const char *admin_path,
+			   const char *path)
+{
+	HangUp		h[8];
+	pthread_t	thread[8];
+	CURLcode	result = CURLE_ABORTED_BY_CALLBACK;
+	int			i;
+
+	if (n < 1 || n > 8)
 		abort();
-	CHECKM(admin_wait(emu, admin_path, path, 1, 60) == 1,
-		   "the request did not reach ckemu (%s never 1 in %s)", path, admin_path);
-	atomic_store(&h.hang_up, true);
-	pthread_join(thread, NULL);
-	return h.cc;
+	memset(h, 0, sizeof(h));
+	for (i = 0; i < n; i++)
+	{
+		h[i].emu = emu;
+		h[i].req = *req;
+		h[i].req.hang_up = &h[i].hang_up;
+		h[i].req.detached = true;
+		h[i].req.raw = true;
+		h[i].req.timeout_ms = 600000;	/* the hang-up, not a timeout, ends it */
+		atomic_init(&h[i].hang_up, false);
+		if (pthread_create(&thread[i], NULL, hang_up_worker, &h[i]) != 0)
+			abort();
+	}
+	CHECKM(admin_wait(emu, admin_path, path, n, 60) == n,
+		   "the requests did not all reach ckemu (%s never %d in %s)", path, n, admin_path);
+	for (i = 0; i < n; i++)
+		atomic_store(&h[i].hang_up, true);
+	for (i = 0; i < n; i++)
+	{
+		pthread_join(thread[i], NULL);
+		if (result == CURLE_ABORTED_BY_CALLBACK)
+			result = h[i].cc;
+	}
+	return result;
 }
 
 /* ------------------------------------------------------------------------
