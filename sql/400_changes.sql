@@ -233,6 +233,13 @@ SELECT ckfdw_sync_token('loan') AS t_err \gset
 SELECT :'t_err' <> :'t2' AS past_first_page;
 SELECT count(*) AS still_to_read FROM loan WHERE sync_token = :'t_err';
 
+-- a feed that goes round in circles (the second answer hands back the
+-- token it was asked with, and more to come): an error, never the same
+-- rows again and again
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"changes/zone","after":1,"count":1,"action":"repeat_marker"}]' >/dev/null
+SELECT ckfdw_test_error($$SELECT count(*) FROM loan WHERE sync_token = (SELECT token FROM mirror_state)$$);
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+
 -- a job killed between fetching and storing the token: the transaction
 -- rolls back, the rerun converges
 BEGIN;

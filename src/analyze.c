@@ -289,7 +289,7 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 					 errmsg("CloudKit returned an empty page with an unchanged continuationMarker for the query of record type \"%s\"",
 							options->record_type)));
 		ckfdw_check_marker(&markers, work_cxt, next_marker, strlen(next_marker),
-						   pages, options->record_type);
+						   pages, "continuationMarker", "query", options->record_type);
 
 		/* the marker outlives this page: copy it before the reset */
 		MemoryContextSwitchTo(work_cxt);

@@ -496,6 +496,7 @@ extern bool ckfdw_field_matches(const char *refused, const char *field,
 typedef struct CkFdwMarkerGuard CkFdwMarkerGuard;
 extern void ckfdw_check_marker(CkFdwMarkerGuard **guard, MemoryContext cxt,
 							   const char *marker, size_t len, int page,
+							   const char *field, const char *read,
 							   const char *record_type);
 extern void ckfdw_forget_markers(CkFdwMarkerGuard *guard);
 

@@ -43,11 +43,14 @@ free_guard(void *arg)
  * Note that page number "page" (1 for the first) of a scan carried marker,
  * and raise 08P01 if an earlier page of the same scan carried it already.
  * *guard is created at first use in cxt, which must live as long as the
- * scan; record_type names the query in the message.
+ * scan.  field names the marker ("continuationMarker", or "syncToken" for
+ * a change feed), read what it pages ("query", "change read") and
+ * record_type the type, in the message.
  */
 void
 ckfdw_check_marker(CkFdwMarkerGuard **guard, MemoryContext cxt,
 				   const char *marker, size_t len, int page,
+				   const char *field, const char *read,
 				   const char *record_type)
 {
 	long		first;
@@ -75,10 +78,10 @@ ckfdw_check_marker(CkFdwMarkerGuard **guard, MemoryContext cxt,
 	if (first > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("CloudKit repeated a continuationMarker in its answers to the query of record type \"%s\"",
-						record_type),
-				 errdetail("Page %d carried the same continuationMarker as page %ld; following it would return records again.",
-						   page, first),
+				 errmsg("CloudKit repeated a %s in its answers to the %s of record type \"%s\"",
+						field, read, record_type),
+				 errdetail("Page %d carried the same %s as page %ld; following it would return records again.",
+						   page, field, first),
 				 errhint("The server's paging is broken; retry the statement, and report the problem to the service's operator if it persists.")));
 }
 

@@ -186,6 +186,12 @@ changes_fetch(CkFdwScanState *fsstate)
 				 errmsg("CloudKit returned an empty page with an unchanged syncToken for the change read of record type \"%s\"",
 						fsstate->options->record_type)));
 
+	/* a token an earlier page carried would return its records again */
+	if (z.more_coming)
+		ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, z.sync_token,
+						   strlen(z.sync_token), fsstate->pages_fetched,
+						   "syncToken", "change read", fsstate->options->record_type);
+
 	fsstate->page_token = MemoryContextStrdup(fsstate->scan_cxt, z.sync_token);
 	fsstate->more = z.more_coming;
 }

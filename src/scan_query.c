@@ -208,7 +208,7 @@ query_fetch(CkFdwScanState *fsstate)
 	if (fsstate->marker != NULL)
 		ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, fsstate->marker,
 						   strlen(fsstate->marker), fsstate->pages_fetched,
-						   fsstate->options->record_type);
+						   "continuationMarker", "query", fsstate->options->record_type);
 }
 
 /* An error instead of a record is an error, never a gap. */

@@ -18,8 +18,9 @@
  *	 "body": "raw answer text" (body) or {...} (respond)}
  *
  * repeat_marker answers a request sent with a continuationMarker with that
- * same marker (the records are the right ones): a server whose paging goes
- * round in circles.  body answers with the given text as it is, with
+ * same marker (the records are the right ones), and a changes/zone request
+ * sent with a syncToken with that token and moreComing: a server whose
+ * paging goes round in circles.  body answers with the given text as it is, with
  * "status" (200 unless given): a way to send what ckemu would never store,
  * such as "\u0000" in a record name or a lone surrogate "\uD800".  The
  * request itself is carried out normally in both cases.
@@ -414,14 +415,26 @@ emu_faults_apply(EmuRequest *req, EmuFault *fault)
 		json_object *body = json_tokener_parse(req->body.data ? req->body.data : "");
 		json_object *out = json_tokener_parse(req->out.data ? req->out.data : "");
 		json_object *sent = emu_get(body, "continuationMarker");
+		json_object *page = out;
+		const char *field = "continuationMarker";
 
-		if (out != NULL && json_object_is_type(out, json_type_object) &&
+		/* changes/zone: the first zone's syncToken, and more coming */
+		if (sent == NULL && json_object_is_type(emu_get(body, "zones"), json_type_array) &&
+			json_object_is_type(emu_get(out, "zones"), json_type_array))
+		{
+			sent = emu_get(json_object_array_get_idx(emu_get(body, "zones"), 0), "syncToken");
+			page = json_object_array_get_idx(emu_get(out, "zones"), 0);
+			field = "syncToken";
+			if (json_object_is_type(page, json_type_object) && emu_get(page, field) != NULL)
+				json_object_object_add(page, "moreComing", json_object_new_boolean(true));
+		}
+		if (json_object_is_type(page, json_type_object) &&
 			sent != NULL && json_object_is_type(sent, json_type_string) &&
-			emu_get(out, "continuationMarker") != NULL)
+			emu_get(page, field) != NULL)
 		{
 			const char *text;
 
-			json_object_object_add(out, "continuationMarker", json_object_get(sent));
+			json_object_object_add(page, field, json_object_get(sent));
 			text = json_object_to_json_string_ext(out, JSON_C_TO_STRING_PLAIN |
 												  JSON_C_TO_STRING_NOSLASHESCAPE);
 			ck_buf_reset(&req->out);
