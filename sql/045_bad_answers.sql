@@ -4,7 +4,8 @@
 -- same records until statement_timeout; strings PostgreSQL text cannot hold
 -- (a NUL, a lone UTF-16 surrogate) would be cut or changed; "NaN" is no
 -- CloudKit DOUBLE.  Each is an error.  ckemu's fault rules make the
--- answers: repeat_marker, and body (a raw answer ckemu would never store).
+-- answers: repeat_marker, and respond with raw text (an answer ckemu would
+-- never store).
 --
 \getenv ckemu_url CKEMU_URL
 \! curl -s -X POST "$CKEMU_URL/_ckemu/reset" >/dev/null
@@ -43,38 +44,38 @@ RESET enable_material;
 -- A NUL in a record name: "r\u00001" would read as "r", and an UPDATE
 -- would then hit another record.  22P05, as for a NUL in a field.
 --
-\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r\\u00001\",\"recordType\":\"Artist\",\"fields\":{}}]}"}]'
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r\\u00001\",\"recordType\":\"Artist\",\"fields\":{}}]}"}]'
 SELECT id FROM artist;
 SELECT ckfdw_test_error('SELECT id FROM artist');
 SELECT count(*) FROM artist;
 UPDATE artist SET name = 'x';
 -- ... in a reference's record name
-\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"mentor\":{\"value\":{\"recordName\":\"m\\u0000x\"},\"type\":\"REFERENCE\"}}}]}"}]'
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"mentor\":{\"value\":{\"recordName\":\"m\\u0000x\"},\"type\":\"REFERENCE\"}}}]}"}]'
 SELECT id, mentor FROM artist;
 -- ... and in a field, as before
-\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\u0000b\",\"type\":\"STRING\"}}}]}"}]'
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\u0000b\",\"type\":\"STRING\"}}}]}"}]'
 SELECT id, name FROM artist;
 
 --
 -- A lone surrogate, which a JSON parser would turn into U+FFFD: 22P05.
 -- A proper pair is a character like any other.
 --
-\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\ud800b\",\"type\":\"STRING\"}}}]}"}]'
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\ud800b\",\"type\":\"STRING\"}}}]}"}]'
 SELECT id, name FROM artist;
 SELECT ckfdw_test_error('SELECT id FROM artist');
-\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\ud83d\\ude00b\",\"type\":\"STRING\"}}}]}"}]'
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\ud83d\\ude00b\",\"type\":\"STRING\"}}}]}"}]'
 SELECT id, name = 'a' || chr(128512) || 'b' AS pair_read FROM artist;
 
 --
 -- "NaN" and "Infinity" as strings are no CloudKit DOUBLE (a DOUBLE is a
 -- JSON number, which is never either).
 --
-\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"NaN\",\"type\":\"DOUBLE\"}}}]}"}]'
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"NaN\",\"type\":\"DOUBLE\"}}}]}"}]'
 SELECT id, rating FROM artist;
-\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"-Infinity\",\"type\":\"DOUBLE\"}}}]}"}]'
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"-Infinity\",\"type\":\"DOUBLE\"}}}]}"}]'
 SELECT id, rating FROM artist;
 -- a number as a string (numbersAsStrings) still reads
-\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "body", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"4.5\",\"type\":\"DOUBLE\"}}}]}"}]'
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"4.5\",\"type\":\"DOUBLE\"}}}]}"}]'
 SELECT id, rating FROM artist;
 
 \! curl -s -o /dev/null -X DELETE "$CKEMU_URL/_ckemu/faults"

@@ -548,7 +548,6 @@ typedef enum EmuFaultAction
 	EMU_FAULT_TRUNCATE,
 	EMU_FAULT_MALFORMED,
 	EMU_FAULT_REPEAT_MARKER,	/* answer with the request's own marker */
-	EMU_FAULT_BODY,				/* answer with a given raw body */
 	EMU_FAULT_ZONE_ERROR,		/* changes/zone: a per-zone error in HTTP 200 */
 	EMU_FAULT_RESPOND			/* answer with the rule's body instead */
 } EmuFaultAction;
@@ -561,8 +560,8 @@ typedef struct EmuFault
 	int			retry_after;	/* -1 = none */
 	char		reason[256];
 	int			delay_ms;
-	char	   *body;			/* EMU_FAULT_BODY: raw text; EMU_FAULT_RESPOND:
-								 * JSON text (a malloc'd copy, freed after use) */
+	char	   *body;			/* EMU_FAULT_RESPOND: the answer's text (a
+								 * malloc'd copy, freed after use) */
 } EmuFault;
 
 extern void emu_faults_init(void);

@@ -11,28 +11,27 @@
  *	 "count": K,					fire K times (1); 0 = unlimited
  *	 "probability": p, "seed": S,	fire with probability p, seeded PRNG
  *	 "action": "error" | "delay" | "drop_before" | "drop_after" |
- *			   "truncate" | "malformed" | "repeat_marker" | "body" |
+ *			   "truncate" | "malformed" | "repeat_marker" |
  *			   "zone_error" | "respond",
  *	 "serverErrorCode": "THROTTLED", "retryAfter": secs, "reason": "...",
  *	 "status": http (optional; default from the code), "delayMs": ms,
- *	 "body": "raw answer text" (body) or {...} (respond)}
+ *	 "body": {...} or "raw answer text" (respond)}
  *
  * repeat_marker answers a request sent with a continuationMarker with that
  * same marker (the records are the right ones), and a changes/zone request
  * sent with a syncToken with that token and moreComing: a server whose
- * paging goes round in circles.  body answers with the given text as it is, with
- * "status" (200 unless given): a way to send what ckemu would never store,
- * such as "\u0000" in a record name or a lone surrogate "\uD800".  The
- * request itself is carried out normally in both cases.
+ * paging goes round in circles.  The request itself is carried out.
  *
  * "zone_error" answers a changes/zone request with HTTP 200 and, for each
  * zone asked for, the error dict {zoneID, serverErrorCode, reason}: the
  * per-zone failure clients must not take for an empty page.
  *
- * "respond" answers with the JSON "body" (and "status", default 200)
- * instead of carrying the request out: answers ckemu never gives by
- * itself (a per-zone error in zones/list, a missing key) for testing a
- * client's handling of them.
+ * "respond" answers with "body" (and "status", default 200) instead of
+ * carrying the request out: answers ckemu never gives by itself (a
+ * per-zone error in zones/list, a missing key), for testing a client's
+ * handling of them.  A JSON object is sent as JSON; a string is sent as
+ * it is, so that it can hold what ckemu would never store or print, such
+ * as "\u0000" in a record name or a lone surrogate "\uD800".
  *
  * Every rule counts every request it matches; the first rule that is due
  * fires.  Probabilities use a per-rule splitmix64 generator, so a given
@@ -66,7 +65,7 @@ static int	nrules;
 
 static const char *const action_names[] = {
 	NULL, "error", "delay", "drop_before", "drop_after", "truncate", "malformed",
-	"repeat_marker", "body", "zone_error", "respond"
+	"repeat_marker", "zone_error", "respond"
 };
 
 void
@@ -166,7 +165,7 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 	v = emu_get(j, "action");
 	if (v == NULL || !json_object_is_type(v, json_type_string))
 	{
-		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate, malformed, repeat_marker, body, zone_error or respond");
+		snprintf(err, errlen, "\"action\" is required: error, delay, drop_before, drop_after, truncate, malformed, repeat_marker, zone_error or respond");
 		return false;
 	}
 	for (a = 1; a < (int) (sizeof(action_names) / sizeof(action_names[0])); a++)
@@ -235,12 +234,15 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 	if (r->fault.action == EMU_FAULT_RESPOND)
 	{
 		v = emu_get(j, "body");
-		if (v == NULL || !json_object_is_type(v, json_type_object))
+		if (json_object_is_type(v, json_type_string))
+			r->fault.body = emu_strdup(json_object_get_string(v));
+		else if (json_object_is_type(v, json_type_object))
+			r->fault.body = emu_strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		else
 		{
-			snprintf(err, errlen, "a respond rule needs \"body\", a JSON object");
+			snprintf(err, errlen, "a respond rule needs \"body\": a JSON object, or the answer's raw text");
 			return false;
 		}
-		r->fault.body = emu_strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 		if (!emu_rule_int(j, "status", 200, 100, 599, &tmp, err, errlen))
 			return false;
 		r->fault.status = (int) tmp;
@@ -255,19 +257,6 @@ emu_rule_parse(json_object *j, EmuFaultRule *r, char *err, size_t errlen)
 		if (!emu_rule_int(j, "delayMs", 0, 0, 600000, &tmp, err, errlen))
 			return false;
 		r->fault.delay_ms = (int) tmp;
-	}
-	if (r->fault.action == EMU_FAULT_BODY)
-	{
-		v = emu_get(j, "body");
-		if (v == NULL || !json_object_is_type(v, json_type_string))
-		{
-			snprintf(err, errlen, "a body rule needs \"body\", the answer's text");
-			return false;
-		}
-		r->fault.body = emu_strdup(json_object_get_string(v));
-		if (!emu_rule_int(j, "status", 200, 100, 599, &tmp, err, errlen))
-			return false;
-		r->fault.status = (int) tmp;
 	}
 	return true;
 }
@@ -404,13 +393,7 @@ emu_faults_list(void)
 void
 emu_faults_apply(EmuRequest *req, EmuFault *fault)
 {
-	if (fault->action == EMU_FAULT_BODY)
-	{
-		ck_buf_reset(&req->out);
-		ck_buf_append(&req->out, fault->body, strlen(fault->body));
-		req->status = fault->status;
-	}
-	else if (fault->action == EMU_FAULT_REPEAT_MARKER && req->status == 200)
+	if (fault->action == EMU_FAULT_REPEAT_MARKER && req->status == 200)
 	{
 		json_object *body = json_tokener_parse(req->body.data ? req->body.data : "");
 		json_object *out = json_tokener_parse(req->out.data ? req->out.data : "");

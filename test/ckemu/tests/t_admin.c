@@ -250,20 +250,20 @@ group_admin(void)
 		clear_faults(emu);
 	}
 
-	TEST("faults/body answers with the given text and status")
+	TEST("faults/respond with a string answers with that text as it is")
 	{
 		static const char text[] = "{\"records\":[{\"recordName\":\"r\\u00001\"}]}";
 		Resp	   *r;
 
-		set_faults(emu, "[{\"operation\":\"records/query\",\"action\":\"body\",\"status\":202,"
+		set_faults(emu, "[{\"operation\":\"records/query\",\"action\":\"respond\",\"status\":202,"
 				   "\"body\":\"{\\\"records\\\":[{\\\"recordName\\\":\\\"r\\\\u00001\\\"}]}\"}]");
 		r = visit_query(emu);
 		CHECKM(r->cc == CURLE_OK && r->status == 202 && r->len == strlen(text) &&
 			   memcmp(r->body, text, r->len) == 0,
 			   "got HTTP %ld: %.*s", r->status, (int) r->len, r->body ? r->body : "");
 		CHECKM(ok200(visit_query(emu)), "not back to normal");
-		r = admin(emu, "POST", "/_ckemu/faults", "[{\"action\":\"body\"}]");
-		CHECKM(r->status == 400, "a body rule without \"body\": HTTP %ld", r->status);
+		r = admin(emu, "POST", "/_ckemu/faults", "[{\"action\":\"respond\",\"body\":1}]");
+		CHECKM(r->status == 400, "a respond rule whose body is a number: HTTP %ld", r->status);
 		clear_faults(emu);
 	}
 
