@@ -12,7 +12,9 @@
 \getenv key_id CKFDW_KEY_ID
 \getenv key_file CKFDW_KEY_FILE
 \set port `echo "$CKEMU_URL" | sed 's/.*://'`
-\set host `hostname`
+-- the machine's host name, where it resolves (a chroot without /etc/hosts
+-- has none that does): else "localhost"
+\set host `getent hosts "$(hostname)" >/dev/null && hostname || echo localhost`
 
 CREATE ROLE regress_ckfdw_local;
 GRANT USAGE ON FOREIGN DATA WRAPPER ckfdw TO regress_ckfdw_local;

@@ -34,7 +34,10 @@ echo "=== debootstrap (minbase) into $root"
 debootstrap --variant=minbase --include=git bookworm "$root" "$mirror" >"$root.log" 2>&1 ||
 	{ tail -n 20 "$root.log"; exit 1; }
 rm -f "$root.log"
+# the machine's own files that an installed system has and a fresh
+# debootstrap lacks: name resolution and its own host name
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+cp /etc/hosts "$root/etc/hosts"
 for m in proc dev dev/pts; do
 	mount --bind "/$m" "$root/$m"
 	mounted+=("$root/$m")
@@ -44,8 +47,12 @@ git clone -q "$checkout" "$root/root/ckfdw"
 for cmd in "sh test/bootstrap.sh demo" "sh test/bootstrap.sh test"; do
 	echo "=== $cmd"
 	start=$(date +%s)
-	chroot "$root" /bin/bash -c "cd /root/ckfdw && $cmd" 2>&1 | tail -n 15
-	rc=${PIPESTATUS[0]}
+	log=$(mktemp /tmp/ckfdw-bare-log.XXXXXX)
+	rc=0
+	chroot "$root" /bin/bash -c "cd /root/ckfdw && $cmd" >"$log" 2>&1 || rc=$?
+	# the failures and the summary; the whole output stays in $log
+	grep -E 'FAILED|^[-+][^-+]|passed, [0-9]+ failed' "$log" | tail -n 60 || true
+	echo "(whole output: $log)"
 	echo "=== $cmd: exit status $rc after $(($(date +%s) - start)) s"
 	[ "$rc" -eq 0 ] || exit "$rc"
 done
