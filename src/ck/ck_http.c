@@ -72,6 +72,7 @@ struct CkClient
 
 	CkWaitHook	hook;
 	void	   *hook_arg;
+	CkTokenHooks token_hooks;
 
 	CURL	   *easy;
 	CURLM	   *multi;
@@ -543,6 +544,24 @@ ck_client_set_wait_hook(CkClient *client, CkWaitHook hook, void *arg)
 	client->hook_arg = arg;
 }
 
+void
+ck_client_set_token_hooks(CkClient *client, const CkTokenHooks *hooks)
+{
+	if (hooks)
+		client->token_hooks = *hooks;
+	else
+		memset(&client->token_hooks, 0, sizeof(client->token_hooks));
+}
+
+/* The end() of a token hook's begin() (see CkTokenHooks). */
+static void
+ck_token_end(CkClient *client, bool began, bool in_doubt)
+{
+	if (began && client->token_hooks.end)
+		client->token_hooks.end(client->token_hooks.arg, client->web_auth_token,
+								in_doubt);
+}
+
 char *
 ck_client_path(const CkClient *client, const char *operation)
 {
@@ -586,6 +605,7 @@ ck_response_clear(CkResponse *resp)
 {
 	if (resp->json)
 		json_object_put(resp->json);
+	free(resp->body);
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 }
@@ -1046,9 +1066,11 @@ oom:
  * its byte counts (the caller counts attempts).
  */
 static void
-ck_attempt(CkClient *client, bool is_post, const char *path,
-		   const char *body, size_t body_len, bool idempotent, CkResponse *resp)
+ck_attempt(CkClient *client, bool is_post, const char *path, bool is_url,
+		   const char *content_type, const char *body, size_t body_len,
+		   int flags, CkResponse *resp)
 {
+	bool		idempotent = (flags & CK_REQUEST_IDEMPOTENT) != 0;
 	struct curl_slist *headers = NULL;
 	bool		oom = false;
 	char	   *url = NULL;
@@ -1077,10 +1099,20 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 		return;
 	}
 
-	sent_web_token = (client->auth == CK_AUTH_API_TOKEN && client->web_auth_token != NULL);
-	url = ck_build_url(client, path);
+	sent_web_token = (!is_url && client->auth == CK_AUTH_API_TOKEN &&
+					  client->web_auth_token != NULL);
+	if (sent_web_token && client->token_hooks.begin &&
+		!client->token_hooks.begin(client->token_hooks.arg, &client->web_auth_token))
+	{
+		resp->kind = CK_RESULT_ABORTED;
+		snprintf(resp->reason, sizeof(resp->reason),
+				 "request cancelled while waiting for the web-auth token");
+		return;
+	}
+	url = is_url ? strdup(path) : ck_build_url(client, path);
 	if (url == NULL)
 	{
+		ck_token_end(client, sent_web_token, false);
 		resp->kind = CK_RESULT_TRANSPORT;
 		snprintf(resp->reason, sizeof(resp->reason), "out of memory building the request");
 		return;
@@ -1088,9 +1120,14 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 
 	/* no "Expect: 100-continue" round trip for larger bodies */
 	ck_header_add(&headers, "Expect:", &oom);
-	if (is_post)
+	if (is_url && content_type)
+	{
+		snprintf(line, sizeof(line), "Content-Type: %s", content_type);
+		ck_header_add(&headers, line, &oom);
+	}
+	else if (is_post && !is_url)
 		ck_header_add(&headers, "Content-Type: application/json", &oom);
-	if (client->auth == CK_AUTH_SERVER_KEY)
+	if (!is_url && client->auth == CK_AUTH_SERVER_KEY)
 	{
 		char		date[21];
 		char		serr[256];
@@ -1102,6 +1139,7 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 							  is_post ? body_len : 0, path, serr, sizeof(serr));
 		if (sig == NULL)
 		{
+			ck_token_end(client, sent_web_token, false);
 			curl_slist_free_all(headers);
 			ck_free_secret(url);
 			resp->kind = CK_RESULT_CONFIG;
@@ -1118,6 +1156,7 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 	}
 	if (oom)
 	{
+		ck_token_end(client, sent_web_token, false);
 		curl_slist_free_all(headers);
 		ck_free_secret(url);
 		resp->kind = CK_RESULT_TRANSPORT;
@@ -1183,6 +1222,8 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 	}
 	else if (sent_web_token && resp->request_sent && status == 0)
 		client->web_auth_token_in_doubt = true;
+	ck_token_end(client, sent_web_token,
+				 sent_web_token && resp->request_sent && status == 0);
 	status = 0;
 
 	if (resp->kind == CK_RESULT_ABORTED)
@@ -1219,6 +1260,21 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 
 	curl_easy_getinfo(client->easy, CURLINFO_RESPONSE_CODE, &status);
 	resp->http_status = status;
+	if ((flags & CK_REQUEST_RAW_BODY) && status >= 200 && status < 300)
+	{
+		/* the caller parses it; the buffer is handed over */
+		resp->kind = CK_RESULT_OK;
+		if (!ck_buf_append(&client->body, "", 1))
+		{
+			resp->kind = CK_RESULT_TRANSPORT;
+			snprintf(resp->reason, sizeof(resp->reason), "out of memory");
+			return;
+		}
+		resp->body = client->body.data;
+		resp->body_len = client->body.len - 1;
+		ck_buf_init(&client->body);
+		return;
+	}
 	json = ck_parse_body(client->body.data, client->body.len, perr, sizeof(perr));
 
 	if (status >= 200 && status < 300)
@@ -1255,19 +1311,20 @@ ck_attempt(CkClient *client, bool is_post, const char *path,
 		resp->web_auth_token_spent = true;
 }
 
-void
-ck_client_request(CkClient *client, const char *method, const char *operation,
-				  const char *body, size_t body_len, bool idempotent,
-				  CkResponse *resp)
+static void
+ck_perform(CkClient *client, const char *method, const char *target, bool is_url,
+		   const char *content_type, const char *body, size_t body_len,
+		   int flags, CkResponse *resp)
 {
 	bool		is_post;
 	char	   *path;
 	int			retries = 0;
+	bool		idempotent = (flags & CK_REQUEST_IDEMPOTENT) != 0;
 
 	memset(resp, 0, sizeof(*resp));
 	resp->retry_after = -1;
 
-	if (method != NULL && strcmp(method, "POST") == 0)
+	if (method != NULL && (strcmp(method, "POST") == 0 || (is_url && strcmp(method, "PUT") == 0)))
 		is_post = true;
 	else if (method != NULL && strcmp(method, "GET") == 0)
 		is_post = false;
@@ -1277,7 +1334,7 @@ ck_client_request(CkClient *client, const char *method, const char *operation,
 		snprintf(resp->reason, sizeof(resp->reason), "unsupported HTTP method");
 		return;
 	}
-	if (!ck_valid_segment(operation, true))
+	if (!is_url && !ck_valid_segment(target, true))
 	{
 		resp->kind = CK_RESULT_CONFIG;
 		snprintf(resp->reason, sizeof(resp->reason), "invalid CloudKit operation name");
@@ -1286,14 +1343,13 @@ ck_client_request(CkClient *client, const char *method, const char *operation,
 	if (body == NULL)
 		body_len = 0;
 
-	path = ck_client_path(client, operation);
+	path = is_url ? strdup(target) : ck_client_path(client, target);
 	if (path == NULL)
 	{
 		resp->kind = CK_RESULT_CONFIG;
 		snprintf(resp->reason, sizeof(resp->reason), "out of memory");
 		return;
 	}
-
 	for (;;)
 	{
 		bool		retry = false;
@@ -1305,6 +1361,7 @@ ck_client_request(CkClient *client, const char *method, const char *operation,
 		/* start each attempt from a clean response, keeping the counters */
 		if (resp->json)
 			json_object_put(resp->json);
+		free(resp->body);
 		memset(resp, 0, sizeof(*resp));
 		resp->retry_after = -1;
 		resp->bytes_sent = sent;
@@ -1312,7 +1369,10 @@ ck_client_request(CkClient *client, const char *method, const char *operation,
 		resp->attempts = attempts + 1;
 		resp->auth = client->auth;
 
-		ck_attempt(client, is_post, path, body, body_len, idempotent, resp);
+		free(resp->body);
+		resp->body = NULL;
+		ck_attempt(client, is_post, path, is_url, content_type, body, body_len,
+				   flags, resp);
 
 		if (resp->kind == CK_RESULT_SERVER_ERROR)
 			retry = ck_error_lookup(resp->server_error_code)->retryable ||
@@ -1347,4 +1407,90 @@ ck_client_request(CkClient *client, const char *method, const char *operation,
 		}
 	}
 	free(path);
+}
+
+void
+ck_client_request(CkClient *client, const char *method, const char *operation,
+				  const char *body, size_t body_len, bool idempotent,
+				  CkResponse *resp)
+{
+	ck_perform(client, method, operation, false, NULL, body, body_len,
+			   idempotent ? CK_REQUEST_IDEMPOTENT : 0, resp);
+}
+
+/* ----------------------------------------------------------------
+ *		Asynchronous requests
+ * ----------------------------------------------------------------
+ */
+
+struct CkRequest
+{
+	CkClient   *client;
+	bool		done;
+	CkResponse	resp;
+};
+
+static CkRequest *
+ck_request_new(CkClient *client)
+{
+	CkRequest  *req = calloc(1, sizeof(CkRequest));
+
+	if (req)
+		req->client = client;
+	return req;
+}
+
+CkRequest *
+ck_request_start(CkClient *client, const char *method, const char *operation,
+				 const char *body, size_t body_len, int flags)
+{
+	CkRequest  *req = ck_request_new(client);
+
+	if (req == NULL)
+		return NULL;
+	ck_perform(client, method, operation, false, NULL, body, body_len, flags,
+			   &req->resp);
+	req->done = true;
+	return req;
+}
+
+CkRequest *
+ck_request_start_url(CkClient *client, const char *method, const char *url,
+					 const char *content_type, const char *body,
+					 size_t body_len, int flags)
+{
+	CkRequest  *req = ck_request_new(client);
+
+	if (req == NULL)
+		return NULL;
+	ck_perform(client, method, url, true, content_type, body, body_len,
+			   flags | CK_REQUEST_RAW_BODY, &req->resp);
+	req->done = true;
+	return req;
+}
+
+bool
+ck_request_done(const CkRequest *req)
+{
+	return req->done;
+}
+
+bool
+ck_client_wait(CkClient *client, CkRequest *req)
+{
+	return true;
+}
+
+void
+ck_request_finish(CkRequest *req, CkResponse *resp)
+{
+	*resp = req->resp;
+	free(req);
+}
+
+void
+ck_request_cancel(CkRequest *req)
+{
+	ck_response_clear(&req->resp);
+	free(req);
 }

@@ -45,6 +45,7 @@ typedef struct CkClientConfig
 	size_t		max_response_bytes; /* 0 = 64 MiB */
 	int			max_retries;	/* retries of retryable errors; 0 = none */
 	long		max_retry_wait_ms;	/* cap on one wait before a retry */
+	int			max_in_flight;	/* requests in flight at once; 0 = 1 */
 	const char *user_agent;		/* optional */
 
 	/*
@@ -115,6 +116,14 @@ typedef struct CkResponse
 	 * one, which came in that answer, is lost with it.
 	 */
 	bool		web_auth_token_spent;
+
+	/*
+	 * The answer's body as it came (decoded, NUL-terminated, owned), when
+	 * the request asked for it with CK_REQUEST_RAW_BODY; json is then NULL
+	 * for a 2xx answer (the caller parses it).
+	 */
+	char	   *body;
+	size_t		body_len;
 } CkResponse;
 
 typedef struct CkClient CkClient;
@@ -127,6 +136,25 @@ typedef struct CkClient CkClient;
 extern CkClient *ck_client_new(const CkClientConfig *config, char *err, size_t errlen);
 extern void ck_client_free(CkClient *client);
 extern void ck_client_set_wait_hook(CkClient *client, CkWaitHook hook, void *arg);
+
+/*
+ * A web-auth token lives beyond one client: CloudKit replaces it in every
+ * answer, and other sessions of the same user must go on from the newest.
+ * begin() runs before a request carrying the token is sent: it may replace
+ * *token (malloc'd; free the old one) by a newer one, and returns false to
+ * abort the request (a cancel while waiting for another session).  end()
+ * runs once that request is over, with the token now current (rotated or
+ * not) and whether the request went out without an answer (the token may
+ * be spent).  Every begin() is followed by exactly one end().
+ */
+typedef struct CkTokenHooks
+{
+	bool		(*begin) (void *arg, char **token);
+	void		(*end) (void *arg, const char *token, bool in_doubt);
+	void	   *arg;
+} CkTokenHooks;
+
+extern void ck_client_set_token_hooks(CkClient *client, const CkTokenHooks *hooks);
 
 /*
  * Send one request for an operation such as "records/query" (method "POST"
@@ -144,6 +172,52 @@ extern void ck_client_request(CkClient *client, const char *method,
 							  CkResponse *resp);
 
 extern void ck_response_clear(CkResponse *resp);
+
+/* ----------------------------------------------------------------
+ *		Asynchronous requests: several in flight per client
+ *
+ * ck_request_start() queues a request and returns at once; the client starts
+ * it when its concurrency allows (CkClientConfig.max_in_flight, lowered while
+ * CloudKit throttles; 1 for a web-auth token, which every answer replaces).
+ * ck_client_wait() drives every request of the client and returns when the
+ * one asked for is done; ck_request_finish() then hands over its response and
+ * frees it.  Retries and their waits happen inside, as for
+ * ck_client_request(), which is start + wait + finish.
+ * ----------------------------------------------------------------
+ */
+typedef struct CkRequest CkRequest;
+
+#define CK_REQUEST_IDEMPOTENT	0x01	/* may be resent after a transport error */
+#define CK_REQUEST_RAW_BODY		0x02	/* keep a 2xx body as text, unparsed */
+
+/* A CloudKit operation, as ck_client_request().  The body is copied. */
+extern CkRequest *ck_request_start(CkClient *client, const char *method,
+								   const char *operation, const char *body,
+								   size_t body_len, int flags);
+
+/*
+ * Any URL the client may reach (an asset's upload or download URL): no
+ * authentication is added, the body is sent as content_type (NULL: none),
+ * and the answer's body is kept raw (CK_REQUEST_RAW_BODY is implied).
+ */
+extern CkRequest *ck_request_start_url(CkClient *client, const char *method,
+									   const char *url, const char *content_type,
+									   const char *body, size_t body_len, int flags);
+
+extern bool ck_request_done(const CkRequest *req);
+
+/*
+ * Drive the client's requests until req is done (req NULL: until any request
+ * finishes, or at once when none is pending).  Returns false when the wait
+ * hook asked to stop: every unfinished request then ends CK_RESULT_ABORTED.
+ */
+extern bool ck_client_wait(CkClient *client, CkRequest *req);
+
+/* Move the response out (see ck_client_request) and free the request. */
+extern void ck_request_finish(CkRequest *req, CkResponse *resp);
+
+/* Stop and free a request whose answer nobody wants any more. */
+extern void ck_request_cancel(CkRequest *req);
 
 /* "/database/1/<container>/<env>/<db>/<operation>" into a malloc'd string. */
 extern char *ck_client_path(const CkClient *client, const char *operation);
