@@ -1481,6 +1481,17 @@ ck_client_wait(CkClient *client, CkRequest *req)
 	return true;
 }
 
+int
+ck_client_wait_fd(CkClient *client)
+{
+	return -1;
+}
+
+void
+ck_client_poll(CkClient *client)
+{
+}
+
 void
 ck_request_finish(CkRequest *req, CkResponse *resp)
 {

@@ -213,6 +213,15 @@ extern bool ck_request_done(const CkRequest *req);
  */
 extern bool ck_client_wait(CkClient *client, CkRequest *req);
 
+/*
+ * For callers that wait on many things at once (PostgreSQL's async Append):
+ * a descriptor that becomes readable when the client has work to do (a
+ * socket is ready or a timer is due), or -1 when nothing is in flight; and
+ * a step that does that work without blocking.
+ */
+extern int	ck_client_wait_fd(CkClient *client);
+extern void ck_client_poll(CkClient *client);
+
 /* Move the response out (see ck_client_request) and free the request. */
 extern void ck_request_finish(CkRequest *req, CkResponse *resp);
 
