@@ -77,6 +77,8 @@ CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', page
 CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', batch_size '+5');
 CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', batch_size '0x10');
 CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', max_retries '010');
+CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', max_in_flight '0');
+CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', max_in_flight '65');
 CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', connect_timeout ' 5');
 CREATE SERVER bad FOREIGN DATA WRAPPER ckfdw OPTIONS (container 'iCloud.x', max_response_size '20kB ');
 

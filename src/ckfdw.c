@@ -26,6 +26,7 @@ PG_MODULE_MAGIC;
 
 /* GUCs */
 bool		ckfdw_log_requests = false;
+bool		ckfdw_read_ahead = true;
 bool		ckfdw_enable_filter_pushdown = true;
 bool		ckfdw_enable_sort_pushdown = true;
 bool		ckfdw_enable_limit_pushdown = true;
@@ -52,6 +53,15 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("ckfdw.read_ahead",
+							 "Requests a query's next page while the current one is read.",
+							 "The next page is then on the wire while this one is converted: "
+							 "at most two pages are held. Scans with a LIMIT do not read ahead.",
+							 &ckfdw_read_ahead,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 	DefineCustomBoolVariable("ckfdw.enable_filter_pushdown",
 							 "Sends WHERE conditions to CloudKit as query filters.",
 							 "When off, CloudKit returns every record of the type and PostgreSQL filters them.",

@@ -40,6 +40,8 @@ struct CkRecord;
 #define CKFDW_DEFAULT_REQUEST_TIMEOUT_MS	60000
 #define CKFDW_DEFAULT_MAX_RESPONSE_SIZE		(64 * 1024 * 1024)
 #define CKFDW_DEFAULT_MAX_RETRIES	5
+#define CKFDW_DEFAULT_MAX_IN_FLIGHT	8	/* halved while CloudKit throttles */
+#define CKFDW_MAX_IN_FLIGHT			64
 #define CKFDW_DEFAULT_MAX_RETRY_WAIT_MS		30000
 
 /* Where a full scan reads its records (option "scan_source"). */
@@ -68,6 +70,7 @@ typedef struct CkFdwOptions
 	long		max_response_size;
 	int			max_retries;
 	long		max_retry_wait_ms;
+	int			max_in_flight;	/* requests of one connection at once */
 	/* server or table */
 	int			page_size;
 	int			batch_size;
@@ -332,6 +335,7 @@ typedef struct CkFdwConnection CkFdwConnection;
 
 /* in ckfdw.c */
 extern bool ckfdw_log_requests;
+extern bool ckfdw_read_ahead;
 extern bool ckfdw_enable_filter_pushdown;
 extern bool ckfdw_enable_sort_pushdown;
 extern bool ckfdw_enable_limit_pushdown;
@@ -385,6 +389,12 @@ extern void ckfdw_release_connection(CkFdwConnection *conn);
 extern bool ckfdw_try_request(CkFdwConnection *conn, const char *method,
 							  const char *body, bool idempotent,
 							  const CkFdwRequestInfo *info, CkResponse *resp);
+typedef struct CkFdwPending CkFdwPending;
+extern CkFdwPending *ckfdw_start_request(CkFdwConnection *conn, const char *method,
+										 const char *body, int flags,
+										 const CkFdwRequestInfo *info);
+extern bool ckfdw_request_ready(CkFdwPending *pending);
+extern bool ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp);
 extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 						  const char *body, bool idempotent,
 						  const CkFdwRequestInfo *info, CkResponse *resp);

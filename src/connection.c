@@ -58,6 +58,7 @@ struct CkFdwConnection
 	uint32		mapping_hashvalue;
 	int64		requests;		/* HTTP requests this client sent, retries included */
 	ErrorData  *hook_error;		/* an error caught inside the wait hook */
+	uint64		generation;		/* bumped when the client is freed */
 };
 
 static HTAB *ConnectionHash = NULL;
@@ -186,6 +187,7 @@ make_client(CkFdwConnection *entry, UserMapping *user, ForeignServer *server,
 	config.request_timeout_ms = options->request_timeout_ms;
 	config.max_response_bytes = options->max_response_size;
 	config.max_retries = options->max_retries;
+	config.max_in_flight = options->max_in_flight;
 	config.max_retry_wait_ms = options->max_retry_wait_ms;
 	config.user_agent = "ckfdw/1.0";
 	config.refuse_local_addresses = !ckfdw_may_reach_local_machine(server);
@@ -323,6 +325,7 @@ disconnect_client(CkFdwConnection *entry)
 	{
 		ck_client_free(entry->client);
 		entry->client = NULL;
+		entry->generation++;	/* its requests went with it */
 		ReleaseExternalFD();
 	}
 	entry->invalidated = false;
@@ -414,7 +417,48 @@ bool
 ckfdw_try_request(CkFdwConnection *conn, const char *method, const char *body,
 				  bool idempotent, const CkFdwRequestInfo *info, CkResponse *resp)
 {
-	size_t		body_len = body ? strlen(body) : 0;
+	CkFdwPending *pending = ckfdw_start_request(conn, method, body,
+												idempotent ? CK_REQUEST_IDEMPOTENT : 0,
+												info);
+
+	return ckfdw_finish_request(pending, resp);
+}
+
+/*
+ * A request in flight.  It belongs to the memory context it was started in:
+ * when that goes (the statement ended, or an error unwound it) before the
+ * answer was taken, the request is cancelled, so nothing runs on unseen.
+ */
+struct CkFdwPending
+{
+	CkFdwConnection *conn;
+	CkRequest  *req;			/* NULL once finished or cancelled */
+	uint64		generation;		/* of conn's client when started */
+	const CkFdwRequestInfo *info;
+	MemoryContextCallback cancel_cb;
+};
+
+static void
+cancel_pending(void *arg)
+{
+	CkFdwPending *pending = (CkFdwPending *) arg;
+
+	/* a freed client freed its requests */
+	if (pending->req != NULL && pending->conn->generation == pending->generation)
+		ck_request_cancel(pending->req);
+	pending->req = NULL;
+}
+
+/*
+ * Start a request and return at once (CK_REQUEST_* flags); the connection
+ * runs it alongside the others it has in flight.  ckfdw_finish_request()
+ * takes the answer.
+ */
+CkFdwPending *
+ckfdw_start_request(CkFdwConnection *conn, const char *method, const char *body,
+					int flags, const CkFdwRequestInfo *info)
+{
+	CkFdwPending *pending = palloc0(sizeof(CkFdwPending));
 
 	if (ckfdw_log_requests)
 		ereport(LOG,
@@ -422,9 +466,45 @@ ckfdw_try_request(CkFdwConnection *conn, const char *method, const char *body,
 						body ? body : ""),
 				 errhidestmt(true)));
 
+	pending->conn = conn;
+	pending->generation = conn->generation;
+	pending->info = info;
 	conn->hook_error = NULL;
-	ck_client_request(conn->client, method, info->operation, body, body_len,
-					  idempotent, resp);
+	pending->req = ck_request_start(conn->client, method, info->operation, body,
+									body ? strlen(body) : 0, flags);
+	if (pending->req == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	pending->cancel_cb.func = cancel_pending;
+	pending->cancel_cb.arg = pending;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &pending->cancel_cb);
+	return pending;
+}
+
+/* Has the answer come (so that ckfdw_finish_request will not wait)? */
+bool
+ckfdw_request_ready(CkFdwPending *pending)
+{
+	return pending->req == NULL || ck_request_done(pending->req);
+}
+
+/*
+ * Wait for a started request and take its answer: the same contract as
+ * ckfdw_try_request().  Other requests of the connection go on meanwhile.
+ */
+bool
+ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp)
+{
+	CkFdwConnection *conn = pending->conn;
+	const CkFdwRequestInfo *info = pending->info;
+
+	if (pending->req == NULL || conn->generation != pending->generation)
+		elog(ERROR, "ckfdw: a request was finished twice, or after its connection closed");
+	conn->hook_error = NULL;
+	(void) ck_client_wait(conn->client, pending->req);
+	ck_request_finish(pending->req, resp);
+	pending->req = NULL;
 	conn->requests += resp->attempts;
 
 	if (ckfdw_log_requests)
@@ -433,17 +513,12 @@ ckfdw_try_request(CkFdwConnection *conn, const char *method, const char *body,
 						info->operation, resp->http_status, resp->attempts),
 				 errhidestmt(true)));
 
-	if (resp->kind == CK_RESULT_ABORTED)
+	if (resp->kind == CK_RESULT_ABORTED && conn->hook_error != NULL)
 	{
-		/* the connection may be mid-response: don't reuse it */
-		ck_client_reset_connection(conn->client);
-		if (conn->hook_error != NULL)
-		{
-			ErrorData  *edata = conn->hook_error;
+		ErrorData  *edata = conn->hook_error;
 
-			conn->hook_error = NULL;
-			ReThrowError(edata);
-		}
+		conn->hook_error = NULL;
+		ReThrowError(edata);
 	}
 
 	return resp->kind == CK_RESULT_OK;

@@ -111,6 +111,7 @@ static const CkFdwOption ckfdw_options[] = {
 	{"max_response_size", SERVER, CKFDW_OPT_BYTES, NULL, 1024, 1024 * 1024 * 1024, false},
 	{"max_retries", SERVER, CKFDW_OPT_INT, NULL, 0, 100, false},
 	{"max_retry_wait", SERVER, CKFDW_OPT_SECONDS, NULL, 0.001, 3600, false},
+	{"max_in_flight", SERVER, CKFDW_OPT_INT, NULL, 1, CKFDW_MAX_IN_FLIGHT, false},
 	{"scan_source", SERVER, CKFDW_OPT_ENUM, scan_source_values, 0, 0, false},
 
 	/* user mapping */
@@ -942,6 +943,8 @@ apply_option(CkFdwOptions *opts, DefElem *def)
 		opts->max_retries = int_value(value);
 	else if (strcmp(name, "max_retry_wait") == 0)
 		opts->max_retry_wait_ms = seconds_ms(value);
+	else if (strcmp(name, "max_in_flight") == 0)
+		opts->max_in_flight = int_value(value);
 	else if (strcmp(name, "record_type") == 0)
 		opts->record_type = value;
 	else if (strcmp(name, "zone") == 0)
@@ -980,6 +983,7 @@ ckfdw_get_options(ForeignServer *server, ForeignTable *table, Relation rel)
 	opts->max_response_size = CKFDW_DEFAULT_MAX_RESPONSE_SIZE;
 	opts->max_retries = CKFDW_DEFAULT_MAX_RETRIES;
 	opts->max_retry_wait_ms = CKFDW_DEFAULT_MAX_RETRY_WAIT_MS;
+	opts->max_in_flight = CKFDW_DEFAULT_MAX_IN_FLIGHT;
 	opts->zone = CKFDW_DEFAULT_ZONE;
 
 	foreach(lc, server->options)

@@ -446,6 +446,8 @@ reset_scan(CkFdwScanState *fsstate)
 {
 	ckfdw_scan_forget_page(fsstate);
 	fsstate->pages_fetched = 0;
+	/* a request read ahead is cancelled with params_cxt */
+	fsstate->ahead = NULL;
 	fsstate->more = false;
 	if (fsstate->prev_marker)
 		pfree(fsstate->prev_marker);

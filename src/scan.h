@@ -65,6 +65,8 @@ typedef struct CkFdwScanState
 	char	   *prev_marker;	/* the one this page was requested with */
 	CkFdwMarkerGuard *markers;	/* the markers this scan has received */
 	int			pages_fetched;	/* since the scan (re)started */
+	CkFdwPending *ahead;		/* the next page's request, already sent
+								 * (read-ahead; in params_cxt) */
 
 	bool		more;			/* more pages (query) or names (lookup) */
 

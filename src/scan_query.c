@@ -138,6 +138,49 @@ build_request(CkFdwScanState *fsstate)
 }
 
 /*
+ * The body asking for the page after the current one: the same query with
+ * the current page's marker (copied by json-c).
+ */
+static const char *
+next_page_body(CkFdwScanState *fsstate)
+{
+	if (fsstate->request_obj == NULL)
+	{
+		fsstate->request_obj = json_tokener_parse(fsstate->request);
+		if (fsstate->request_obj == NULL)
+			elog(ERROR, "could not parse the planned CloudKit request");
+	}
+	if (fsstate->prev_marker)
+		pfree(fsstate->prev_marker);
+	fsstate->prev_marker = MemoryContextStrdup(fsstate->scan_cxt, fsstate->marker);
+	ck_query_set_continuation(fsstate->request_obj, fsstate->marker);
+	return json_object_to_json_string_ext(fsstate->request_obj,
+										  JSON_C_TO_STRING_PLAIN |
+										  JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/*
+ * Read ahead: send the request for the next page now, so that it is on the
+ * wire while the rows of this one are converted.  At most two pages are
+ * held: this one, and the next one arriving.  A scan with a LIMIT may stop
+ * within this page, so it asks only when it needs more.
+ */
+static void
+read_ahead(CkFdwScanState *fsstate)
+{
+	MemoryContext oldcxt;
+
+	if (!ckfdw_read_ahead || !fsstate->more || fsstate->has_limit)
+		return;
+	/* the request belongs to this run of the scan: params_cxt */
+	oldcxt = MemoryContextSwitchTo(fsstate->params_cxt);
+	fsstate->ahead = ckfdw_start_request(fsstate->conn, "POST",
+										 next_page_body(fsstate),
+										 CK_REQUEST_IDEMPOTENT, &fsstate->info);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
  * Fetch the next page of the query (the first one if none was fetched), and
  * make it the current page.  The previous page is freed first.
  */
@@ -147,42 +190,39 @@ query_fetch(CkFdwScanState *fsstate)
 	const char *body;
 	struct json_object *marker;
 
-	if (fsstate->pages_fetched == 0)
-		body = fsstate->request;	/* what EXPLAIN VERBOSE shows, completed */
+	if (fsstate->ahead != NULL)
+	{
+		CkFdwPending *ahead = fsstate->ahead;
+
+		fsstate->ahead = NULL;
+		ckfdw_scan_new_page(fsstate);
+		if (!ckfdw_finish_request(ahead, &fsstate->page->resp))
+			ckfdw_report_response(&fsstate->page->resp, &fsstate->info, NULL);
+	}
 	else
 	{
-		/* the same query with this page's marker (copied by json-c) */
-		if (fsstate->request_obj == NULL)
-		{
-			fsstate->request_obj = json_tokener_parse(fsstate->request);
-			if (fsstate->request_obj == NULL)
-				elog(ERROR, "could not parse the planned CloudKit request");
-		}
-		if (fsstate->prev_marker)
-			pfree(fsstate->prev_marker);
-		fsstate->prev_marker = MemoryContextStrdup(fsstate->scan_cxt, fsstate->marker);
-		ck_query_set_continuation(fsstate->request_obj, fsstate->marker);
-		body = json_object_to_json_string_ext(fsstate->request_obj,
-											  JSON_C_TO_STRING_PLAIN |
-											  JSON_C_TO_STRING_NOSLASHESCAPE);
-	}
+		if (fsstate->pages_fetched == 0)
+			body = fsstate->request;	/* what EXPLAIN VERBOSE shows, completed */
+		else
+			body = next_page_body(fsstate);
 
-	for (;;)
-	{
-		ckfdw_scan_new_page(fsstate);
-
-		/* CloudKit may refuse a filter or sort of the first page */
-		if (fsstate->pages_fetched > 0)
+		for (;;)
 		{
-			ckfdw_request(fsstate->conn, "POST", body, true, &fsstate->info,
-						  &fsstate->page->resp);
-			break;
+			ckfdw_scan_new_page(fsstate);
+
+			/* CloudKit may refuse a filter or sort of the first page */
+			if (fsstate->pages_fetched > 0)
+			{
+				ckfdw_request(fsstate->conn, "POST", body, true, &fsstate->info,
+							  &fsstate->page->resp);
+				break;
+			}
+			if (!send_query(fsstate, body, &fsstate->page->resp))
+				break;
+			fsstate->requests += fsstate->page->resp.attempts;
+			build_request(fsstate);
+			body = fsstate->request;
 		}
-		if (!send_query(fsstate, body, &fsstate->page->resp))
-			break;
-		fsstate->requests += fsstate->page->resp.attempts;
-		build_request(fsstate);
-		body = fsstate->request;
 	}
 	fsstate->pages_fetched++;
 	fsstate->requests += fsstate->page->resp.attempts;
@@ -209,6 +249,8 @@ query_fetch(CkFdwScanState *fsstate)
 		ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, fsstate->marker,
 						   strlen(fsstate->marker), fsstate->pages_fetched,
 						   "continuationMarker", "query", fsstate->options->record_type);
+
+	read_ahead(fsstate);
 }
 
 /* An error instead of a record is an error, never a gap. */

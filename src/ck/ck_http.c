@@ -3,14 +3,16 @@
  * ck_http.c
  *		  The CloudKit Web Services transport.
  *
- * Each client owns one libcurl easy handle (so the connection is kept alive
- * between requests) driven through a multi handle in event mode: libcurl
- * tells us which sockets it wants (CURLMOPT_SOCKETFUNCTION) and when it next
- * needs a timeout (CURLMOPT_TIMERFUNCTION), and the caller's wait hook does
- * all of the waiting.  That is the only place the transport blocks, so a
- * backend can wait on its latch and notice a query cancel within one hook
- * call.  Event mode rather than curl_multi_fdset() also means sockets above
- * FD_SETSIZE work.
+ * A client owns one libcurl multi handle, and so one pool of keep-alive
+ * connections (HTTP/2 streams on one connection where the server speaks
+ * it), and any number of requests, each with its own easy handle; as many
+ * run at once as the client's limit allows.  The multi handle runs in event
+ * mode: libcurl tells us which sockets it wants (CURLMOPT_SOCKETFUNCTION)
+ * and when it next needs a timeout (CURLMOPT_TIMERFUNCTION), and the
+ * caller's wait hook does all of the waiting.  That is the only place the
+ * transport blocks, so a backend can wait on its latch and notice a query
+ * cancel within one hook call.  Event mode rather than curl_multi_fdset()
+ * also means sockets above FD_SETSIZE work.
  *
  * Secrets: the API and web-auth tokens travel in the URL, so the URL is
  * never copied into a message; transport messages are scrubbed of both
@@ -27,7 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <json.h>
@@ -43,11 +48,53 @@
 #define CK_DEFAULT_MAX_RESPONSE_BYTES	((size_t) 64 * 1024 * 1024)
 #define CK_DEFAULT_MAX_RETRY_WAIT_MS	30000	/* when max_retry_wait_ms is 0 */
 #define CK_FIRST_BACKOFF_MS				500
+#define CK_MAX_IN_FLIGHT				64	/* cap on max_in_flight */
 
 /* Longest single wait when libcurl has no socket or timer for us (DNS). */
 #define CK_IDLE_WAIT_MS					100
 
-#define CK_MAX_SOCKS					8
+#define CK_MAX_SOCKS					(CK_MAX_IN_FLIGHT + 8)
+
+typedef enum CkRequestState
+{
+	CK_REQUEST_QUEUED,			/* waiting for a slot, or to retry */
+	CK_REQUEST_RUNNING,			/* its easy handle is in the multi handle */
+	CK_REQUEST_DONE
+} CkRequestState;
+
+struct CkRequest
+{
+	CkClient   *client;
+	CkRequest  *next;			/* the client's requests, oldest first */
+	CkRequestState state;
+	int64_t		not_before;		/* a retry waits until then (monotonic ms) */
+	int			retries;
+
+	/* what to send, copied */
+	bool		is_post;
+	bool		is_url;			/* target is a whole URL, not an operation */
+	int			flags;
+	char	   *target;			/* "/database/1/..." path, or the URL */
+	char	   *content_type;
+	char	   *body;
+	size_t		body_len;
+
+	/* the attempt in progress */
+	CURL	   *easy;
+	struct curl_slist *headers;
+	char	   *url;			/* may hold tokens */
+	bool		sent_web_token;
+	int			sends;			/* times libcurl was about to send it */
+	bool		resend_refused;
+	CkBuf		rbody;
+	bool		too_large;
+	char	   *new_token;		/* X-Apple-CloudKit-Web-Auth-Token */
+	double		header_retry_after; /* Retry-After header, or -1 */
+	bool		refused_local;	/* an address was refused as local */
+	char		errbuf[CURL_ERROR_SIZE];
+
+	CkResponse	resp;
+};
 
 struct CkClient
 {
@@ -68,27 +115,31 @@ struct CkClient
 	size_t		max_response_bytes;
 	int			max_retries;
 	long		max_retry_wait_ms;
+	int			max_in_flight;
 	bool		refuse_local;	/* refuse_local_addresses */
+	char	   *user_agent;
 
 	CkWaitHook	hook;
 	void	   *hook_arg;
 	CkTokenHooks token_hooks;
 
-	CURL	   *easy;
 	CURLM	   *multi;
-	char		errbuf[CURL_ERROR_SIZE];
 
 	/* sockets libcurl wants watched, and its timer */
 	CkWaitSocket socks[CK_MAX_SOCKS];
 	int			nsocks;
 	int64_t		timer_deadline; /* monotonic ms, or -1 */
 
-	/* per-attempt state filled by the callbacks */
-	CkBuf		body;
-	bool		too_large;
-	char	   *new_token;		/* X-Apple-CloudKit-Web-Auth-Token */
-	double		header_retry_after; /* Retry-After header, or -1 */
-	bool		refused_local;	/* an address was refused as local */
+	/* ck_client_wait_fd(): an epoll set of those sockets plus a timer */
+	int			epoll_fd;
+	int			timer_fd;
+
+	/* requests, and how many may run at once */
+	CkRequest  *requests;
+	int			running;
+	int			limit;			/* max_in_flight, halved while throttled */
+	int			successes;		/* answers since the limit last changed */
+	int64_t		hold_until;		/* throttled: start nothing before this */
 };
 
 static int64_t
@@ -197,15 +248,15 @@ ck_check_base_url(const char *url, char *err, size_t errlen)
 static size_t
 ck_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	CkClient   *client = (CkClient *) userdata;
+	CkRequest  *req = (CkRequest *) userdata;
 	size_t		n = size * nmemb;
 
-	if (client->body.len + n > client->max_response_bytes)
+	if (req->rbody.len + n > req->client->max_response_bytes)
 	{
-		client->too_large = true;
+		req->too_large = true;
 		return 0;				/* CURLE_WRITE_ERROR */
 	}
-	if (!ck_buf_append(&client->body, ptr, n))
+	if (!ck_buf_append(&req->rbody, ptr, n))
 		return 0;
 	return n;
 }
@@ -213,14 +264,14 @@ ck_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 static size_t
 ck_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 {
-	CkClient   *client = (CkClient *) userdata;
+	CkRequest  *req = (CkRequest *) userdata;
 	size_t		n = size * nitems;
 	static const char token_hdr[] = "X-Apple-CloudKit-Web-Auth-Token:";
 	static const char retry_hdr[] = "Retry-After:";
 	const char *v;
 	const char *end;
 
-	if (n > sizeof(token_hdr) - 1 &&
+	if (n > sizeof(token_hdr) - 1 && !req->is_url &&
 		strncasecmp(ptr, token_hdr, sizeof(token_hdr) - 1) == 0)
 	{
 		v = ptr + sizeof(token_hdr) - 1;
@@ -237,8 +288,8 @@ ck_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 			{
 				memcpy(tok, v, end - v);
 				tok[end - v] = '\0';
-				ck_free_secret(client->new_token);
-				client->new_token = tok;
+				ck_free_secret(req->new_token);
+				req->new_token = tok;
 			}
 		}
 	}
@@ -260,7 +311,7 @@ ck_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 			while (*e && isspace((unsigned char) *e))
 				e++;
 			if (errno == 0 && *e == '\0' && e != tmp && secs >= 0)
-				client->header_retry_after = (double) secs;
+				req->header_retry_after = (double) secs;
 		}
 	}
 	return n;
@@ -275,15 +326,58 @@ ck_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 static curl_socket_t
 ck_open_socket_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
 {
-	CkClient   *client = (CkClient *) clientp;
+	CkRequest  *req = (CkRequest *) clientp;
 
-	if (client->refuse_local &&
+	if (req->client->refuse_local &&
 		ck_addr_is_local(&address->addr, (socklen_t) address->addrlen))
 	{
-		client->refused_local = true;
+		req->refused_local = true;
 		return CURL_SOCKET_BAD;
 	}
 	return socket(address->family, address->socktype, address->protocol);
+}
+
+/*
+ * libcurl calls this each time it is about to send the request, on a new
+ * connection or a reused one: every transmission passes here (multi.c's
+ * DO state), including libcurl's own silent resend of a request whose
+ * reused connection closed before any answer came, and an HTTP/2 stream
+ * retried after GOAWAY.  The server may have applied such a request before
+ * the connection went, so a request that must not run twice is refused a
+ * second transmission here: it ends as a transport error whose outcome is
+ * unknown (request_sent), which the caller reports as such.  That is what
+ * lets writes share keep-alive connections and HTTP/2 streams with every
+ * other request and still never reach the server twice.
+ */
+static int
+ck_prereq_cb(void *clientp, char *primary_ip, char *local_ip,
+			 int primary_port, int local_port)
+{
+	CkRequest  *req = (CkRequest *) clientp;
+
+	req->sends++;
+	if (req->sends > 1 && !(req->flags & CK_REQUEST_IDEMPOTENT))
+	{
+		req->resend_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
+}
+
+static void
+ck_epoll_update(CkClient *client, int fd, bool want_read, bool want_write, bool remove)
+{
+	struct epoll_event ev;
+
+	if (client->epoll_fd < 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = fd;
+	ev.events = (want_read ? EPOLLIN : 0) | (want_write ? EPOLLOUT : 0);
+	if (remove)
+		(void) epoll_ctl(client->epoll_fd, EPOLL_CTL_DEL, fd, &ev);
+	else if (epoll_ctl(client->epoll_fd, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+		(void) epoll_ctl(client->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 static int
@@ -300,6 +394,7 @@ ck_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 	{
 		if (i < client->nsocks)
 		{
+			ck_epoll_update(client, (int) s, false, false, true);
 			client->socks[i] = client->socks[client->nsocks - 1];
 			client->nsocks--;
 		}
@@ -314,6 +409,8 @@ ck_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 	client->socks[i].fd = (int) s;
 	client->socks[i].want_read = (what == CURL_POLL_IN || what == CURL_POLL_INOUT);
 	client->socks[i].want_write = (what == CURL_POLL_OUT || what == CURL_POLL_INOUT);
+	ck_epoll_update(client, (int) s, client->socks[i].want_read,
+					client->socks[i].want_write, false);
 	return 0;
 }
 
@@ -344,6 +441,8 @@ ck_client_make_multi(CkClient *client)
 	curl_multi_setopt(client->multi, CURLMOPT_SOCKETDATA, client);
 	curl_multi_setopt(client->multi, CURLMOPT_TIMERFUNCTION, ck_timer_cb);
 	curl_multi_setopt(client->multi, CURLMOPT_TIMERDATA, client);
+	/* HTTP/2 streams share one connection where the server allows it */
+	curl_multi_setopt(client->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
 	client->nsocks = 0;
 	client->timer_deadline = -1;
 	return true;
@@ -396,8 +495,8 @@ ck_client_new(const CkClientConfig *config, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	ck_buf_init(&client->body);
-	client->header_retry_after = -1;
+	client->epoll_fd = -1;
+	client->timer_fd = -1;
 
 	switch (config->auth)
 	{
@@ -440,6 +539,12 @@ ck_client_new(const CkClientConfig *config, char *err, size_t errlen)
 			goto fail;
 	}
 
+	if (config->user_agent && config->user_agent[0])
+		snprintf(ua, sizeof(ua), "%s", config->user_agent);
+	else
+		snprintf(ua, sizeof(ua), "ckfdw/1.0 libcurl/%s",
+				 curl_version_info(CURLVERSION_NOW)->version);
+
 	client->base_url = strdup(config->base_url);
 	client->container = strdup(config->container);
 	client->environment = strdup(config->environment);
@@ -449,8 +554,9 @@ ck_client_new(const CkClientConfig *config, char *err, size_t errlen)
 	client->api_token = ck_strdup_or_null(config->api_token);
 	client->web_auth_token = (config->web_auth_token && config->web_auth_token[0]) ?
 		strdup(config->web_auth_token) : NULL;
+	client->user_agent = strdup(ua);
 	if (!client->base_url || !client->container || !client->environment ||
-		!client->database ||
+		!client->database || !client->user_agent ||
 		(config->key_id && !client->key_id) ||
 		(config->api_token && !client->api_token))
 	{
@@ -470,39 +576,15 @@ ck_client_new(const CkClientConfig *config, char *err, size_t errlen)
 	client->max_retries = config->max_retries > 0 ? config->max_retries : 0;
 	client->max_retry_wait_ms = config->max_retry_wait_ms > 0 ?
 		config->max_retry_wait_ms : CK_DEFAULT_MAX_RETRY_WAIT_MS;
+	client->max_in_flight = config->max_in_flight > 0 ?
+		(config->max_in_flight < CK_MAX_IN_FLIGHT ? config->max_in_flight : CK_MAX_IN_FLIGHT) : 1;
+	client->limit = client->max_in_flight;
 	client->refuse_local = config->refuse_local_addresses;
 
-	client->easy = curl_easy_init();
-	if (client->easy == NULL || !ck_client_make_multi(client))
+	if (!ck_client_make_multi(client))
 	{
 		snprintf(err, errlen, "could not create a libcurl handle");
 		goto fail;
-	}
-
-	/* Options that stay the same for every request of this client */
-	curl_easy_setopt(client->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(client->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(client->easy, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	curl_easy_setopt(client->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(client->easy, CURLOPT_ERRORBUFFER, client->errbuf);
-	curl_easy_setopt(client->easy, CURLOPT_WRITEFUNCTION, ck_write_cb);
-	curl_easy_setopt(client->easy, CURLOPT_WRITEDATA, client);
-	curl_easy_setopt(client->easy, CURLOPT_HEADERFUNCTION, ck_header_cb);
-	curl_easy_setopt(client->easy, CURLOPT_HEADERDATA, client);
-	curl_easy_setopt(client->easy, CURLOPT_OPENSOCKETFUNCTION, ck_open_socket_cb);
-	curl_easy_setopt(client->easy, CURLOPT_OPENSOCKETDATA, client);
-	curl_easy_setopt(client->easy, CURLOPT_CONNECTTIMEOUT_MS, client->connect_timeout_ms);
-	curl_easy_setopt(client->easy, CURLOPT_TIMEOUT_MS, client->request_timeout_ms);
-	curl_easy_setopt(client->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	/* gzip etc.; the size cap applies to the decoded body */
-	curl_easy_setopt(client->easy, CURLOPT_ACCEPT_ENCODING, "");
-	if (config->user_agent && config->user_agent[0])
-		curl_easy_setopt(client->easy, CURLOPT_USERAGENT, config->user_agent);
-	else
-	{
-		snprintf(ua, sizeof(ua), "ckfdw/1.0 libcurl/%s",
-				 curl_version_info(CURLVERSION_NOW)->version);
-		curl_easy_setopt(client->easy, CURLOPT_USERAGENT, ua);
 	}
 	return client;
 
@@ -516,24 +598,23 @@ ck_client_free(CkClient *client)
 {
 	if (client == NULL)
 		return;
+	while (client->requests)
+		ck_request_cancel(client->requests);
 	if (client->multi)
-	{
-		if (client->easy)
-			curl_multi_remove_handle(client->multi, client->easy);
 		curl_multi_cleanup(client->multi);
-	}
-	if (client->easy)
-		curl_easy_cleanup(client->easy);
+	if (client->epoll_fd >= 0)
+		close(client->epoll_fd);
+	if (client->timer_fd >= 0)
+		close(client->timer_fd);
 	ck_key_free(client->key);
 	free(client->base_url);
 	free(client->container);
 	free(client->environment);
 	free(client->database);
 	free(client->key_id);
+	free(client->user_agent);
 	ck_free_secret(client->api_token);
 	ck_free_secret(client->web_auth_token);
-	ck_free_secret(client->new_token);
-	ck_buf_free(&client->body);
 	free(client);
 }
 
@@ -551,15 +632,6 @@ ck_client_set_token_hooks(CkClient *client, const CkTokenHooks *hooks)
 		client->token_hooks = *hooks;
 	else
 		memset(&client->token_hooks, 0, sizeof(client->token_hooks));
-}
-
-/* The end() of a token hook's begin() (see CkTokenHooks). */
-static void
-ck_token_end(CkClient *client, bool began, bool in_doubt)
-{
-	if (began && client->token_hooks.end)
-		client->token_hooks.end(client->token_hooks.arg, client->web_auth_token,
-								in_doubt);
 }
 
 char *
@@ -584,17 +656,27 @@ ck_client_web_auth_token(const CkClient *client)
 }
 
 /*
- * Drop the keep-alive connection.  The connection pool belongs to the multi
- * handle, so replacing the multi handle closes every connection.
+ * Drop the keep-alive connections.  The connection pool belongs to the
+ * multi handle, so replacing the multi handle closes every connection; the
+ * requests still running are stopped first (they end CK_RESULT_ABORTED).
  */
+static void ck_client_abort_running(CkClient *client, const char *why);
+
 void
 ck_client_reset_connection(CkClient *client)
 {
+	ck_client_abort_running(client, "request stopped: its connection was closed");
 	if (client->multi)
-	{
-		curl_multi_remove_handle(client->multi, client->easy);
 		curl_multi_cleanup(client->multi);
-		client->multi = NULL;
+	client->multi = NULL;
+	if (client->epoll_fd >= 0)
+	{
+		/* libcurl's sockets are gone; a new epoll set starts empty */
+		close(client->epoll_fd);
+		client->epoll_fd = -1;
+		if (client->timer_fd >= 0)
+			close(client->timer_fd);
+		client->timer_fd = -1;
 	}
 	/* on OOM we retry creating it at the next request */
 	ck_client_make_multi(client);
@@ -611,163 +693,7 @@ ck_response_clear(CkResponse *resp)
 }
 
 /* ----------------------------------------------------------------
- *		Waiting
- * ----------------------------------------------------------------
- */
-
-/* What we do without a hook: poll the sockets, or sleep. */
-static bool
-ck_default_wait(const CkWaitSocket *socks, int nsocks, long timeout_ms)
-{
-	struct pollfd pfd[CK_MAX_SOCKS];
-	int			i;
-
-	for (i = 0; i < nsocks && i < CK_MAX_SOCKS; i++)
-	{
-		pfd[i].fd = socks[i].fd;
-		pfd[i].events = (socks[i].want_read ? POLLIN : 0) |
-			(socks[i].want_write ? POLLOUT : 0);
-		pfd[i].revents = 0;
-	}
-	(void) poll(pfd, (nfds_t) i, (int) timeout_ms);
-	return true;
-}
-
-static bool
-ck_wait(CkClient *client, const CkWaitSocket *socks, int nsocks, long timeout_ms)
-{
-	if (client->hook)
-		return client->hook(client->hook_arg, socks, nsocks, timeout_ms);
-	return ck_default_wait(socks, nsocks, timeout_ms);
-}
-
-/* Sleep before a retry, through the hook so a cancel still works. */
-static bool
-ck_sleep(CkClient *client, long ms)
-{
-	int64_t		deadline = ck_monotonic_ms() + ms;
-
-	for (;;)
-	{
-		int64_t		left = deadline - ck_monotonic_ms();
-
-		if (left <= 0)
-			return true;
-		if (!ck_wait(client, NULL, 0, (long) left))
-			return false;
-	}
-}
-
-/*
- * Drive the transfer until it finishes.  Returns false when the hook asked to
- * stop; otherwise *code is libcurl's result.
- */
-static bool
-ck_run_transfer(CkClient *client, CURLcode *code)
-{
-	int			running = 1;
-	CURLMcode	mc;
-	CURLMsg    *msg;
-	int			left;
-
-	*code = CURLE_OK;
-	client->nsocks = 0;
-	client->timer_deadline = -1;
-	mc = curl_multi_add_handle(client->multi, client->easy);
-	if (mc != CURLM_OK)
-	{
-		snprintf(client->errbuf, sizeof(client->errbuf), "%s", curl_multi_strerror(mc));
-		*code = CURLE_FAILED_INIT;
-		return true;
-	}
-
-	while (running)
-	{
-		int64_t		now = ck_monotonic_ms();
-		long		timeout;
-		CkWaitSocket socks[CK_MAX_SOCKS];
-		struct pollfd pfd[CK_MAX_SOCKS];
-		int			n;
-		int			i;
-
-		if (client->timer_deadline >= 0 && now >= client->timer_deadline)
-		{
-			client->timer_deadline = -1;
-			mc = curl_multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-			if (mc != CURLM_OK)
-				break;
-			continue;
-		}
-
-		if (client->timer_deadline >= 0)
-			timeout = (long) (client->timer_deadline - now);
-		else
-			timeout = CK_IDLE_WAIT_MS;
-		/* no socket yet (e.g. resolving): look again soon */
-		if (client->nsocks == 0 && timeout > CK_IDLE_WAIT_MS)
-			timeout = CK_IDLE_WAIT_MS;
-
-		/* the callbacks may change client->socks while we act on them */
-		n = client->nsocks;
-		memcpy(socks, client->socks, n * sizeof(CkWaitSocket));
-		if (!ck_wait(client, socks, n, timeout))
-		{
-			curl_multi_remove_handle(client->multi, client->easy);
-			ck_client_reset_connection(client);
-			return false;
-		}
-
-		/* which of them are ready?  (the hook only says "go on") */
-		for (i = 0; i < n; i++)
-		{
-			pfd[i].fd = socks[i].fd;
-			pfd[i].events = (socks[i].want_read ? POLLIN : 0) |
-				(socks[i].want_write ? POLLOUT : 0);
-			pfd[i].revents = 0;
-		}
-		if (n > 0 && poll(pfd, (nfds_t) n, 0) > 0)
-		{
-			for (i = 0; i < n && running; i++)
-			{
-				int			ev = 0;
-
-				if (pfd[i].revents & (POLLIN | POLLHUP))
-					ev |= CURL_CSELECT_IN;
-				if (pfd[i].revents & POLLOUT)
-					ev |= CURL_CSELECT_OUT;
-				if (pfd[i].revents & (POLLERR | POLLNVAL))
-					ev |= CURL_CSELECT_ERR;
-				if (ev == 0)
-					continue;
-				mc = curl_multi_socket_action(client->multi, pfd[i].fd, ev, &running);
-				if (mc != CURLM_OK)
-					break;
-			}
-			if (mc != CURLM_OK)
-				break;
-		}
-	}
-
-	if (mc != CURLM_OK)
-	{
-		snprintf(client->errbuf, sizeof(client->errbuf), "%s", curl_multi_strerror(mc));
-		*code = CURLE_RECV_ERROR;
-	}
-	else
-	{
-		*code = CURLE_GOT_NOTHING;
-		while ((msg = curl_multi_info_read(client->multi, &left)) != NULL)
-		{
-			if (msg->msg == CURLMSG_DONE && msg->easy_handle == client->easy)
-				*code = msg->data.result;
-		}
-	}
-	curl_multi_remove_handle(client->multi, client->easy);
-	return true;
-}
-
-/* ----------------------------------------------------------------
- *		Requests
+ *		Answers: secrets scrubbed, bodies parsed, errors read
  * ----------------------------------------------------------------
  */
 
@@ -790,10 +716,11 @@ ck_scrub(char *s, const char *secret)
 }
 
 static void
-ck_scrub_secrets(CkClient *client, char *s, size_t size)
+ck_scrub_secrets(CkRequest *req, char *s, size_t size)
 {
+	CkClient   *client = req->client;
 	const char *secrets[3] = {client->api_token, client->web_auth_token,
-	client->new_token};
+	req->new_token};
 	int			i;
 
 	for (i = 0; i < 3; i++)
@@ -803,7 +730,7 @@ ck_scrub_secrets(CkClient *client, char *s, size_t size)
 		if (secrets[i] == NULL)
 			continue;
 		ck_scrub(s, secrets[i]);
-		esc = curl_easy_escape(client->easy, secrets[i], 0);
+		esc = curl_easy_escape(NULL, secrets[i], 0);
 		if (esc)
 		{
 			ck_scrub(s, esc);
@@ -969,7 +896,7 @@ ck_copy_member(struct json_object *obj, const char *key, char *dst, size_t size)
 
 /* Fill resp from a non-2xx answer. */
 static void
-ck_fill_server_error(CkClient *client, CkResponse *resp, struct json_object *json)
+ck_fill_server_error(CkRequest *req, CkResponse *resp, struct json_object *json)
 {
 	const CkErrorInfo *info = ck_error_for_status((int) resp->http_status);
 	struct json_object *v;
@@ -1008,8 +935,8 @@ ck_fill_server_error(CkClient *client, CkResponse *resp, struct json_object *jso
 		snprintf(resp->reason, sizeof(resp->reason), "HTTP status %ld%s",
 				 resp->http_status,
 				 json ? "" : " (the body is not a CloudKit error)");
-	if (resp->retry_after < 0 && client->header_retry_after >= 0)
-		resp->retry_after = client->header_retry_after;
+	if (resp->retry_after < 0 && req->header_retry_after >= 0)
+		resp->retry_after = req->header_retry_after;
 }
 
 /* curl_slist_append returns NULL on OOM and leaves the list as it was */
@@ -1036,7 +963,7 @@ ck_build_url(CkClient *client, const char *path)
 		goto oom;
 	if (client->auth == CK_AUTH_API_TOKEN)
 	{
-		esc = curl_easy_escape(client->easy, client->api_token, 0);
+		esc = curl_easy_escape(NULL, client->api_token, 0);
 		if (esc == NULL || !ck_buf_appendf(&b, "?ckAPIToken=%s", esc))
 		{
 			curl_free(esc);
@@ -1045,7 +972,7 @@ ck_build_url(CkClient *client, const char *path)
 		curl_free(esc);
 		if (client->web_auth_token)
 		{
-			esc = curl_easy_escape(client->easy, client->web_auth_token, 0);
+			esc = curl_easy_escape(NULL, client->web_auth_token, 0);
 			if (esc == NULL || !ck_buf_appendf(&b, "&ckWebAuthToken=%s", esc))
 			{
 				curl_free(esc);
@@ -1061,73 +988,140 @@ oom:
 	return NULL;
 }
 
-/*
- * One attempt: fills resp's kind, status, body and error fields, and adds to
- * its byte counts (the caller counts attempts).
+
+/* ----------------------------------------------------------------
+ *		Requests
+ *
+ * A request is QUEUED until the client has a slot for it (and, after a
+ * retryable error, until its retry is due), RUNNING while its easy handle
+ * is in the multi handle, and DONE once its response is final.
+ * ----------------------------------------------------------------
  */
+
+/* The end() of a token hook's begin() (see CkTokenHooks). */
 static void
-ck_attempt(CkClient *client, bool is_post, const char *path, bool is_url,
-		   const char *content_type, const char *body, size_t body_len,
-		   int flags, CkResponse *resp)
+ck_token_end(CkClient *client, bool began, bool in_doubt)
 {
-	bool		idempotent = (flags & CK_REQUEST_IDEMPOTENT) != 0;
-	struct curl_slist *headers = NULL;
+	if (began && client->token_hooks.end)
+		client->token_hooks.end(client->token_hooks.arg, client->web_auth_token,
+								in_doubt);
+}
+
+static void
+ck_request_fail(CkRequest *req, CkResultKind kind, const char *reason)
+{
+	req->resp.kind = kind;
+	snprintf(req->resp.reason, sizeof(req->resp.reason), "%s", reason);
+	req->state = CK_REQUEST_DONE;
+}
+
+/* Free what one attempt holds. */
+static void
+ck_attempt_cleanup(CkRequest *req)
+{
+	if (req->easy)
+		curl_easy_cleanup(req->easy);
+	req->easy = NULL;
+	curl_slist_free_all(req->headers);
+	req->headers = NULL;
+	ck_free_secret(req->url);
+	req->url = NULL;
+	ck_free_secret(req->new_token);
+	req->new_token = NULL;
+}
+
+/* Start each attempt from a clean response, keeping the counters. */
+static void
+ck_response_reset(CkResponse *resp)
+{
+	CkResponse	keep = *resp;
+
+	if (resp->json)
+		json_object_put(resp->json);
+	free(resp->body);
+	memset(resp, 0, sizeof(*resp));
+	resp->retry_after = -1;
+	resp->attempts = keep.attempts;
+	resp->bytes_sent = keep.bytes_sent;
+	resp->bytes_received = keep.bytes_received;
+}
+
+static CkRequest *
+ck_request_new(CkClient *client, const char *method, const char *target,
+			   bool is_url, const char *content_type, const char *body,
+			   size_t body_len, int flags)
+{
+	CkRequest  *req = calloc(1, sizeof(CkRequest));
+	CkRequest **tail;
+	char		err[256];
+
+	if (req == NULL)
+		return NULL;
+	req->client = client;
+	req->flags = flags;
+	req->is_url = is_url;
+	req->resp.retry_after = -1;
+	req->header_retry_after = -1;
+	req->state = CK_REQUEST_QUEUED;
+	ck_buf_init(&req->rbody);
+	for (tail = &client->requests; *tail; tail = &(*tail)->next)
+		;
+	*tail = req;
+
+	if (method != NULL && strcmp(method, "POST") == 0)
+		req->is_post = true;
+	else if (method == NULL || strcmp(method, "GET") != 0)
+	{
+		ck_request_fail(req, CK_RESULT_CONFIG, "unsupported HTTP method");
+		return req;
+	}
+	if (is_url ? !ck_check_base_url(target, err, sizeof(err)) :
+		!ck_valid_segment(target, true))
+	{
+		ck_request_fail(req, CK_RESULT_CONFIG,
+						is_url ? "the URL must be an \"https://\" URL" :
+						"invalid CloudKit operation name");
+		return req;
+	}
+	req->target = is_url ? strdup(target) : ck_client_path(client, target);
+	req->content_type = content_type ? strdup(content_type) : NULL;
+	if (body != NULL && body_len > 0)
+	{
+		req->body = malloc(body_len + 1);
+		if (req->body)
+		{
+			memcpy(req->body, body, body_len);
+			req->body[body_len] = '\0';
+			req->body_len = body_len;
+		}
+	}
+	if (req->target == NULL || (content_type && req->content_type == NULL) ||
+		(body != NULL && body_len > 0 && req->body == NULL))
+		ck_request_fail(req, CK_RESULT_CONFIG, "out of memory");
+	return req;
+}
+
+/* Build the attempt's headers; false (and resp filled) on failure. */
+static bool
+ck_attempt_headers(CkRequest *req)
+{
+	CkClient   *client = req->client;
 	bool		oom = false;
-	char	   *url = NULL;
 	char		line[512];
-	CURLcode	code;
-	curl_off_t	up = 0;
-	curl_off_t	down = 0;
-	long		request_headers = 0;
-	long		status = 0;
-	bool		sent_web_token;
-	struct json_object *json;
-	char		perr[160];
-
-	client->errbuf[0] = '\0';
-	client->too_large = false;
-	client->refused_local = false;
-	client->header_retry_after = -1;
-	ck_free_secret(client->new_token);
-	client->new_token = NULL;
-	ck_buf_reset(&client->body);
-
-	if (client->multi == NULL && !ck_client_make_multi(client))
-	{
-		resp->kind = CK_RESULT_TRANSPORT;
-		snprintf(resp->reason, sizeof(resp->reason), "out of memory creating a libcurl handle");
-		return;
-	}
-
-	sent_web_token = (!is_url && client->auth == CK_AUTH_API_TOKEN &&
-					  client->web_auth_token != NULL);
-	if (sent_web_token && client->token_hooks.begin &&
-		!client->token_hooks.begin(client->token_hooks.arg, &client->web_auth_token))
-	{
-		resp->kind = CK_RESULT_ABORTED;
-		snprintf(resp->reason, sizeof(resp->reason),
-				 "request cancelled while waiting for the web-auth token");
-		return;
-	}
-	url = is_url ? strdup(path) : ck_build_url(client, path);
-	if (url == NULL)
-	{
-		ck_token_end(client, sent_web_token, false);
-		resp->kind = CK_RESULT_TRANSPORT;
-		snprintf(resp->reason, sizeof(resp->reason), "out of memory building the request");
-		return;
-	}
 
 	/* no "Expect: 100-continue" round trip for larger bodies */
-	ck_header_add(&headers, "Expect:", &oom);
-	if (is_url && content_type)
+	ck_header_add(&req->headers, "Expect:", &oom);
+	if (req->is_url)
 	{
-		snprintf(line, sizeof(line), "Content-Type: %s", content_type);
-		ck_header_add(&headers, line, &oom);
+		if (req->content_type)
+		{
+			snprintf(line, sizeof(line), "Content-Type: %s", req->content_type);
+			ck_header_add(&req->headers, line, &oom);
+		}
 	}
-	else if (is_post && !is_url)
-		ck_header_add(&headers, "Content-Type: application/json", &oom);
-	if (!is_url && client->auth == CK_AUTH_SERVER_KEY)
+	else if (req->is_post)
+		ck_header_add(&req->headers, "Content-Type: application/json", &oom);
+	if (!req->is_url && client->auth == CK_AUTH_SERVER_KEY)
 	{
 		char		date[21];
 		char		serr[256];
@@ -1135,162 +1129,234 @@ ck_attempt(CkClient *client, bool is_post, const char *path, bool is_url,
 
 		ck_iso8601_utc(ck_now_ms() / 1000, date);
 		/* a GET has no body: the hash of zero bytes is signed */
-		sig = ck_sign_request(client->key, date, is_post ? body : "",
-							  is_post ? body_len : 0, path, serr, sizeof(serr));
+		sig = ck_sign_request(client->key, date, req->is_post && req->body ? req->body : "",
+							  req->is_post ? req->body_len : 0, req->target,
+							  serr, sizeof(serr));
 		if (sig == NULL)
 		{
-			ck_token_end(client, sent_web_token, false);
-			curl_slist_free_all(headers);
-			ck_free_secret(url);
-			resp->kind = CK_RESULT_CONFIG;
-			snprintf(resp->reason, sizeof(resp->reason), "%s", serr);
-			return;
+			ck_request_fail(req, CK_RESULT_CONFIG, serr);
+			return false;
 		}
 		snprintf(line, sizeof(line), "X-Apple-CloudKit-Request-KeyID: %s", client->key_id);
-		ck_header_add(&headers, line, &oom);
+		ck_header_add(&req->headers, line, &oom);
 		snprintf(line, sizeof(line), "X-Apple-CloudKit-Request-ISO8601Date: %s", date);
-		ck_header_add(&headers, line, &oom);
+		ck_header_add(&req->headers, line, &oom);
 		snprintf(line, sizeof(line), "X-Apple-CloudKit-Request-SignatureV1: %s", sig);
-		ck_header_add(&headers, line, &oom);
+		ck_header_add(&req->headers, line, &oom);
 		free(sig);
 	}
 	if (oom)
 	{
-		ck_token_end(client, sent_web_token, false);
-		curl_slist_free_all(headers);
-		ck_free_secret(url);
-		resp->kind = CK_RESULT_TRANSPORT;
-		snprintf(resp->reason, sizeof(resp->reason), "out of memory building the request");
+		ck_request_fail(req, CK_RESULT_TRANSPORT, "out of memory building the request");
+		return false;
+	}
+	return true;
+}
+
+/* Start an attempt: the request runs, or ends DONE with why it could not. */
+static void
+ck_attempt_begin(CkRequest *req)
+{
+	CkClient   *client = req->client;
+	CURL	   *easy;
+
+	ck_response_reset(&req->resp);
+	req->resp.auth = client->auth;
+	req->too_large = false;
+	req->refused_local = false;
+	req->header_retry_after = -1;
+	req->sends = 0;
+	req->resend_refused = false;
+	req->errbuf[0] = '\0';
+	ck_buf_reset(&req->rbody);
+
+	if (client->multi == NULL && !ck_client_make_multi(client))
+	{
+		ck_request_fail(req, CK_RESULT_TRANSPORT, "out of memory creating a libcurl handle");
 		return;
 	}
 
-	curl_easy_setopt(client->easy, CURLOPT_URL, url);
-	curl_easy_setopt(client->easy, CURLOPT_HTTPHEADER, headers);
-	if (is_post)
+	req->sent_web_token = (!req->is_url && client->auth == CK_AUTH_API_TOKEN &&
+						   client->web_auth_token != NULL);
+	if (req->sent_web_token && client->token_hooks.begin &&
+		!client->token_hooks.begin(client->token_hooks.arg, &client->web_auth_token))
 	{
-		curl_easy_setopt(client->easy, CURLOPT_POST, 1L);
-		curl_easy_setopt(client->easy, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(client->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_len);
+		req->sent_web_token = false;
+		ck_request_fail(req, CK_RESULT_ABORTED,
+						"request cancelled while waiting for the web-auth token");
+		return;
+	}
+
+	req->url = req->is_url ? strdup(req->target) : ck_build_url(client, req->target);
+	req->easy = easy = curl_easy_init();
+	if (req->url == NULL || easy == NULL)
+	{
+		ck_request_fail(req, CK_RESULT_TRANSPORT, "out of memory building the request");
+		goto failed;
+	}
+	if (!ck_attempt_headers(req))
+		goto failed;
+
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, req->errbuf);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ck_write_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, ck_header_cb);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, req);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, ck_open_socket_cb);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, req);
+	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, ck_prereq_cb);
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, req);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, client->connect_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, client->request_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* gzip etc.; the size cap applies to the decoded body */
+	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, client->user_agent);
+	/* wait for a multiplexing connection rather than open another */
+	curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(easy, CURLOPT_URL, req->url);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
+	if (req->is_post)
+	{
+		curl_easy_setopt(easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
 	}
 	else
-		curl_easy_setopt(client->easy, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
 
-	/*
-	 * libcurl silently resends a request whose reused keep-alive connection
-	 * closed without an answer.  The server may have applied it before
-	 * closing, so a request that must not run twice gets a new connection,
-	 * where libcurl never resends.
-	 */
-	curl_easy_setopt(client->easy, CURLOPT_FRESH_CONNECT, idempotent ? 0L : 1L);
-
-	if (!ck_run_transfer(client, &code))
+	if (curl_multi_add_handle(client->multi, easy) != CURLM_OK)
 	{
-		resp->kind = CK_RESULT_ABORTED;
-		snprintf(resp->reason, sizeof(resp->reason), "request cancelled while waiting for CloudKit");
-		code = CURLE_ABORTED_BY_CALLBACK;
+		ck_request_fail(req, CK_RESULT_TRANSPORT, "could not start the request");
+		goto failed;
 	}
-	/* libcurl copied the URL; drop the headers before anything can fail */
-	curl_easy_setopt(client->easy, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
-	ck_free_secret(url);
+	req->state = CK_REQUEST_RUNNING;
+	client->running++;
+	return;
 
-	curl_easy_getinfo(client->easy, CURLINFO_SIZE_UPLOAD_T, &up);
-	curl_easy_getinfo(client->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+failed:
+	ck_token_end(client, req->sent_web_token, false);
+	ck_attempt_cleanup(req);
+}
+
+/* What went out and what came back; the token's fate. */
+static void
+ck_attempt_account(CkRequest *req)
+{
+	CkClient   *client = req->client;
+	CkResponse *resp = &req->resp;
+	curl_off_t	up = 0;
+	curl_off_t	down = 0;
+	long		request_headers = 0;
+	long		status = 0;
+
+	curl_easy_getinfo(req->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+	curl_easy_getinfo(req->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+	curl_easy_getinfo(req->easy, CURLINFO_REQUEST_SIZE, &request_headers);
+	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+	resp->attempts++;
 	resp->bytes_sent += (size_t) up;
 	resp->bytes_received += (size_t) down;
-	curl_easy_getinfo(client->easy, CURLINFO_REQUEST_SIZE, &request_headers);
-	curl_easy_getinfo(client->easy, CURLINFO_RESPONSE_CODE, &status);
-	resp->request_sent = request_headers > 0 && (size_t) up >= (is_post ? body_len : 0);
+	resp->request_sent = req->resend_refused ||
+		(request_headers > 0 && (size_t) up >= (req->is_post ? req->body_len : 0));
+	resp->http_status = status;
 
 	/*
 	 * The old web-auth token is spent once the server has answered.  A
 	 * request that went out and got no answer at all may have spent it too,
 	 * and the answer that would have brought its replacement is lost: we
 	 * keep the token (it still works if the server never read the
-	 * request), and remember the doubt to explain a refusal.  (libcurl
-	 * itself resends a request whose reused connection closed unanswered,
-	 * with the same token: then the refusal of a rotated token is all we
-	 * see.)
+	 * request), and remember the doubt to explain a refusal.
 	 */
-	if (client->new_token)
+	if (req->new_token)
 	{
 		ck_free_secret(client->web_auth_token);
-		client->web_auth_token = client->new_token;
-		client->new_token = NULL;
+		client->web_auth_token = req->new_token;
+		req->new_token = NULL;
 		client->web_auth_token_rotated = true;
 		client->web_auth_token_in_doubt = false;
 	}
-	else if (sent_web_token && resp->request_sent && status == 0)
+	else if (req->sent_web_token && resp->request_sent && status == 0)
 		client->web_auth_token_in_doubt = true;
-	ck_token_end(client, sent_web_token,
-				 sent_web_token && resp->request_sent && status == 0);
-	status = 0;
+	ck_token_end(client, req->sent_web_token,
+				 req->sent_web_token && resp->request_sent && status == 0);
+	req->sent_web_token = false;
+}
 
-	if (resp->kind == CK_RESULT_ABORTED)
-		return;
+/* Turn a finished transfer into the response. */
+static void
+ck_attempt_result(CkRequest *req, CURLcode code)
+{
+	CkClient   *client = req->client;
+	CkResponse *resp = &req->resp;
+	long		status = resp->http_status;
+	struct json_object *json;
+	char		perr[160];
 
-	if (code == CURLE_WRITE_ERROR && client->too_large)
+	if (code == CURLE_WRITE_ERROR && req->too_large)
 	{
 		resp->kind = CK_RESULT_TOO_LARGE;
 		snprintf(resp->reason, sizeof(resp->reason),
 				 "the response exceeded the limit of %zu bytes", client->max_response_bytes);
-		curl_easy_getinfo(client->easy, CURLINFO_RESPONSE_CODE, &resp->http_status);
-		/* the rest of the body is still on the wire */
-		ck_client_reset_connection(client);
 		return;
 	}
-	if (code != CURLE_OK && client->refused_local)
+	if (code != CURLE_OK && req->refused_local)
 	{
 		/* one message for every spelling and port: no port scanner */
 		resp->kind = CK_RESULT_REFUSED_ADDRESS;
 		snprintf(resp->reason, sizeof(resp->reason),
 				 "the server's address is on this machine, which this client may not connect to");
-		ck_client_reset_connection(client);
 		return;
 	}
 	if (code != CURLE_OK)
 	{
 		resp->kind = CK_RESULT_TRANSPORT;
-		snprintf(resp->reason, sizeof(resp->reason), "%s",
-				 client->errbuf[0] ? client->errbuf : curl_easy_strerror(code));
-		ck_scrub_secrets(client, resp->reason, sizeof(resp->reason));
-		ck_client_reset_connection(client);
+		if (req->resend_refused)
+			snprintf(resp->reason, sizeof(resp->reason),
+					 "the connection closed before an answer came, so the request may have been applied; it was not sent again");
+		else
+			snprintf(resp->reason, sizeof(resp->reason), "%s",
+					 req->errbuf[0] ? req->errbuf : curl_easy_strerror(code));
+		ck_scrub_secrets(req, resp->reason, sizeof(resp->reason));
 		return;
 	}
 
-	curl_easy_getinfo(client->easy, CURLINFO_RESPONSE_CODE, &status);
-	resp->http_status = status;
-	if ((flags & CK_REQUEST_RAW_BODY) && status >= 200 && status < 300)
+	if ((req->flags & CK_REQUEST_RAW_BODY) && status >= 200 && status < 300)
 	{
 		/* the caller parses it; the buffer is handed over */
-		resp->kind = CK_RESULT_OK;
-		if (!ck_buf_append(&client->body, "", 1))
+		if (!ck_buf_append(&req->rbody, "", 1))
 		{
 			resp->kind = CK_RESULT_TRANSPORT;
 			snprintf(resp->reason, sizeof(resp->reason), "out of memory");
 			return;
 		}
-		resp->body = client->body.data;
-		resp->body_len = client->body.len - 1;
-		ck_buf_init(&client->body);
+		resp->kind = CK_RESULT_OK;
+		resp->body = req->rbody.data;
+		resp->body_len = req->rbody.len - 1;
+		ck_buf_init(&req->rbody);
 		return;
 	}
-	json = ck_parse_body(client->body.data, client->body.len, perr, sizeof(perr));
 
+	json = ck_parse_body(req->rbody.data, req->rbody.len, perr, sizeof(perr));
 	if (status >= 200 && status < 300)
 	{
 		long		lone;
 
 		resp->json = json;
-		if (json && (lone = ck_json_find_lone_surrogate(client->body.data,
-														 client->body.len)) >= 0)
+		if (json && (lone = ck_json_find_lone_surrogate(req->rbody.data,
+														 req->rbody.len)) >= 0)
 		{
 			/* json-c made it U+FFFD: a changed string, not CloudKit's */
 			resp->kind = CK_RESULT_BAD_RESPONSE;
 			resp->bad_text = true;
 			snprintf(resp->reason, sizeof(resp->reason),
 					 "a string holds a lone UTF-16 surrogate (%.6s at byte %ld), which is not Unicode text",
-					 client->body.data + lone, lone);
+					 req->rbody.data + lone, lone);
 		}
 		else if (json && json_object_is_type(json, json_type_object))
 			resp->kind = CK_RESULT_OK;
@@ -1303,154 +1369,345 @@ ck_attempt(CkClient *client, bool is_post, const char *path, bool is_url,
 		}
 		return;
 	}
-	ck_fill_server_error(client, resp, json);
-	if (sent_web_token &&
+	ck_fill_server_error(req, resp, json);
+	if (!req->is_url && client->auth == CK_AUTH_API_TOKEN &&
 		(client->web_auth_token_rotated || client->web_auth_token_in_doubt) &&
 		(resp->http_status == 401 ||
 		 strcmp(resp->server_error_code, "AUTHENTICATION_FAILED") == 0))
 		resp->web_auth_token_spent = true;
 }
 
+/*
+ * After an attempt: done, or queued again to retry THROTTLED /
+ * TRY_AGAIN_LATER / INTERNAL_ERROR / 5xx (and transport errors of
+ * idempotent requests) once retryAfter has passed.  Throttling halves the
+ * client's concurrency and holds every request back until then, so a
+ * throttled app sends less, never more; answers earn the slots back one by
+ * one.
+ */
 static void
-ck_perform(CkClient *client, const char *method, const char *target, bool is_url,
-		   const char *content_type, const char *body, size_t body_len,
-		   int flags, CkResponse *resp)
+ck_request_settle(CkRequest *req)
 {
-	bool		is_post;
-	char	   *path;
-	int			retries = 0;
-	bool		idempotent = (flags & CK_REQUEST_IDEMPOTENT) != 0;
+	CkClient   *client = req->client;
+	CkResponse *resp = &req->resp;
+	bool		retry = false;
+	bool		throttled = false;
+	long		wait_ms;
 
-	memset(resp, 0, sizeof(*resp));
-	resp->retry_after = -1;
+	if (resp->kind == CK_RESULT_SERVER_ERROR)
+	{
+		retry = ck_error_lookup(resp->server_error_code)->retryable ||
+			resp->http_status >= 500;
+		throttled = resp->http_status == 429 || resp->http_status == 503 ||
+			strcmp(resp->server_error_code, "THROTTLED") == 0 ||
+			strcmp(resp->server_error_code, "TRY_AGAIN_LATER") == 0;
+	}
+	else if (resp->kind == CK_RESULT_TRANSPORT)
+		retry = (req->flags & CK_REQUEST_IDEMPOTENT) != 0;
 
-	if (method != NULL && (strcmp(method, "POST") == 0 || (is_url && strcmp(method, "PUT") == 0)))
-		is_post = true;
-	else if (method != NULL && strcmp(method, "GET") == 0)
-		is_post = false;
+	if (throttled)
+	{
+		client->limit = client->limit > 1 ? client->limit / 2 : 1;
+		client->successes = 0;
+	}
+	else if (resp->kind == CK_RESULT_OK && client->limit < client->max_in_flight &&
+			 ++client->successes >= client->limit)
+	{
+		client->limit++;
+		client->successes = 0;
+	}
+
+	if (!retry || req->retries >= client->max_retries)
+	{
+		req->state = CK_REQUEST_DONE;
+		return;
+	}
+	if (resp->retry_after >= 0)
+		wait_ms = (long) (resp->retry_after * 1000.0);
 	else
+		wait_ms = CK_FIRST_BACKOFF_MS << (req->retries < 16 ? req->retries : 16);
+	if (wait_ms > client->max_retry_wait_ms)
+		wait_ms = client->max_retry_wait_ms;
+	req->retries++;
+	req->not_before = ck_monotonic_ms() + wait_ms;
+	if (throttled && client->hold_until < req->not_before)
+		client->hold_until = req->not_before;
+	req->state = CK_REQUEST_QUEUED;
+}
+
+/* A transfer is over (or stopped): take its easy handle out. */
+static void
+ck_request_stop(CkRequest *req)
+{
+	CkClient   *client = req->client;
+
+	if (client->multi)
+		curl_multi_remove_handle(client->multi, req->easy);
+	client->running--;
+	ck_attempt_account(req);
+}
+
+static void
+ck_client_collect(CkClient *client)
+{
+	CURLMsg    *msg;
+	int			left;
+
+	while ((msg = curl_multi_info_read(client->multi, &left)) != NULL)
 	{
-		resp->kind = CK_RESULT_CONFIG;
-		snprintf(resp->reason, sizeof(resp->reason), "unsupported HTTP method");
-		return;
+		CkRequest  *req = NULL;
+		CURLcode	code;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		code = msg->data.result;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &req);
+		if (req == NULL || req->state != CK_REQUEST_RUNNING)
+			continue;
+		ck_request_stop(req);
+		ck_attempt_result(req, code);
+		ck_attempt_cleanup(req);
+		ck_request_settle(req);
 	}
-	if (!is_url && !ck_valid_segment(target, true))
+}
+
+/* Start what may start now, oldest first. */
+static void
+ck_client_start_ready(CkClient *client)
+{
+	int64_t		now = ck_monotonic_ms();
+	CkRequest  *req;
+
+	for (req = client->requests; req; req = req->next)
 	{
-		resp->kind = CK_RESULT_CONFIG;
-		snprintf(resp->reason, sizeof(resp->reason), "invalid CloudKit operation name");
-		return;
-	}
-	if (body == NULL)
-		body_len = 0;
-
-	path = is_url ? strdup(target) : ck_client_path(client, target);
-	if (path == NULL)
-	{
-		resp->kind = CK_RESULT_CONFIG;
-		snprintf(resp->reason, sizeof(resp->reason), "out of memory");
-		return;
-	}
-	for (;;)
-	{
-		bool		retry = false;
-		long		wait_ms;
-		size_t		sent = resp->bytes_sent;
-		size_t		received = resp->bytes_received;
-		int			attempts = resp->attempts;
-
-		/* start each attempt from a clean response, keeping the counters */
-		if (resp->json)
-			json_object_put(resp->json);
-		free(resp->body);
-		memset(resp, 0, sizeof(*resp));
-		resp->retry_after = -1;
-		resp->bytes_sent = sent;
-		resp->bytes_received = received;
-		resp->attempts = attempts + 1;
-		resp->auth = client->auth;
-
-		free(resp->body);
-		resp->body = NULL;
-		ck_attempt(client, is_post, path, is_url, content_type, body, body_len,
-				   flags, resp);
-
-		if (resp->kind == CK_RESULT_SERVER_ERROR)
-			retry = ck_error_lookup(resp->server_error_code)->retryable ||
-				resp->http_status >= 500;
-		else if (resp->kind == CK_RESULT_TRANSPORT)
-			retry = idempotent;
-
-		if (!retry || retries >= client->max_retries)
+		if (req->state != CK_REQUEST_QUEUED)
+			continue;
+		if (client->running >= client->limit)
 			break;
+		/* CloudKit replaces a web-auth token in every answer: one at a time */
+		if (client->auth == CK_AUTH_API_TOKEN && client->web_auth_token &&
+			client->running > 0)
+			break;
+		if (req->not_before > now || client->hold_until > now)
+			continue;
+		ck_attempt_begin(req);
+	}
+}
 
-		if (resp->retry_after >= 0)
-			wait_ms = (long) (resp->retry_after * 1000.0);
-		else
-			wait_ms = CK_FIRST_BACKOFF_MS << (retries < 16 ? retries : 16);
-		if (wait_ms > client->max_retry_wait_ms)
-			wait_ms = client->max_retry_wait_ms;
-		retries++;
+/* When something is next due (monotonic ms), or -1. */
+static int64_t
+ck_client_next_deadline(CkClient *client)
+{
+	int64_t		deadline = client->timer_deadline;
+	CkRequest  *req;
 
-		if (!ck_sleep(client, wait_ms))
+	if (client->running < client->limit)
+	{
+		for (req = client->requests; req; req = req->next)
+		{
+			int64_t		due;
+
+			if (req->state != CK_REQUEST_QUEUED)
+				continue;
+			due = req->not_before > client->hold_until ? req->not_before : client->hold_until;
+			if (deadline < 0 || due < deadline)
+				deadline = due;
+		}
+	}
+	/* no socket yet (e.g. resolving): look again soon */
+	if (client->running > 0 && client->nsocks == 0)
+	{
+		int64_t		soon = ck_monotonic_ms() + CK_IDLE_WAIT_MS;
+
+		if (deadline < 0 || soon < deadline)
+			deadline = soon;
+	}
+	return deadline;
+}
+
+/* Act on ready sockets and due timers, and start what can start: never blocks. */
+static void
+ck_client_step(CkClient *client)
+{
+	CkWaitSocket socks[CK_MAX_SOCKS];
+	struct pollfd pfd[CK_MAX_SOCKS];
+	int			running;
+	int			n;
+	int			i;
+
+	ck_client_start_ready(client);
+	if (client->multi == NULL)
+		return;
+	if (client->timer_deadline >= 0 && ck_monotonic_ms() >= client->timer_deadline)
+	{
+		client->timer_deadline = -1;
+		curl_multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+
+	/* the callbacks may change client->socks while we act on them */
+	n = client->nsocks;
+	memcpy(socks, client->socks, n * sizeof(CkWaitSocket));
+	for (i = 0; i < n; i++)
+	{
+		pfd[i].fd = socks[i].fd;
+		pfd[i].events = (socks[i].want_read ? POLLIN : 0) |
+			(socks[i].want_write ? POLLOUT : 0);
+		pfd[i].revents = 0;
+	}
+	if (n > 0 && poll(pfd, (nfds_t) n, 0) > 0)
+	{
+		for (i = 0; i < n; i++)
+		{
+			int			ev = 0;
+
+			if (pfd[i].revents & (POLLIN | POLLHUP))
+				ev |= CURL_CSELECT_IN;
+			if (pfd[i].revents & POLLOUT)
+				ev |= CURL_CSELECT_OUT;
+			if (pfd[i].revents & (POLLERR | POLLNVAL))
+				ev |= CURL_CSELECT_ERR;
+			if (ev != 0)
+				curl_multi_socket_action(client->multi, pfd[i].fd, ev, &running);
+		}
+	}
+	ck_client_collect(client);
+	ck_client_start_ready(client);
+}
+
+/*
+ * Stop every unfinished request: each ends CK_RESULT_ABORTED, saying
+ * whether it went out.  Running transfers are taken out mid-way, so the
+ * caller closes the connections afterwards.
+ */
+static void
+ck_client_abort_all(CkClient *client, const char *why, bool queued_too)
+{
+	CkRequest  *req;
+
+	for (req = client->requests; req; req = req->next)
+	{
+		CkResponse *resp = &req->resp;
+
+		if (req->state == CK_REQUEST_RUNNING)
+		{
+			ck_request_stop(req);
+			ck_attempt_cleanup(req);
+			if (resp->json)
+				json_object_put(resp->json);
+			resp->json = NULL;
+			resp->kind = CK_RESULT_ABORTED;
+			resp->server_error_code[0] = '\0';
+			snprintf(resp->reason, sizeof(resp->reason), "%s", why);
+			req->state = CK_REQUEST_DONE;
+		}
+		else if (req->state == CK_REQUEST_QUEUED && queued_too)
 		{
 			if (resp->json)
 				json_object_put(resp->json);
 			resp->json = NULL;
 			/* an attempt answered with an error was not applied */
-			if (resp->kind == CK_RESULT_SERVER_ERROR)
+			if (resp->kind == CK_RESULT_SERVER_ERROR || resp->attempts == 0)
 				resp->request_sent = false;
 			resp->kind = CK_RESULT_ABORTED;
 			resp->server_error_code[0] = '\0';
-			snprintf(resp->reason, sizeof(resp->reason),
-					 "request cancelled while waiting to retry");
-			break;
+			snprintf(resp->reason, sizeof(resp->reason), "%s",
+					 resp->attempts > 0 ? "request cancelled while waiting to retry" : why);
+			req->state = CK_REQUEST_DONE;
 		}
 	}
-	free(path);
 }
 
-void
-ck_client_request(CkClient *client, const char *method, const char *operation,
-				  const char *body, size_t body_len, bool idempotent,
-				  CkResponse *resp)
+static void
+ck_client_abort_running(CkClient *client, const char *why)
 {
-	ck_perform(client, method, operation, false, NULL, body, body_len,
-			   idempotent ? CK_REQUEST_IDEMPOTENT : 0, resp);
+	ck_client_abort_all(client, why, false);
 }
 
-/* ----------------------------------------------------------------
- *		Asynchronous requests
- * ----------------------------------------------------------------
- */
-
-struct CkRequest
+static bool
+ck_wait(CkClient *client, const CkWaitSocket *socks, int nsocks, long timeout_ms)
 {
-	CkClient   *client;
-	bool		done;
-	CkResponse	resp;
-};
+	struct pollfd pfd[CK_MAX_SOCKS];
+	int			i;
 
-static CkRequest *
-ck_request_new(CkClient *client)
+	if (client->hook)
+		return client->hook(client->hook_arg, socks, nsocks, timeout_ms);
+	/* without a hook: poll the sockets, or sleep */
+	for (i = 0; i < nsocks; i++)
+	{
+		pfd[i].fd = socks[i].fd;
+		pfd[i].events = (socks[i].want_read ? POLLIN : 0) |
+			(socks[i].want_write ? POLLOUT : 0);
+		pfd[i].revents = 0;
+	}
+	(void) poll(pfd, (nfds_t) nsocks, (int) timeout_ms);
+	return true;
+}
+
+static bool
+ck_client_pending(const CkClient *client)
 {
-	CkRequest  *req = calloc(1, sizeof(CkRequest));
+	const CkRequest *req;
 
-	if (req)
-		req->client = client;
-	return req;
+	for (req = client->requests; req; req = req->next)
+		if (req->state != CK_REQUEST_DONE)
+			return true;
+	return false;
+}
+
+bool
+ck_client_wait(CkClient *client, CkRequest *until)
+{
+	int			done_before = 0;
+	CkRequest  *req;
+
+	for (req = client->requests; req; req = req->next)
+		done_before += (req->state == CK_REQUEST_DONE);
+
+	for (;;)
+	{
+		CkWaitSocket socks[CK_MAX_SOCKS];
+		int64_t		deadline;
+		long		timeout;
+		int			done_now = 0;
+		int			n;
+
+		ck_client_step(client);
+		if (until != NULL)
+		{
+			if (until->state == CK_REQUEST_DONE)
+				return true;
+		}
+		else
+		{
+			for (req = client->requests; req; req = req->next)
+				done_now += (req->state == CK_REQUEST_DONE);
+			if (done_now > done_before || !ck_client_pending(client))
+				return true;
+		}
+
+		deadline = ck_client_next_deadline(client);
+		timeout = deadline < 0 ? CK_IDLE_WAIT_MS : (long) (deadline - ck_monotonic_ms());
+		if (timeout < 0)
+			timeout = 0;
+		n = client->nsocks;
+		memcpy(socks, client->socks, n * sizeof(CkWaitSocket));
+		if (!ck_wait(client, n > 0 ? socks : NULL, n, timeout))
+		{
+			ck_client_abort_all(client, "request cancelled while waiting for CloudKit", true);
+			return false;
+		}
+	}
 }
 
 CkRequest *
 ck_request_start(CkClient *client, const char *method, const char *operation,
 				 const char *body, size_t body_len, int flags)
 {
-	CkRequest  *req = ck_request_new(client);
+	CkRequest  *req = ck_request_new(client, method, operation, false, NULL,
+									 body, body_len, flags);
 
-	if (req == NULL)
-		return NULL;
-	ck_perform(client, method, operation, false, NULL, body, body_len, flags,
-			   &req->resp);
-	req->done = true;
+	if (req)
+		ck_client_start_ready(client);
 	return req;
 }
 
@@ -1459,49 +1716,144 @@ ck_request_start_url(CkClient *client, const char *method, const char *url,
 					 const char *content_type, const char *body,
 					 size_t body_len, int flags)
 {
-	CkRequest  *req = ck_request_new(client);
+	CkRequest  *req = ck_request_new(client, method, url, true, content_type,
+									 body, body_len, flags | CK_REQUEST_RAW_BODY);
 
-	if (req == NULL)
-		return NULL;
-	ck_perform(client, method, url, true, content_type, body, body_len,
-			   flags | CK_REQUEST_RAW_BODY, &req->resp);
-	req->done = true;
+	if (req)
+		ck_client_start_ready(client);
 	return req;
 }
 
 bool
 ck_request_done(const CkRequest *req)
 {
-	return req->done;
-}
-
-bool
-ck_client_wait(CkClient *client, CkRequest *req)
-{
-	return true;
+	return req->state == CK_REQUEST_DONE;
 }
 
 int
 ck_client_wait_fd(CkClient *client)
 {
-	return -1;
+	struct itimerspec its;
+	int64_t		deadline;
+	int			i;
+
+	if (!ck_client_pending(client))
+		return -1;
+	if (client->epoll_fd < 0)
+	{
+		struct epoll_event ev;
+
+		client->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+		client->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (client->epoll_fd < 0 || client->timer_fd < 0)
+		{
+			if (client->epoll_fd >= 0)
+				close(client->epoll_fd);
+			if (client->timer_fd >= 0)
+				close(client->timer_fd);
+			client->epoll_fd = client->timer_fd = -1;
+			return -1;
+		}
+		memset(&ev, 0, sizeof(ev));
+		ev.events = EPOLLIN;
+		ev.data.fd = client->timer_fd;
+		(void) epoll_ctl(client->epoll_fd, EPOLL_CTL_ADD, client->timer_fd, &ev);
+		for (i = 0; i < client->nsocks; i++)
+			ck_epoll_update(client, client->socks[i].fd, client->socks[i].want_read,
+							client->socks[i].want_write, false);
+	}
+
+	/* the timer fires when libcurl's timer or a retry is due */
+	memset(&its, 0, sizeof(its));
+	deadline = ck_client_next_deadline(client);
+	if (deadline >= 0)
+	{
+		int64_t		left = deadline - ck_monotonic_ms();
+
+		if (left < 1)
+			left = 1;
+		its.it_value.tv_sec = left / 1000;
+		its.it_value.tv_nsec = (left % 1000) * 1000000;
+	}
+	(void) timerfd_settime(client->timer_fd, 0, &its, NULL);
+	return client->epoll_fd;
 }
 
 void
 ck_client_poll(CkClient *client)
 {
+	uint64_t	expirations;
+
+	if (client->timer_fd >= 0)
+		(void) !read(client->timer_fd, &expirations, sizeof(expirations));
+	ck_client_step(client);
+}
+
+static void
+ck_request_free(CkRequest *req)
+{
+	CkClient   *client = req->client;
+	CkRequest **p;
+
+	for (p = &client->requests; *p; p = &(*p)->next)
+	{
+		if (*p == req)
+		{
+			*p = req->next;
+			break;
+		}
+	}
+	ck_attempt_cleanup(req);
+	ck_buf_free(&req->rbody);
+	ck_response_clear(&req->resp);
+	free(req->target);
+	free(req->content_type);
+	free(req->body);
+	free(req);
 }
 
 void
 ck_request_finish(CkRequest *req, CkResponse *resp)
 {
+	if (req->state != CK_REQUEST_DONE)
+	{
+		/* not waited for: it cannot be told apart from a cancel */
+		if (req->state == CK_REQUEST_RUNNING)
+		{
+			ck_request_stop(req);
+			ck_attempt_cleanup(req);
+		}
+		ck_request_fail(req, CK_RESULT_ABORTED, "request abandoned before its answer came");
+	}
 	*resp = req->resp;
-	free(req);
+	memset(&req->resp, 0, sizeof(req->resp));
+	ck_request_free(req);
 }
 
 void
 ck_request_cancel(CkRequest *req)
 {
-	ck_response_clear(&req->resp);
-	free(req);
+	if (req->state == CK_REQUEST_RUNNING)
+		ck_request_stop(req);
+	ck_request_free(req);
+}
+
+void
+ck_client_request(CkClient *client, const char *method, const char *operation,
+				  const char *body, size_t body_len, bool idempotent,
+				  CkResponse *resp)
+{
+	CkRequest  *req = ck_request_start(client, method, operation, body, body_len,
+									   idempotent ? CK_REQUEST_IDEMPOTENT : 0);
+
+	if (req == NULL)
+	{
+		memset(resp, 0, sizeof(*resp));
+		resp->retry_after = -1;
+		resp->kind = CK_RESULT_TRANSPORT;
+		snprintf(resp->reason, sizeof(resp->reason), "out of memory");
+		return;
+	}
+	(void) ck_client_wait(client, req);
+	ck_request_finish(req, resp);
 }
