@@ -1217,8 +1217,12 @@ ck_attempt_begin(CkRequest *req)
 	/* gzip etc.; the size cap applies to the decoded body */
 	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, client->user_agent);
-	/* wait for a multiplexing connection rather than open another */
-	curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+	/*
+	 * Over TLS, wait for a connection whose ALPN may still say HTTP/2 rather
+	 * than open another; plain HTTP is HTTP/1.1, known at once.
+	 */
+	if (strncmp(req->url, "https://", 8) == 0)
+		curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(easy, CURLOPT_URL, req->url);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, req->headers);
 	if (req->is_post)
@@ -1728,6 +1732,12 @@ bool
 ck_request_done(const CkRequest *req)
 {
 	return req->state == CK_REQUEST_DONE;
+}
+
+int
+ck_client_limit(const CkClient *client)
+{
+	return client->limit;
 }
 
 int

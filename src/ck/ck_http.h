@@ -207,8 +207,9 @@ extern CkRequest *ck_request_start_url(CkClient *client, const char *method,
 extern bool ck_request_done(const CkRequest *req);
 
 /*
- * Drive the client's requests until req is done (req NULL: until any request
- * finishes, or at once when none is pending).  Returns false when the wait
+ * Drive the client's requests until req is done (req NULL: until some
+ * request finishes during the call, or at once when none is queued or
+ * running).  Returns false when the wait
  * hook asked to stop: every unfinished request then ends CK_RESULT_ABORTED.
  */
 extern bool ck_client_wait(CkClient *client, CkRequest *req);
@@ -221,6 +222,9 @@ extern bool ck_client_wait(CkClient *client, CkRequest *req);
  */
 extern int	ck_client_wait_fd(CkClient *client);
 extern void ck_client_poll(CkClient *client);
+
+/* How many requests may run at once now (max_in_flight while unthrottled). */
+extern int	ck_client_limit(const CkClient *client);
 
 /* Move the response out (see ck_client_request) and free the request. */
 extern void ck_request_finish(CkRequest *req, CkResponse *resp);

@@ -1312,6 +1312,202 @@ test_lone_surrogate_body(void)
 	ck_client_free(c);
 }
 
+/* ----------------------------------------------------------------
+ *		Several requests in flight
+ * ----------------------------------------------------------------
+ */
+
+/* Hold each request until `want` are inside at once (or hold_ms pass). */
+typedef struct Overlap
+{
+	int			want;
+	int			hold_ms;		/* the longest a request waits for the others */
+	int			inside;
+	int			max_inside;
+} Overlap;
+
+static void
+h_overlap(void *ctx, int nth, const SrvRequest *req, SrvResponse *resp)
+{
+	Overlap    *o = (Overlap *) ctx;
+	int64_t		t0 = unit_now_ms();
+
+	pthread_mutex_lock(&srv.lock);
+	o->inside++;
+	if (o->inside > o->max_inside)
+		o->max_inside = o->inside;
+	pthread_mutex_unlock(&srv.lock);
+	for (;;)
+	{
+		int			n;
+
+		pthread_mutex_lock(&srv.lock);
+		n = o->inside;
+		pthread_mutex_unlock(&srv.lock);
+		if (n >= o->want || unit_now_ms() - t0 > o->hold_ms)
+			break;
+		usleep(1000);
+	}
+	/* count down only once all were seen (or the wait gave up) */
+	pthread_mutex_lock(&srv.lock);
+	o->want = 0;
+	o->inside--;
+	pthread_mutex_unlock(&srv.lock);
+	resp->status = 200;
+	resp->body = "{\"records\":[]}";
+	resp->body_len = 0;
+}
+
+/* The second request (the POST) is dropped unanswered, the others answered. */
+static void
+h_drop_second(void *ctx, int nth, const SrvRequest *req, SrvResponse *resp)
+{
+	resp->status = 200;
+	resp->body = "{\"records\":[]}";
+	resp->body_len = 0;
+	if (nth == 1)
+		resp->drop = true;
+}
+
+static CkClient *
+make_concurrent_client(int max_in_flight)
+{
+	CkClientConfig cfg;
+	char		url[64];
+	char		err[256] = "";
+	CkClient   *c;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.base_url = url;
+	cfg.container = CONTAINER;
+	cfg.environment = "development";
+	cfg.database = "public";
+	cfg.auth = CK_AUTH_SERVER_KEY;
+	cfg.key_id = "test-key-id";
+	cfg.private_key_pem = sec1_pem;
+	cfg.max_retries = 2;
+	cfg.max_retry_wait_ms = 5000;
+	cfg.request_timeout_ms = 20000;
+	cfg.max_in_flight = max_in_flight;
+	c = ck_client_new(&cfg, err, sizeof(err));
+	CHECK_MSG(c != NULL, "ck_client_new: %s", err);
+	return c;
+}
+
+static void
+test_concurrency(void)
+{
+	const char *body = "{\"query\":{\"recordType\":\"Note\"}}";
+	CkClient   *c = make_concurrent_client(4);
+	CkRequest  *reqs[4];
+	CkResponse	resp;
+	Overlap		o = {4, 10000, 0, 0};
+	int			i;
+
+	if (c == NULL)
+		return;
+
+	/* four requests are at the server at the same time */
+	srv_reset(h_overlap, &o);
+	for (i = 0; i < 4; i++)
+		reqs[i] = ck_request_start(c, "POST", "records/query", body, strlen(body),
+								   CK_REQUEST_IDEMPOTENT);
+	for (i = 0; i < 4; i++)
+	{
+		CHECK(ck_client_wait(c, reqs[i]));
+		CHECK(ck_request_done(reqs[i]));
+		ck_request_finish(reqs[i], &resp);
+		CHECK_MSG(resp.kind == CK_RESULT_OK, "request %d: %s", i, resp.reason);
+		ck_response_clear(&resp);
+	}
+	CHECK_INT(o.max_inside, 4);
+	CHECK_INT(srv_nreqs(), 4);
+
+	/* max_in_flight 2: never more than two at once */
+	ck_client_free(c);
+	c = make_concurrent_client(2);
+	/* (they wait 1 s for a third, which must not come) */
+	o.want = 3;
+	o.hold_ms = 1000;
+	o.inside = o.max_inside = 0;
+	srv_reset(h_overlap, &o);
+	for (i = 0; i < 3; i++)
+		reqs[i] = ck_request_start(c, "POST", "records/query", body, strlen(body),
+								   CK_REQUEST_IDEMPOTENT);
+	/* wait for any: returns once one finished */
+	CHECK(ck_client_wait(c, NULL));
+	for (i = 0; i < 3; i++)
+	{
+		CHECK(ck_client_wait(c, reqs[i]));
+		ck_request_finish(reqs[i], &resp);
+		ck_response_clear(&resp);
+	}
+	CHECK_INT(o.max_inside, 2);
+
+	/*
+	 * A write goes on a reused keep-alive connection; the server reads it
+	 * and closes without answering.  libcurl would resend it on a new
+	 * connection; the transport refuses, and says the outcome is unknown.
+	 */
+	srv_reset(h_drop_second, NULL);
+	ck_client_request(c, "POST", "records/query", body, strlen(body), true, &resp);
+	CHECK(resp.kind == CK_RESULT_OK);
+	ck_response_clear(&resp);
+	ck_client_request(c, "POST", "records/modify", body, strlen(body), false, &resp);
+	CHECK_MSG(resp.kind == CK_RESULT_TRANSPORT, "kind %d: %s", resp.kind, resp.reason);
+	CHECK(resp.request_sent);
+	CHECK_INT(srv_nreqs(), 2);
+	ck_response_clear(&resp);
+	/* an idempotent request may go again, on a new connection */
+	srv_reset(h_drop_second, NULL);
+	ck_client_request(c, "POST", "records/query", body, strlen(body), true, &resp);
+	ck_response_clear(&resp);
+	ck_client_request(c, "POST", "records/query", body, strlen(body), true, &resp);
+	CHECK_MSG(resp.kind == CK_RESULT_OK, "kind %d: %s", resp.kind, resp.reason);
+	CHECK_INT(srv_nreqs(), 3);
+	ck_response_clear(&resp);
+	ck_client_free(c);
+
+	/*
+	 * Throttled: the limit halves, and nothing is sent before retryAfter
+	 * (a lower bound: load cannot make it fail); answers earn it back.
+	 */
+	{
+		SrvResponse seq[2] = {
+			{429, NULL, "{\"serverErrorCode\":\"THROTTLED\",\"retryAfter\":0.3}", 0, false, 0, false},
+			{200, NULL, "{\"records\":[]}", 0, false, 0, false},
+		};
+		int64_t		t0;
+
+		c = make_concurrent_client(4);
+		srv_reset(h_first_then, seq);
+		t0 = unit_now_ms();
+		reqs[0] = ck_request_start(c, "POST", "records/query", body, strlen(body),
+								   CK_REQUEST_IDEMPOTENT);
+		while (srv_nreqs() < 1)
+			CHECK(ck_client_wait(c, NULL) || true);
+		/* wait until the throttle answer is in */
+		while (ck_client_limit(c) == 4 && unit_now_ms() - t0 < 10000)
+			ck_client_poll(c);
+		CHECK_INT(ck_client_limit(c), 2);
+		reqs[1] = ck_request_start(c, "POST", "records/query", body, strlen(body),
+								   CK_REQUEST_IDEMPOTENT);
+		for (i = 0; i < 2; i++)
+		{
+			CHECK(ck_client_wait(c, reqs[i]));
+			ck_request_finish(reqs[i], &resp);
+			CHECK_MSG(resp.kind == CK_RESULT_OK, "kind %d: %s", resp.kind, resp.reason);
+			ck_response_clear(&resp);
+		}
+		CHECK_MSG(unit_now_ms() - t0 >= 300, "throttled requests went out after %lld ms",
+				  (long long) (unit_now_ms() - t0));
+		CHECK_INT(srv_nreqs(), 3);
+		CHECK_INT(ck_client_limit(c), 3);
+		ck_client_free(c);
+	}
+}
+
 void
 test_http(void)
 {
@@ -1345,6 +1541,7 @@ test_http(void)
 	test_transport_errors();
 	test_local_addresses();
 	test_lone_surrogate_body();
+	test_concurrency();
 
 	srv_stop();
 	ck_key_free(pubkey);
