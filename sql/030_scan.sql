@@ -188,7 +188,9 @@ RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_material;
 
--- a cursor reads page by page as it is fetched
+-- a cursor reads page by page as it is fetched (read-ahead, which asks
+-- for one page more, is tested at the end)
+SET ckfdw.read_ahead = off;
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
 BEGIN;
 DECLARE c CURSOR FOR SELECT id FROM visit;
@@ -199,6 +201,7 @@ FETCH 1 FROM c;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/query"] | {requests, records_out}'
 CLOSE c;
 COMMIT;
+RESET ckfdw.read_ahead;
 
 --
 -- The request log (ckfdw.log_requests): operation and body, never a key
@@ -248,3 +251,32 @@ SELECT ckfdw_disconnect('gallery');
 SELECT ckfdw_disconnect('gallery');
 SELECT ckfdw_disconnect('no_such_server');
 SELECT * FROM ckfdw_get_connections();
+
+--
+-- Read-ahead: once the first page is in, the second one is requested while
+-- the first one's rows are read.  A cursor stops after one row: ckemu then
+-- has (or, for a moment, will have) two records/query requests.
+--
+BEGIN;
+DECLARE ahead CURSOR FOR SELECT id FROM visit;
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
+FETCH 1 FROM ahead;
+\! for i in $(seq 300); do n=$(curl -s "$CKEMU_URL/_ckemu/stats" | jq '.operations["records/query"].requests'); [ "$n" = 2 ] && break; sleep 0.1; done; echo "records/query requests after one row: $n"
+CLOSE ahead;
+COMMIT;
+-- off: one page at a time
+SET ckfdw.read_ahead = off;
+BEGIN;
+DECLARE ahead CURSOR FOR SELECT id FROM visit;
+\! for i in $(seq 300); do n=$(curl -s "$CKEMU_URL/_ckemu/stats" | jq .in_flight); [ "$n" = 0 ] && break; sleep 0.1; done
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
+FETCH 1 FROM ahead;
+\! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/query"] | {requests}'
+CLOSE ahead;
+COMMIT;
+RESET ckfdw.read_ahead;
+-- the rows are the same either way
+SELECT count(*), count(DISTINCT id), sum(party_size) FROM visit;
+SET ckfdw.read_ahead = off;
+SELECT count(*), count(DISTINCT id), sum(party_size) FROM visit;
+RESET ckfdw.read_ahead;

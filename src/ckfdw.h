@@ -394,6 +394,7 @@ extern CkFdwPending *ckfdw_start_request(CkFdwConnection *conn, const char *meth
 										 const char *body, int flags,
 										 const CkFdwRequestInfo *info);
 extern bool ckfdw_request_ready(CkFdwPending *pending);
+extern void ckfdw_poll_requests(CkFdwConnection *conn);
 extern bool ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp);
 extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 						  const char *body, bool idempotent,

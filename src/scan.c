@@ -236,6 +236,10 @@ next_row(ForeignScanState *node)
 			continue;
 		}
 
+		/* keep the page read ahead moving while this one is converted */
+		if (fsstate->ahead != NULL && (fsstate->next_record & 31) == 0)
+			ckfdw_poll_requests(fsstate->conn);
+
 		obj = json_object_array_get_idx(fsstate->records, fsstate->next_record++);
 		if (!ck_record_parse(obj, &rec, err, sizeof(err)))
 			ereport(ERROR,

@@ -1710,8 +1710,9 @@ ck_request_start(CkClient *client, const char *method, const char *operation,
 	CkRequest  *req = ck_request_new(client, method, operation, false, NULL,
 									 body, body_len, flags);
 
+	/* on the wire now, as far as that goes without waiting */
 	if (req)
-		ck_client_start_ready(client);
+		ck_client_step(client);
 	return req;
 }
 
@@ -1724,7 +1725,7 @@ ck_request_start_url(CkClient *client, const char *method, const char *url,
 									 body, body_len, flags | CK_REQUEST_RAW_BODY);
 
 	if (req)
-		ck_client_start_ready(client);
+		ck_client_step(client);
 	return req;
 }
 
