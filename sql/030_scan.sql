@@ -97,7 +97,11 @@ ALTER SERVER gallery OPTIONS (DROP page_size);
 SELECT id, visitor FROM visit LIMIT 3;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/query"] | {requests, records_out}'
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
+-- (read-ahead off: it would ask for one page more, which the scan stopping
+-- early cancels, counted by ckemu or not; tested at the end)
+SET ckfdw.read_ahead = off;
 SELECT count(*) FROM (SELECT id FROM visit LIMIT 450) s;
+RESET ckfdw.read_ahead;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/query"] | {requests, records_out}'
 
 -- fields no column needs are not requested: count(*) asks for none, and

@@ -54,7 +54,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("ckfdw.read_ahead",
-							 "Requests a query's next page while the current one is read.",
+							 "Requests a scan's next page while the current one is read.",
 							 "The next page is then on the wire while this one is converted: "
 							 "at most two pages are held. Scans with a LIMIT do not read ahead.",
 							 &ckfdw_read_ahead,

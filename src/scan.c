@@ -468,6 +468,50 @@ reset_scan(CkFdwScanState *fsstate)
 }
 
 
+/*
+ * Read ahead: send the request for the next page now (body), so that it is
+ * on the wire while the rows of the current page are converted.  At most
+ * two pages are held: this one, and the next one arriving.  A scan with a
+ * LIMIT may stop within this page, so it asks only when it needs more.
+ */
+void
+ckfdw_scan_read_ahead(CkFdwScanState *fsstate, const char *body)
+{
+	MemoryContext oldcxt;
+
+	Assert(fsstate->ahead == NULL);
+	/* the request belongs to this run of the scan: params_cxt */
+	oldcxt = MemoryContextSwitchTo(fsstate->params_cxt);
+	fsstate->ahead = ckfdw_start_request(fsstate->conn, "POST", body,
+										 CK_REQUEST_IDEMPOTENT, &fsstate->info);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* Should the scan read its next page ahead? */
+bool
+ckfdw_scan_wants_ahead(CkFdwScanState *fsstate)
+{
+	return ckfdw_read_ahead && fsstate->more && !fsstate->has_limit;
+}
+
+/*
+ * Make the page read ahead the current page (a new page, the old one
+ * freed); false if none was read ahead.  Raises what failed.
+ */
+bool
+ckfdw_scan_take_ahead(CkFdwScanState *fsstate)
+{
+	CkFdwPending *ahead = fsstate->ahead;
+
+	if (ahead == NULL)
+		return false;
+	fsstate->ahead = NULL;
+	ckfdw_scan_new_page(fsstate);
+	if (!ckfdw_finish_request(ahead, &fsstate->page->resp))
+		ckfdw_report_response(&fsstate->page->resp, &fsstate->info, NULL);
+	return true;
+}
+
 /* Drop the current page (its JSON goes with page_cxt's reset callback). */
 void
 ckfdw_scan_forget_page(CkFdwScanState *fsstate)

@@ -175,6 +175,9 @@ extern void ckfdwExplainForeignScan(ForeignScanState *node, ExplainState *es);
 extern void ckfdw_scan_new_page(CkFdwScanState *fsstate);
 extern void ckfdw_scan_set_records(CkFdwScanState *fsstate, struct json_object *obj);
 extern void ckfdw_scan_forget_page(CkFdwScanState *fsstate);
+extern bool ckfdw_scan_wants_ahead(CkFdwScanState *fsstate);
+extern void ckfdw_scan_read_ahead(CkFdwScanState *fsstate, const char *body);
+extern bool ckfdw_scan_take_ahead(CkFdwScanState *fsstate);
 
 /* in scan_query.c */
 extern const CkScanSource ckfdw_query_source;

@@ -158,12 +158,15 @@ changes_fetch(CkFdwScanState *fsstate)
 		fsstate->page_token = NULL;
 	}
 
-	body = ckfdw_build_changes_request(fsstate->base_request,
-									   fsstate->send_token, 0);
-	ckfdw_scan_new_page(fsstate);
-	ckfdw_request(fsstate->conn, "POST", body, true, &fsstate->info,
-				  &fsstate->page->resp);
-	pfree(body);
+	if (!ckfdw_scan_take_ahead(fsstate))
+	{
+		body = ckfdw_build_changes_request(fsstate->base_request,
+										   fsstate->send_token, 0);
+		ckfdw_scan_new_page(fsstate);
+		ckfdw_request(fsstate->conn, "POST", body, true, &fsstate->info,
+					  &fsstate->page->resp);
+		pfree(body);
+	}
 	fsstate->pages_fetched++;
 	fsstate->requests += fsstate->page->resp.attempts;
 
@@ -194,6 +197,15 @@ changes_fetch(CkFdwScanState *fsstate)
 
 	fsstate->page_token = MemoryContextStrdup(fsstate->scan_cxt, z.sync_token);
 	fsstate->more = z.more_coming;
+
+	/* the next page starts where this one ends */
+	if (ckfdw_scan_wants_ahead(fsstate))
+	{
+		body = ckfdw_build_changes_request(fsstate->base_request,
+										   fsstate->page_token, 0);
+		ckfdw_scan_read_ahead(fsstate, body);
+		pfree(body);
+	}
 }
 
 /*

@@ -160,27 +160,6 @@ next_page_body(CkFdwScanState *fsstate)
 }
 
 /*
- * Read ahead: send the request for the next page now, so that it is on the
- * wire while the rows of this one are converted.  At most two pages are
- * held: this one, and the next one arriving.  A scan with a LIMIT may stop
- * within this page, so it asks only when it needs more.
- */
-static void
-read_ahead(CkFdwScanState *fsstate)
-{
-	MemoryContext oldcxt;
-
-	if (!ckfdw_read_ahead || !fsstate->more || fsstate->has_limit)
-		return;
-	/* the request belongs to this run of the scan: params_cxt */
-	oldcxt = MemoryContextSwitchTo(fsstate->params_cxt);
-	fsstate->ahead = ckfdw_start_request(fsstate->conn, "POST",
-										 next_page_body(fsstate),
-										 CK_REQUEST_IDEMPOTENT, &fsstate->info);
-	MemoryContextSwitchTo(oldcxt);
-}
-
-/*
  * Fetch the next page of the query (the first one if none was fetched), and
  * make it the current page.  The previous page is freed first.
  */
@@ -190,16 +169,7 @@ query_fetch(CkFdwScanState *fsstate)
 	const char *body;
 	struct json_object *marker;
 
-	if (fsstate->ahead != NULL)
-	{
-		CkFdwPending *ahead = fsstate->ahead;
-
-		fsstate->ahead = NULL;
-		ckfdw_scan_new_page(fsstate);
-		if (!ckfdw_finish_request(ahead, &fsstate->page->resp))
-			ckfdw_report_response(&fsstate->page->resp, &fsstate->info, NULL);
-	}
-	else
+	if (!ckfdw_scan_take_ahead(fsstate))
 	{
 		if (fsstate->pages_fetched == 0)
 			body = fsstate->request;	/* what EXPLAIN VERBOSE shows, completed */
@@ -250,7 +220,8 @@ query_fetch(CkFdwScanState *fsstate)
 						   strlen(fsstate->marker), fsstate->pages_fetched,
 						   "continuationMarker", "query", fsstate->options->record_type);
 
-	read_ahead(fsstate);
+	if (ckfdw_scan_wants_ahead(fsstate))
+		ckfdw_scan_read_ahead(fsstate, next_page_body(fsstate));
 }
 
 /* An error instead of a record is an error, never a gap. */
