@@ -85,6 +85,7 @@ start_ckemu()
 		tls=(--tls-cert "$CKEMU_TLS_CERT" --tls-key "$CKEMU_TLS_KEY")
 	fi
 	local portfile="$WORK_DIR/ckemu-$name.port"
+	rm -f "$portfile"
 	"$CKEMU_BIN" --listen 127.0.0.1:0 --port-file "$portfile" "${tls[@]}" \
 		--s2s-key "$CKFDW_KEY_ID=$WORK_DIR/pub.pem" \
 		"${CKEMU_SEED_FLAGS[@]}" \
