@@ -107,6 +107,31 @@ start_ckemu()
 	printf -v "CKEMU_URL_$name" '%s://127.0.0.1:%s' "$scheme" "$(cat "$portfile")"
 }
 
+# start_netdelay NAME TO_PORT RTT_MS: starts test/netdelay on a free loopback
+# port, forwarding to 127.0.0.1:TO_PORT with RTT_MS added to every round
+# trip (and one more to a new connection), and sets NETDELAY_PORT_<NAME>.
+# stop_ckemus stops it with the ckemus.
+start_netdelay()
+{
+	local name=$1 to_port=$2 rtt=$3
+	local portfile="$WORK_DIR/netdelay-$name.port"
+	rm -f "$portfile"
+	"$CKFDW_ROOT/test/netdelay" --listen 127.0.0.1:0 --to "127.0.0.1:$to_port" \
+		--rtt-ms "$rtt" --port-file "$portfile" >"$WORK_DIR/netdelay-$name.log" 2>&1 &
+	CKEMU_PIDS+=($!)
+	local i
+	for i in $(seq 1 50); do
+		[ -s "$portfile" ] && break
+		sleep 0.1
+	done
+	if [ ! -s "$portfile" ]; then
+		echo "netdelay ($name) did not start:" >&2
+		cat "$WORK_DIR/netdelay-$name.log" >&2
+		return 1
+	fi
+	printf -v "NETDELAY_PORT_$name" '%s' "$(cat "$portfile")"
+}
+
 stop_ckemus()
 {
 	local pid
