@@ -13,7 +13,8 @@
 # by PID, the cluster by with-cluster.sh.
 #
 # BENCH_RUNS=N sets the timed runs per measurement (default 3; the median
-# is reported); BENCH_SKIP_BUILD=1 benchmarks what is built, without rebuilding;
+# is reported), BENCH_WAN_RUNS=N those of section 2 (default 1);
+# BENCH_SKIP_BUILD=1 benchmarks what is built, without rebuilding;
 # BENCH_SECTIONS="scan changes" runs only those sections.  Exits
 # non-zero when a measurement could not be made.
 set -euo pipefail
@@ -28,6 +29,13 @@ if ! [[ $RUNS =~ ^[1-9][0-9]?$ ]]; then
 	exit 2
 fi
 WAN_RTT_MS=50			# the network model's round trip (section 2)
+# Section 2's timed runs per figure (default 1: each run already spans 50 to
+# 150 round trips, and the writes take 5-20 s a run)
+WAN_RUNS=${BENCH_WAN_RUNS:-1}
+if ! [[ $WAN_RUNS =~ ^[1-9][0-9]?$ ]]; then
+	echo "BENCH_WAN_RUNS must be a number from 1 to 99, not \"$WAN_RUNS\"" >&2
+	exit 2
+fi
 SCAN="COPY (SELECT * FROM %s) TO '/dev/null'"
 
 # ----------------------------------------------------------------------
@@ -443,7 +451,7 @@ section_wan()
 	echo "   -> TLS (HTTP/1.1: ckemu's own TLS; HTTP/2: nghttpx in front of ckemu) -> ckemu."
 	echo "   ratio = the physical limit's time / the time measured (1.00 = at the limit): a single"
 	echo "   cursor reads one page of 200 records a round trip, a single stream writes one"
-	echo "   records/modify of 200 records a round trip.  Median of $RUNS runs."
+	echo "   records/modify of 200 records a round trip.  Median of $WAN_RUNS run(s) (BENCH_WAN_RUNS)."
 	echo "   Negotiated by ckfdw through nghttpx: $(h2_protocols)"
 	for fig in "${WAN_FIGURES[@]}"; do
 		IFS='|' read -r name records limit tag reset prepare sql <<<"$fig"
@@ -456,7 +464,7 @@ section_wan()
 				admin=$BENCH_ADMIN_H2 pid=$BENCH_PID_H2 label="HTTP/2"
 			fi
 			progress "network model: $name, $label"
-			time_sql "wan_${p}_${name//[^a-zA-Z0-9]/_}" "$admin" "$pid" "$RUNS" "$reset" \
+			time_sql "wan_${p}_${name//[^a-zA-Z0-9]/_}" "$admin" "$pid" "$WAN_RUNS" "$reset" \
 				"${sql//\{p\}/$p}" "SELECT id FROM ticket_$p LIMIT 1" "${prepare//\{p\}/$p}"
 			expect_tag "$tag"
 			printf -v "ratio_$p" '%s' "$(ratio "$limit_ms" "$T_MS")"
@@ -469,9 +477,9 @@ section_wan()
 	done
 
 	progress "network model: the direct client's scan"
-	direct_fetch wandirect_h1 "$BENCH_URL_H1" "$BENCH_PID_H1" 200 "$RUNS" --ca-file "$CKFDW_CA_FILE"
+	direct_fetch wandirect_h1 "$BENCH_URL_H1" "$BENCH_PID_H1" 200 "$WAN_RUNS" --ca-file "$CKFDW_CA_FILE"
 	local d1_ms=$D_MS d1_req=$D_REQ
-	direct_fetch wandirect_h2 "$BENCH_URL_H2" "$BENCH_PID_H2" 200 "$RUNS" --ca-file "$CKFDW_CA_FILE"
+	direct_fetch wandirect_h2 "$BENCH_URL_H2" "$BENCH_PID_H2" 200 "$WAN_RUNS" --ca-file "$CKFDW_CA_FILE"
 	printf '    the direct client (fetch_pages) scans the same 10,000 records at %s of the limit (HTTP/1.1, %s),\n' \
 		"$(ratio $(( 50 * WAN_RTT_MS )) "$d1_ms")" "$(requests "$d1_req")"
 	printf '    %s (HTTP/2, %s): what one cursor without read-ahead reaches\n' \
@@ -801,7 +809,7 @@ start_nghttpx()
 			--errorlog-file="$WORK_DIR/nghttpx-$name.log" \
 			--accesslog-file="$WORK_DIR/nghttpx-access.log" \
 			--accesslog-format='$alpn $method $path $status' \
-			"$CKEMU_TLS_KEY" "$CKEMU_TLS_CERT" &
+			"$CKEMU_TLS_KEY" "$CKEMU_TLS_CERT" 2>>"$WORK_DIR/nghttpx-$name.log" &
 		CKEMU_PIDS+=($!)
 		local i
 		for i in $(seq 1 50); do
@@ -851,7 +859,7 @@ start_ckemu h2 --quiet
 start_nghttpx h2 "${CKEMU_URL_h2##*:}"
 start_netdelay h1 "${CKEMU_URL_h1##*:}" "$WAN_RTT_MS"
 start_netdelay h2 "$NGHTTPX_PORT" "$WAN_RTT_MS"
-export WORK_DIR RUNS BENCH_SECTIONS CKFDW_CA_FILE
+export WORK_DIR RUNS WAN_RUNS BENCH_SECTIONS CKFDW_CA_FILE
 # shellcheck disable=SC2154	# set by start_ckemu and start_netdelay
 export BENCH_URL_FAST=$CKEMU_URL_fast BENCH_PID_FAST=${CKEMU_PIDS[0]}
 export BENCH_ADMIN_H1=$CKEMU_URL_h1 BENCH_PID_H1=${CKEMU_PIDS[1]}
