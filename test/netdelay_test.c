@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@
 
 static int	passed;
 static int	failed;
+static const struct timeval read_timeout = {20, 0};
 
 #define CHECK(cond, ...) \
 	do { \
@@ -95,6 +97,8 @@ connect_to(int port)
 		perror("connect");
 		exit(1);
 	}
+	/* a proxy that loses an end of stream fails a check instead of hanging */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof(read_timeout));
 	return fd;
 }
 
@@ -321,6 +325,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	lfd = listen_any(&server_port);
 	server = start_server(lfd);
