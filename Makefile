@@ -43,7 +43,7 @@ UNIT_SRCS = $(sort $(wildcard test/unit/*.c))
 CKEMU_TEST_SRCS = $(sort $(wildcard test/ckemu/tests/*.c))
 CKEMU_TEST_CK_SRCS = src/ck/ck_sign.c src/ck/ck_types.c src/ck/ck_util.c
 
-all: test/ckemu/ckemu test/unit/unit_tests test/ckemu/tests/ckemu_tests
+all: test/ckemu/ckemu test/unit/unit_tests test/ckemu/tests/ckemu_tests test/netdelay test/netdelay_test
 
 test/ckemu/ckemu: $(CKEMU_SRCS) $(CKEMU_CK_SRCS) $(wildcard test/ckemu/*.h src/ck/*.h)
 	$(CC) $(HOST_CFLAGS) -o $@ $(CKEMU_SRCS) $(CKEMU_CK_SRCS) -lmicrohttpd -ljson-c -lcrypto -lpthread -lm
@@ -53,6 +53,13 @@ test/unit/unit_tests: $(UNIT_SRCS) $(CK_SRCS) $(wildcard test/unit/*.h src/ck/*.
 
 test/ckemu/tests/ckemu_tests: $(CKEMU_TEST_SRCS) $(CKEMU_TEST_CK_SRCS) $(wildcard test/ckemu/tests/*.h src/ck/*.h)
 	$(CC) $(HOST_CFLAGS) -o $@ $(CKEMU_TEST_SRCS) $(CKEMU_TEST_CK_SRCS) -lcurl -ljson-c -lcrypto -lpthread
+
+# The round-trip delay proxy of the benchmark's network model, and its check.
+test/netdelay: test/netdelay.c
+	$(CC) $(HOST_CFLAGS) -o $@ $< -lm
+
+test/netdelay_test: test/netdelay_test.c
+	$(CC) $(HOST_CFLAGS) -o $@ $<
 
 # "make check-asan": the unit tests, ckemu and its protocol tests built
 # again with AddressSanitizer and UBSan into test/asan/ (the normal
@@ -122,4 +129,5 @@ bench:
 	@test/bench/run-bench.sh
 
 EXTRA_CLEAN = test/ckemu/ckemu test/unit/unit_tests test/ckemu/tests/ckemu_tests test/results test/tmp \
+	test/netdelay test/netdelay_test \
 	test/asan test/fuzz/bin test/fuzz/replay test/fuzz/work

@@ -190,6 +190,7 @@ make_client(CkFdwConnection *entry, UserMapping *user, ForeignServer *server,
 	config.max_in_flight = options->max_in_flight;
 	config.max_retry_wait_ms = options->max_retry_wait_ms;
 	config.user_agent = "ckfdw/1.0";
+	config.ca_file = ckfdw_option_value(server->options, "ca_file");
 	config.refuse_local_addresses = !ckfdw_may_reach_local_machine(server);
 
 	/* the client holds one socket, like a libpq connection */
@@ -727,6 +728,20 @@ authentication_hint(const CkResponse *resp)
 	return "Check the user mapping: \"api_token\" must be an API token of this container, and \"web_auth_token\" a current sign-in of an iCloud user (one expires, and CloudKit takes each token once and sends the next with its answer): sign in again and set the new token with ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...').";
 }
 
+/*
+ * Did a transport error come from verifying the server's certificate?
+ * ck_http gives libcurl's message only, so this reads it: OpenSSL's "SSL
+ * certificate problem: ..." and a host name the certificate does not name.
+ */
+static bool
+tls_verify_failure(const char *reason)
+{
+	return strstr(reason, "SSL certificate problem") != NULL ||
+		strstr(reason, "certificate subject name") != NULL ||
+		strstr(reason, "does not match target host name") != NULL ||
+		strstr(reason, "certificate verify failed") != NULL;
+}
+
 /* Two hints in one: the failure's own, then what the caller adds. */
 static char *
 with_hint(const char *hint, const char *extra)
@@ -764,6 +779,20 @@ report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
 			}
 			break;
 		case CK_RESULT_TRANSPORT:
+			if (strstr(resp->reason, "error setting certificate") != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+						 errmsg("could not load the CA certificates of server option \"ca_file\" for %s", what),
+						 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
+						 errhint("%s", with_hint("Set \"ca_file\" to a file the database server can read, holding CA certificates in PEM form.", hint)),
+						 request_errcontext(info)));
+			if (tls_verify_failure(resp->reason))
+				ereport(ERROR,
+						(errcode(ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION),
+						 errmsg("could not verify the TLS certificate of CloudKit's server for %s", what),
+						 errdetail_internal("%s", with_note(ckfdw_message_text(resp->reason), note)),
+						 errhint("%s", with_hint("The server's certificate must be signed by a trusted CA: for a service with a CA of its own (such as a test emulator), set the server option \"ca_file\" to that CA's certificate in PEM form; otherwise check the server option \"base_url\".", hint)),
+						 request_errcontext(info)));
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("could not get an answer from CloudKit for %s", what),

@@ -14,6 +14,8 @@
  * privileges of pg_read_server_files, the role that already grants reading
  * any server file; everyone else stores the key itself in the user mapping
  * (option private_key), which pg_user_mappings hides from other roles.
+ * The server option ca_file (the CAs https is verified against) is a file
+ * the server reads too, under the same rule.
  *
  * IDENTIFICATION
  *		  src/option.c
@@ -113,6 +115,8 @@ static const CkFdwOption ckfdw_options[] = {
 	{"max_retry_wait", SERVER, CKFDW_OPT_SECONDS, NULL, 0.001, 3600, false},
 	{"max_in_flight", SERVER, CKFDW_OPT_INT, NULL, 1, CKFDW_MAX_IN_FLIGHT, false},
 	{"scan_source", SERVER, CKFDW_OPT_ENUM, scan_source_values, 0, 0, false},
+	/* PEM CA bundle that https is verified against, instead of the system's */
+	{"ca_file", SERVER, CKFDW_OPT_PATH, NULL, 0, 0, false},
 
 	/* user mapping */
 	{"key_id", MAPPING, CKFDW_OPT_NAME, NULL, 0, 0, false},
@@ -537,6 +541,8 @@ validate_option(const CkFdwOption *opt, DefElem *def)
 			}
 		case CKFDW_OPT_PATH:
 			ckfdw_check_server_file(opt->keyword, value,
+									strcmp(opt->keyword, "ca_file") == 0 ?
+									"Ask a superuser to set it on the server." :
 									"Put the key itself into option \"private_key\" instead.");
 			break;
 		case CKFDW_OPT_PEM:

@@ -4,7 +4,7 @@
 # As root this uses apt-get (Debian 12); otherwise it only says what is
 # missing.  Called by "make test" and "make demo"; "make fuzz" calls it with
 # --fuzz, which adds clang and its libFuzzer runtime (nothing else needs
-# them).
+# them), and "make bench" with --bench, which adds nghttpx.
 set -euo pipefail
 
 PG_MAJOR=${PG_MAJOR:-15}
@@ -14,6 +14,12 @@ packages=(build-essential pkg-config "postgresql-$PG_MAJOR" "postgresql-server-d
 if [ "${1:-}" = "--fuzz" ]; then
 	# Debian 12's clang is 14; libFuzzer lives in its compiler-rt package
 	packages+=(clang libclang-rt-dev)
+fi
+if [ "${1:-}" = "--bench" ]; then
+	# "make bench" only: nghttpx terminates TLS and HTTP/2 in front of a
+	# plain ckemu for the network model's HTTP/2 figures (ckemu's own
+	# libmicrohttpd speaks HTTP/1.1 only); no test needs it
+	packages+=(nghttp2-proxy)
 fi
 
 missing=()

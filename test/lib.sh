@@ -37,20 +37,56 @@ make_test_keys()
 	export CKFDW_SCHEMA_FILE="$dir/gallery.ckdb"
 }
 
+# make_test_ca DIR: a throw-away certificate authority (ca.pem, whose key
+# is dropped once it has signed) and a server certificate for 127.0.0.1 and
+# localhost signed by it (server.pem, server-key.pem), for a TLS ckemu.
+# Exports CKFDW_CA_FILE, CKEMU_TLS_CERT and CKEMU_TLS_KEY.
+make_test_ca()
+{
+	local dir=$1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$dir/ca-key.pem" -out "$dir/ca.pem" -days 2 \
+		-subj "/CN=ckfdw test CA" -addext "basicConstraints=critical,CA:TRUE" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || return 1
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$dir/server-key.pem" -out "$dir/server.csr" -subj "/CN=localhost" \
+		2>/dev/null || return 1
+	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
+		"extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+		>"$dir/server.ext"
+	openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca-key.pem" \
+		-CAcreateserial -days 2 -extfile "$dir/server.ext" -out "$dir/server.pem" \
+		2>/dev/null || return 1
+	rm -f "$dir/ca-key.pem" "$dir/server.csr" "$dir/server.ext" "$dir/ca.srl"
+	chmod 644 "$dir/ca.pem" "$dir/server.pem"
+	chmod 600 "$dir/server-key.pem"
+	export CKFDW_CA_FILE="$dir/ca.pem"
+	export CKEMU_TLS_CERT="$dir/server.pem" CKEMU_TLS_KEY="$dir/server-key.pem"
+}
+
 # What start_ckemu loads: the sample container's schema and records.  A
 # suite with a seed of its own sets CKEMU_SEED_FLAGS before starting.
 CKEMU_SEED_FLAGS=(--schema "$CKFDW_ROOT/test/data/gallery.ckdb"
 				  --data "$CKFDW_ROOT/test/data/gallery.json")
 
-# start_ckemu NAME [ckemu flags...]: starts ckemu on a free loopback port and
-# sets CKEMU_URL_<NAME>.  The seed (CKEMU_SEED_FLAGS) and the test key are
-# loaded.
+# start_ckemu NAME [--tls] [ckemu flags...]: starts ckemu on a free loopback
+# port and sets CKEMU_URL_<NAME>.  The seed (CKEMU_SEED_FLAGS) and the test
+# key are loaded.  With --tls it serves HTTPS with make_test_ca's server
+# certificate (made first if need be), and the URL is https://.
 start_ckemu()
 {
-	local name=$1
+	local name=$1 scheme=http
+	local tls=()
 	shift
+	if [ "${1:-}" = --tls ]; then
+		shift
+		scheme=https
+		[ -n "${CKEMU_TLS_CERT:-}" ] || make_test_ca "$WORK_DIR" || return 1
+		tls=(--tls-cert "$CKEMU_TLS_CERT" --tls-key "$CKEMU_TLS_KEY")
+	fi
 	local portfile="$WORK_DIR/ckemu-$name.port"
-	"$CKEMU_BIN" --listen 127.0.0.1:0 --port-file "$portfile" \
+	rm -f "$portfile"
+	"$CKEMU_BIN" --listen 127.0.0.1:0 --port-file "$portfile" "${tls[@]}" \
 		--s2s-key "$CKFDW_KEY_ID=$WORK_DIR/pub.pem" \
 		"${CKEMU_SEED_FLAGS[@]}" \
 		--container iCloud.com.example.Gallery \
@@ -68,7 +104,32 @@ start_ckemu()
 		cat "$WORK_DIR/ckemu-$name.log" >&2
 		return 1
 	fi
-	printf -v "CKEMU_URL_$name" 'http://127.0.0.1:%s' "$(cat "$portfile")"
+	printf -v "CKEMU_URL_$name" '%s://127.0.0.1:%s' "$scheme" "$(cat "$portfile")"
+}
+
+# start_netdelay NAME TO_PORT RTT_MS: starts test/netdelay on a free loopback
+# port, forwarding to 127.0.0.1:TO_PORT with RTT_MS added to every round
+# trip (and one more to a new connection), and sets NETDELAY_PORT_<NAME>.
+# stop_ckemus stops it with the ckemus.
+start_netdelay()
+{
+	local name=$1 to_port=$2 rtt=$3
+	local portfile="$WORK_DIR/netdelay-$name.port"
+	rm -f "$portfile"
+	"$CKFDW_ROOT/test/netdelay" --listen 127.0.0.1:0 --to "127.0.0.1:$to_port" \
+		--rtt-ms "$rtt" --port-file "$portfile" >"$WORK_DIR/netdelay-$name.log" 2>&1 &
+	CKEMU_PIDS+=($!)
+	local i
+	for i in $(seq 1 50); do
+		[ -s "$portfile" ] && break
+		sleep 0.1
+	done
+	if [ ! -s "$portfile" ]; then
+		echo "netdelay ($name) did not start:" >&2
+		cat "$WORK_DIR/netdelay-$name.log" >&2
+		return 1
+	fi
+	printf -v "NETDELAY_PORT_$name" '%s' "$(cat "$portfile")"
 }
 
 stop_ckemus()

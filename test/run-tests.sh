@@ -1,6 +1,7 @@
 #!/bin/bash
 # "make test": install what is missing, build, and run every suite:
-#   unit tests of src/ck, ckemu's protocol tests, the fuzz corpora replayed
+#   unit tests of src/ck, ckemu's protocol tests, the round-trip delay
+#   proxy's protocol checks (test/netdelay_test), the fuzz corpora replayed
 #   through the fuzz harnesses, the CloudKit JS check, the pg_regress
 #   suites against a throw-away cluster and ckemu, the scenarios with
 #   several sessions at once, the fault matrix, and the README's example.
@@ -54,6 +55,7 @@ make_test_keys "$WORK_DIR"
 
 run_suite unit test/unit/unit_tests
 run_suite ckemu test/ckemu/tests/ckemu_tests --ckemu test/ckemu/ckemu --data test/data
+run_suite netdelay test/netdelay_test --netdelay test/netdelay
 run_suite fuzz-corpus test/fuzz/run-replay.sh
 if command -v node >/dev/null 2>&1; then
 	run_suite cloudkit-js test/ckemu/js/run-check.sh

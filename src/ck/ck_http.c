@@ -118,6 +118,7 @@ struct CkClient
 	int			max_in_flight;
 	bool		refuse_local;	/* refuse_local_addresses */
 	char	   *user_agent;
+	char	   *ca_file;		/* CkClientConfig.ca_file, or NULL */
 
 	CkWaitHook	hook;
 	void	   *hook_arg;
@@ -555,8 +556,10 @@ ck_client_new(const CkClientConfig *config, char *err, size_t errlen)
 	client->web_auth_token = (config->web_auth_token && config->web_auth_token[0]) ?
 		strdup(config->web_auth_token) : NULL;
 	client->user_agent = strdup(ua);
+	client->ca_file = ck_strdup_or_null(config->ca_file);
 	if (!client->base_url || !client->container || !client->environment ||
 		!client->database || !client->user_agent ||
+		(config->ca_file && !client->ca_file) ||
 		(config->key_id && !client->key_id) ||
 		(config->api_token && !client->api_token))
 	{
@@ -613,6 +616,7 @@ ck_client_free(CkClient *client)
 	free(client->database);
 	free(client->key_id);
 	free(client->user_agent);
+	free(client->ca_file);
 	ck_free_secret(client->api_token);
 	ck_free_secret(client->web_auth_token);
 	free(client);
@@ -1217,6 +1221,8 @@ ck_attempt_begin(CkRequest *req)
 	/* gzip etc.; the size cap applies to the decoded body */
 	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, client->user_agent);
+	if (client->ca_file)
+		curl_easy_setopt(easy, CURLOPT_CAINFO, client->ca_file);
 	/*
 	 * Over TLS, wait for a connection whose ALPN may still say HTTP/2 rather
 	 * than open another; plain HTTP is HTTP/1.1, known at once.

@@ -47,6 +47,8 @@ typedef struct CkClientConfig
 	long		max_retry_wait_ms;	/* cap on one wait before a retry */
 	int			max_in_flight;	/* requests in flight at once; 0 = 1 */
 	const char *user_agent;		/* optional */
+	const char *ca_file;		/* PEM CA bundle to verify https against;
+								 * NULL: the system's.  Always verified. */
 
 	/*
 	 * Never connect to this machine (ck_addr.c): checked on every address

@@ -102,9 +102,13 @@ read_file(const char *path)
 	return data;
 }
 
-/* A client of the sample container's public database, signing requests. */
+/*
+ * A client of the sample container's public database, signing requests;
+ * https is verified against ca_file (NULL: the system's CAs).
+ */
 CkClient *
-bench_client_new(const char *url, const char *key_id, const char *key_file)
+bench_client_new(const char *url, const char *key_id, const char *key_file,
+				 const char *ca_file)
 {
 	CkClientConfig cfg;
 	CkClient   *client;
@@ -120,6 +124,7 @@ bench_client_new(const char *url, const char *key_id, const char *key_file)
 	cfg.key_id = key_id;
 	cfg.private_key_pem = pem;
 	cfg.user_agent = "ckfdw-bench";
+	cfg.ca_file = ca_file;
 	client = ck_client_new(&cfg, err, sizeof(err));
 	memset(pem, 0, strlen(pem));
 	free(pem);

@@ -20,7 +20,8 @@ extern void bench_fail(const char *fmt,...)
 			__attribute__((format(printf, 1, 2), noreturn));
 extern long bench_parse_long(const char *option, const char *value, long min, long max);
 extern double bench_now_ms(void);
-extern CkClient *bench_client_new(const char *url, const char *key_id, const char *key_file);
+extern CkClient *bench_client_new(const char *url, const char *key_id, const char *key_file,
+								  const char *ca_file);
 extern void bench_check_response(const CkResponse *resp, const char *operation);
 extern struct json_object *bench_split_names(const char *list);
 extern double bench_process_cpu_ms(long pid);

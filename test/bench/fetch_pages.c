@@ -19,7 +19,8 @@
  *
  * Usage: fetch_pages --url URL --key-id ID --key-file PEM --record-type T
  *				[--page-size N] [--runs N] [--limit N] [--fields a,b,c]
- *				[--ckemu-pid PID]
+ *				[--ckemu-pid PID] [--ca-file CA.pem]
+ * --ca-file: the CAs an https URL is verified against (as ckfdw's ca_file).
  *
  * test/bench/fetch_pages.c
  *
@@ -198,6 +199,7 @@ main(int argc, char **argv)
 	const char *url = NULL;
 	const char *key_id = NULL;
 	const char *key_file = NULL;
+	const char *ca_file = NULL;
 	const char *record_type = NULL;
 	const char *fields = NULL;
 	int			page_size = 200;
@@ -221,6 +223,8 @@ main(int argc, char **argv)
 			key_id = val;
 		else if (strcmp(arg, "--key-file") == 0)
 			key_file = val;
+		else if (strcmp(arg, "--ca-file") == 0)
+			ca_file = val;
 		else if (strcmp(arg, "--record-type") == 0)
 			record_type = val;
 		else if (strcmp(arg, "--fields") == 0)
@@ -240,9 +244,9 @@ main(int argc, char **argv)
 	if (url == NULL || key_id == NULL || key_file == NULL || record_type == NULL)
 		bench_fail("usage: fetch_pages --url URL --key-id ID --key-file PEM "
 				   "--record-type T [--page-size N] [--runs N] [--limit N] [--fields a,b] "
-				   "[--ckemu-pid PID]");
+				   "[--ckemu-pid PID] [--ca-file CA.pem]");
 
-	client = bench_client_new(url, key_id, key_file);
+	client = bench_client_new(url, key_id, key_file, ca_file);
 
 	fetch_all(client, record_type, page_size, limit, fields, &res);
 	for (i = 1; i <= runs; i++)

@@ -18,7 +18,8 @@
  *
  * Usage: modify_batches --url URL --key-id ID --key-file PEM
  *				[--record-type T] [--records N] [--batch-size N] [--prefix P]
- *				[--ckemu-pid PID]
+ *				[--ckemu-pid PID] [--ca-file CA.pem]
+ * --ca-file: the CAs an https URL is verified against (as ckfdw's ca_file).
  *
  * test/bench/modify_batches.c
  *
@@ -122,6 +123,7 @@ main(int argc, char **argv)
 	const char *url = NULL;
 	const char *key_id = NULL;
 	const char *key_file = NULL;
+	const char *ca_file = NULL;
 	const char *record_type = "AllTypes";
 	const char *prefix = "direct";
 	long		records = 10000;
@@ -152,6 +154,8 @@ main(int argc, char **argv)
 			key_id = val;
 		else if (strcmp(arg, "--key-file") == 0)
 			key_file = val;
+		else if (strcmp(arg, "--ca-file") == 0)
+			ca_file = val;
 		else if (strcmp(arg, "--record-type") == 0)
 			record_type = val;
 		else if (strcmp(arg, "--prefix") == 0)
@@ -169,13 +173,13 @@ main(int argc, char **argv)
 	if (url == NULL || key_id == NULL || key_file == NULL)
 		bench_fail("usage: modify_batches --url URL --key-id ID --key-file PEM "
 				   "[--record-type T] [--records N] [--batch-size N] [--prefix P] "
-				   "[--ckemu-pid PID]");
+				   "[--ckemu-pid PID] [--ca-file CA.pem]");
 
 	/* they are written into the body unescaped */
 	if (!plain_name(record_type) || !plain_name(prefix))
 		bench_fail("--record-type and --prefix may hold only letters, digits, '_' and '-'");
 
-	client = bench_client_new(url, key_id, key_file);
+	client = bench_client_new(url, key_id, key_file, ca_file);
 
 	/* warm up: open the connection */
 	warm = ck_query_request_new(record_type, ck_zone_id_new("_defaultZone", NULL),

@@ -5,13 +5,16 @@
 # a full scan instead of lookups).  Prints numbers; never passes or fails on
 # time.  test/bench/README.md says what each number means.
 #
-# Starts two ckemus (no added latency, and --latency-ms 20 for a WAN round
-# trip) and a throw-away cluster (test/with-cluster.sh), builds and installs
-# the extension into a private tree as "make demo" does, and stops all of it
-# on exit: the ckemus by PID, the cluster by with-cluster.sh.
+# Starts a ckemu on loopback and the network model of section 2 (two more
+# ckemus, each behind TLS -- ckemu's own for HTTP/1.1, nghttpx for HTTP/2 --
+# and behind test/netdelay adding a 50 ms round trip), and a throw-away
+# cluster (test/with-cluster.sh), builds and installs the extension into a
+# private tree as "make demo" does, and stops all of it on exit: the servers
+# by PID, the cluster by with-cluster.sh.
 #
 # BENCH_RUNS=N sets the timed runs per measurement (default 3; the median
-# is reported); BENCH_SKIP_BUILD=1 benchmarks what is built, without rebuilding;
+# is reported), BENCH_WAN_RUNS=N those of section 2 (default 1);
+# BENCH_SKIP_BUILD=1 benchmarks what is built, without rebuilding;
 # BENCH_SECTIONS="scan changes" runs only those sections.  Exits
 # non-zero when a measurement could not be made.
 set -euo pipefail
@@ -25,7 +28,14 @@ if ! [[ $RUNS =~ ^[1-9][0-9]?$ ]]; then
 	echo "BENCH_RUNS must be a number from 1 to 99, not \"$RUNS\"" >&2
 	exit 2
 fi
-WAN_LATENCY_MS=20
+WAN_RTT_MS=50			# the network model's round trip (section 2)
+# Section 2's timed runs per figure (default 1: each run already spans 50 to
+# 150 round trips, and the writes take 5-20 s a run)
+WAN_RUNS=${BENCH_WAN_RUNS:-1}
+if ! [[ $WAN_RUNS =~ ^[1-9][0-9]?$ ]]; then
+	echo "BENCH_WAN_RUNS must be a number from 1 to 99, not \"$WAN_RUNS\"" >&2
+	exit 2
+fi
 SCAN="COPY (SELECT * FROM %s) TO '/dev/null'"
 
 # ----------------------------------------------------------------------
@@ -157,17 +167,17 @@ EOF
 	chmod +x "$WORK_DIR/cpu-ms"
 }
 
-# time_sql NAME URL CKEMU_PID RUNS RESET SQL [WARMUP]: runs WARMUP (default:
-# SQL) in one session to warm up (connection, key, plan), then SQL RUNS
-# times, each time after
+# time_sql NAME URL CKEMU_PID RUNS RESET SQL [WARMUP [PREPARE]]: runs WARMUP
+# (default: SQL) in one session to warm up (connection, key, plan), then SQL
+# RUNS times, each time after
 # clearing ckemu's statistics (and resetting its data to the seed when RESET
-# is 1).  Sets T_MS (median ms), T_WALL (ms summed over the runs), T_REQ
+# is 1, then running PREPARE, untimed and uncounted, when given).  Sets T_MS (median ms), T_WALL (ms summed over the runs), T_REQ
 # (median requests per run, all operations), T_CPU and T_ECPU (CPU ms of
 # the backend and of ckemu, summed over the runs) and T_TAG (the last
 # command tag).
 time_sql()
 {
-	local name=$1 url=$2 pid=$3 runs=$4 reset=$5 sql=$6 warmup=${7:-$6}
+	local name=$1 url=$2 pid=$3 runs=$4 reset=$5 sql=$6 warmup=${7:-$6} prepare=${8:-}
 	local dir="$WORK_DIR/$name"
 	local times
 
@@ -182,6 +192,7 @@ time_sql()
 			if [ "$reset" = 1 ]; then
 				echo "\\! curl -sf -X POST $url/_ckemu/reset >/dev/null"
 			fi
+			[ -z "$prepare" ] || echo "$prepare;"
 			echo "\\! curl -sf -X DELETE $url/_ckemu/stats >/dev/null"
 			echo "\\! echo \$($WORK_DIR/cpu-ms \$BENCH_BACKEND) \$($WORK_DIR/cpu-ms $pid) >>$dir/cpu0"
 			echo "$sql;"
@@ -203,7 +214,7 @@ time_sql()
 	T_ECPU=$(awk '{ s += $4 - $2 } END { print s }' "$dir/cpu")
 	mapfile -t times < <(jq -r '[.operations[].requests] | add // 0' "$dir/stats")
 	T_REQ=$(median "${times[@]}")
-	T_TAG=$(grep -E '^(COPY|INSERT) ' "$dir/out" | tail -n 1 || true)
+	T_TAG=$(grep -E '^(COPY|INSERT|UPDATE|DELETE) [0-9]' "$dir/out" | tail -n 1 || true)
 }
 
 # expect_tag WANT: the last time_sql's command tag must be WANT
@@ -221,15 +232,15 @@ stat_of()
 	tail -n 1 "$WORK_DIR/$1/stats" | jq -r --arg op "$2" --arg f "$3" '.operations[$op][$f] // 0'
 }
 
-# direct_fetch NAME URL CKEMU_PID PAGE_SIZE RUNS: the direct client reads
-# Ticket (the fields ckfdw asks for).  Sets D_MS, D_REQ, D_RECORDS, D_WALL,
+# direct_fetch NAME URL CKEMU_PID PAGE_SIZE RUNS [CLIENT OPTIONS...]: the
+# direct client reads Ticket (the fields ckfdw asks for).  Sets D_MS, D_REQ, D_RECORDS, D_WALL,
 # D_CPU (the client's CPU ms) and D_ECPU (ckemu's).
 direct_fetch()
 {
 	local out="$WORK_DIR/$1.out"
 	"$WORK_DIR/fetch_pages" --url "$2" --key-id "$CKFDW_KEY_ID" --key-file "$CKFDW_KEY_FILE" \
 		--record-type Ticket --page-size "$4" --runs "$5" --ckemu-pid "$3" \
-		--fields serial,batch,price,sold >"$out"
+		--fields serial,batch,price,sold "${@:6}" >"$out"
 	# run N records R requests Q ms T values V ckemu_cpu_ms E client_cpu_ms C
 	D_RECORDS=$(median_column "$out" 4)
 	D_REQ=$(median_column "$out" 6)
@@ -274,13 +285,12 @@ CREATE EXTENSION ckfdw;
 CREATE SERVER fast FOREIGN DATA WRAPPER ckfdw OPTIONS (
 	container 'iCloud.com.example.Gallery', environment 'development',
 	database 'public', base_url '$BENCH_URL_FAST');
-CREATE SERVER wan FOREIGN DATA WRAPPER ckfdw OPTIONS (
-	container 'iCloud.com.example.Gallery', environment 'development',
-	database 'public', base_url '$BENCH_URL_WAN');
 CREATE USER MAPPING FOR CURRENT_USER SERVER fast OPTIONS (
 	key_id '$CKFDW_KEY_ID', private_key_file '$CKFDW_KEY_FILE');
-CREATE USER MAPPING FOR CURRENT_USER SERVER wan OPTIONS (
-	key_id '$CKFDW_KEY_ID', private_key_file '$CKFDW_KEY_FILE');
+EOF
+	setup_wan_sql
+	bpsql -q <<EOF
+SET client_min_messages = warning;
 
 -- Ticket: 10,000 records; the same record type with several page sizes
 CREATE FOREIGN TABLE ticket ($ticket_cols) SERVER fast OPTIONS (record_type 'Ticket');
@@ -288,9 +298,6 @@ CREATE FOREIGN TABLE ticket_p10 ($ticket_cols) SERVER fast
 	OPTIONS (record_type 'Ticket', page_size '10');
 CREATE FOREIGN TABLE ticket_p1 ($ticket_cols) SERVER fast
 	OPTIONS (record_type 'Ticket', page_size '1');
-CREATE FOREIGN TABLE ticket_wan ($ticket_cols) SERVER wan OPTIONS (record_type 'Ticket');
-CREATE FOREIGN TABLE ticket_wan_p10 ($ticket_cols) SERVER wan
-	OPTIONS (record_type 'Ticket', page_size '10');
 
 -- AllTypes: empty, the target of the INSERTs, and their source rows
 CREATE FOREIGN TABLE alltypes_b200 ($alltypes_cols) SERVER fast
@@ -306,7 +313,7 @@ ANALYZE insert_src;
 
 -- Artwork: 3,000 records, and 200 local record names to join with
 CREATE FOREIGN TABLE artwork ($artwork_cols) SERVER fast OPTIONS (record_type 'Artwork');
-CREATE FOREIGN TABLE artwork_wan ($artwork_cols) SERVER wan OPTIONS (record_type 'Artwork');
+CREATE FOREIGN TABLE artwork_wan ($artwork_cols) SERVER wan_h1 OPTIONS (record_type 'Artwork');
 CREATE TABLE wanted AS
 	SELECT 'artwork-' || lpad((g * 15)::text, 5, '0') AS name
 	FROM generate_series(1, 200) g;
@@ -376,36 +383,119 @@ section_scan()
 		"$(commas "$(rate 10000 "$d_ms")")" "$d_ecpu"
 }
 
+# The network model's figures: NAME|RECORDS|LIMIT|TAG|RESET|PREPARE|SQL.
+# Each runs over HTTP/1.1 and HTTP/2; in PREPARE and SQL, {p} is the
+# variant's table suffix (h1, h2).  LIMIT names the physical limit the time
+# is compared with: "cursor" (one page of 200 records a round trip, one
+# cursor) or "stream" (one records/modify of 200 records a round trip, one
+# stream); both are ceil(RECORDS / 200) round trips.  RESET 1 resets the
+# ckemu to the seed before each run, then PREPARE runs untimed, straight to
+# that ckemu (table alltypes_{p}_direct: no delay, no proxy).  To add a
+# figure, add a line (and, if it needs them, its tables to setup_wan_sql).
+WAN_FIGURES=(
+	"full-row scan of 10,000 records|10000|cursor|COPY 10000|0||COPY (SELECT * FROM ticket_{p}) TO '/dev/null'"
+	"INSERT ... SELECT 20,000 rows|20000|stream|INSERT 0 20000|1||INSERT INTO alltypes_{p} SELECT * FROM wan_src"
+	"UPDATE of 5,000 rows|5000|stream|UPDATE 5000|1|INSERT INTO alltypes_{p}_direct SELECT * FROM wan_src LIMIT 5000|UPDATE alltypes_{p} SET i = i + 1"
+	"DELETE of 5,000 rows|5000|stream|DELETE 5000|1|INSERT INTO alltypes_{p}_direct SELECT * FROM wan_src LIMIT 5000|DELETE FROM alltypes_{p}"
+)
+
+# The servers and tables of the network model: for each variant, one server
+# through netdelay and TLS (wan_h1, wan_h2) and one straight to the same
+# ckemu (wan_h1_direct, wan_h2_direct) for untimed preparation.
+setup_wan_sql()
+{
+	local p url direct
+	local ticket_cols="id text OPTIONS (system 'recordName'), serial bigint, batch bigint,
+		price double precision, sold timestamptz"
+	local alltypes_cols="id text OPTIONS (system 'recordName'), s text, i bigint,
+		d double precision, t timestamptz"
+
+	for p in h1 h2; do
+		if [ $p = h1 ]; then url=$BENCH_URL_H1 direct=$BENCH_ADMIN_H1; else url=$BENCH_URL_H2 direct=$BENCH_ADMIN_H2; fi
+		bpsql -q <<EOF
+SET client_min_messages = warning;
+CREATE SERVER wan_$p FOREIGN DATA WRAPPER ckfdw OPTIONS (
+	container 'iCloud.com.example.Gallery', environment 'development',
+	database 'public', base_url '$url', ca_file '$CKFDW_CA_FILE');
+CREATE SERVER wan_${p}_direct FOREIGN DATA WRAPPER ckfdw OPTIONS (
+	container 'iCloud.com.example.Gallery', environment 'development',
+	database 'public', base_url '$direct', ca_file '$CKFDW_CA_FILE');
+CREATE USER MAPPING FOR CURRENT_USER SERVER wan_$p OPTIONS (
+	key_id '$CKFDW_KEY_ID', private_key_file '$CKFDW_KEY_FILE');
+CREATE USER MAPPING FOR CURRENT_USER SERVER wan_${p}_direct OPTIONS (
+	key_id '$CKFDW_KEY_ID', private_key_file '$CKFDW_KEY_FILE');
+CREATE FOREIGN TABLE ticket_$p ($ticket_cols) SERVER wan_$p OPTIONS (record_type 'Ticket');
+CREATE FOREIGN TABLE alltypes_$p ($alltypes_cols) SERVER wan_$p
+	OPTIONS (record_type 'AllTypes', batch_size '200');
+CREATE FOREIGN TABLE alltypes_${p}_direct ($alltypes_cols) SERVER wan_${p}_direct
+	OPTIONS (record_type 'AllTypes', batch_size '200');
+EOF
+	done
+	bpsql -q <<EOF
+CREATE TABLE wan_src AS
+	SELECT 'bench-wan-' || lpad(g::text, 5, '0') AS id, 'value ' || g AS s,
+		g::bigint AS i, g * 1.5::float8 AS d,
+		timestamptz 'epoch' + (1700000000000 + g) * interval '1 ms' AS t
+	FROM generate_series(1, 20000) g;
+ANALYZE wan_src;
+EOF
+}
+
 section_wan()
 {
+	local fig name records limit tag reset prepare sql p url admin pid label
+	local limit_ms ratio_h1 ratio_h2 what
+
 	echo
-	echo "2. The same scan over a ${WAN_LATENCY_MS} ms round trip (ckemu --latency-ms $WAN_LATENCY_MS): requests dominate"
+	echo "2. Network model: ckfdw -> netdelay (${WAN_RTT_MS} ms round trip, one more for each new connection)"
+	echo "   -> TLS (HTTP/1.1: ckemu's own TLS; HTTP/2: nghttpx in front of ckemu) -> ckemu."
+	echo "   ratio = the physical limit's time / the time measured (1.00 = at the limit): a single"
+	echo "   cursor reads one page of 200 records a round trip, a single stream writes one"
+	echo "   records/modify of 200 records a round trip.  Median of $WAN_RUNS run(s) (BENCH_WAN_RUNS)."
+	for fig in "${WAN_FIGURES[@]}"; do
+		IFS='|' read -r name records limit tag reset prepare sql <<<"$fig"
+		limit_ms=$(( (records + 199) / 200 * WAN_RTT_MS ))
+		ratio_h1="" ratio_h2=""
+		for p in h1 h2; do
+			if [ $p = h1 ]; then
+				admin=$BENCH_ADMIN_H1 pid=$BENCH_PID_H1 label="HTTP/1.1"
+			else
+				admin=$BENCH_ADMIN_H2 pid=$BENCH_PID_H2 label="HTTP/2"
+			fi
+			progress "network model: $name, $label"
+			time_sql "wan_${p}_${name//[^a-zA-Z0-9]/_}" "$admin" "$pid" "$WAN_RUNS" "$reset" \
+				"${sql//\{p\}/$p}" "SELECT id FROM ticket_$p LIMIT 1" "${prepare//\{p\}/$p}"
+			expect_tag "$tag"
+			printf -v "ratio_$p" '%s' "$(ratio "$limit_ms" "$T_MS")"
+			row "$label" "$T_REQ" "$T_MS" "$records" \
+				"$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")"
+		done
+		if [ "$limit" = cursor ]; then what="single-cursor limit"; else what="single-stream limit"; fi
+		headline '  %-34s HTTP/1.1 %s | HTTP/2 %s of the %s (%s ms at %s ms RTT)' \
+			"$name:" "$ratio_h1" "$ratio_h2" "$what" "$(commas "$limit_ms")" "$WAN_RTT_MS"
+	done
 
-	progress "wan scan: ckfdw, page_size 200"
-	# shellcheck disable=SC2059
-	time_sql wan200 "$BENCH_URL_WAN" "$BENCH_PID_WAN" "$RUNS" 0 "$(printf "$SCAN" ticket_wan)"
-	expect_tag "COPY 10000"
-	local f_ms=$T_MS f_req=$T_REQ
+	progress "network model: the direct client's scan"
+	direct_fetch wandirect_h1 "$BENCH_URL_H1" "$BENCH_PID_H1" 200 "$WAN_RUNS" --ca-file "$CKFDW_CA_FILE"
+	local d1_ms=$D_MS d1_req=$D_REQ
+	direct_fetch wandirect_h2 "$BENCH_URL_H2" "$BENCH_PID_H2" 200 "$WAN_RUNS" --ca-file "$CKFDW_CA_FILE"
+	printf '    the direct client (fetch_pages) scans the same 10,000 records at %s of the limit (HTTP/1.1, %s),\n' \
+		"$(ratio $(( 50 * WAN_RTT_MS )) "$d1_ms")" "$(requests "$d1_req")"
+	printf '    %s (HTTP/2, %s): what one cursor without read-ahead reaches\n' \
+		"$(ratio $(( 50 * WAN_RTT_MS )) "$D_MS")" "$(requests "$D_REQ")"
+	echo "    protocols nghttpx saw (its access log), all HTTP/2 figures: $(h2_protocols)"
+}
 
-	progress "wan scan: direct client, page_size 200"
-	direct_fetch wandirect "$BENCH_URL_WAN" "$BENCH_PID_WAN" 200 "$RUNS"
-	local d_ms=$D_MS d_req=$D_REQ
-
-	progress "wan scan: ckfdw, page_size 10 (one run, about $((10000 * WAN_LATENCY_MS / 10 / 1000)) s)"
-	# shellcheck disable=SC2059
-	time_sql wan10 "$BENCH_URL_WAN" "$BENCH_PID_WAN" 1 0 "$(printf "$SCAN" ticket_wan_p10)" \
-		"SELECT id FROM ticket_wan_p10 LIMIT 1"
-	expect_tag "COPY 10000"
-	local n10_ms=$T_MS n10_req=$T_REQ
-
-	headline '  %-24s ckfdw %s rec/s | direct client %s rec/s (ratio %s) | page_size 10: %s rec/s (ckfdw is %sx the naive way)' \
-		"scan, ${WAN_LATENCY_MS} ms round trip" "$(commas "$(rate 10000 "$f_ms")")" "$(commas "$(rate 10000 "$d_ms")")" \
-		"$(ratio "$d_ms" "$f_ms")" "$(commas "$(rate 10000 "$n10_ms")")" "$(times_x "$n10_ms" "$f_ms")"
-	row "ckfdw, page_size 200" "$f_req" "$f_ms" 10000
-	row "direct client (physical limit), pages of 200" "$d_req" "$d_ms" 10000
-	row "ckfdw, page_size 10 (naive; 1 run)" "$n10_req" "$n10_ms" 10000
-	printf '    requests x round trip = %s ms with pages of 200, %s ms with pages of 10\n' \
-		"$(commas $((f_req * WAN_LATENCY_MS)))" "$(commas $((n10_req * WAN_LATENCY_MS)))"
+# The protocols requests came in to nghttpx, from its access log (ckfdw's
+# and the direct client's: "h2" when libcurl negotiated HTTP/2).
+h2_protocols()
+{
+	local log=$WORK_DIR/nghttpx-access.log
+	if [ -s "$log" ]; then
+		awk '{ n[$1]++ } END { for (p in n) printf "%s%s (%d requests)", sep, p, n[p]; sep = ", " }' "$log"
+	else
+		echo "unknown (no access log)"
+	fi
 }
 
 # backend_hwm SQL: the peak resident size (VmHWM, kB) of a new backend
@@ -525,11 +615,12 @@ section_lookup()
 	echo "5. 200 local record names (table wanted) looked up in Artwork (3,000 records): a join on the"
 	echo "   record name and an = ANY (ARRAY(...)) filter, against the join forced to a full scan"
 	echo "   (ON a.id || '' = w.name: nothing can be pushed down).  Each must find 200 records."
+	echo "   Then the same through section 2's network model (${WAN_RTT_MS} ms round trip, TLS, HTTP/1.1)."
 	for srv in fast wan; do
 		if [ "$srv" = fast ]; then
 			t=artwork url=$BENCH_URL_FAST pid=$BENCH_PID_FAST label="lookup 200 names"
 		else
-			t=artwork_wan url=$BENCH_URL_WAN pid=$BENCH_PID_WAN label="same, ${WAN_LATENCY_MS} ms round trip"
+			t=artwork_wan url=$BENCH_ADMIN_H1 pid=$BENCH_PID_H1 label="same, ${WAN_RTT_MS} ms RTT, TLS"
 		fi
 		progress "lookups ($srv)"
 		# shellcheck disable=SC2059
@@ -701,7 +792,40 @@ fi
 
 source test/lib.sh
 
-test/install-deps.sh
+test/install-deps.sh --bench
+
+# start_nghttpx NAME BACKEND_PORT: nghttpx (Debian's nghttp2-proxy)
+# terminating TLS and HTTP/2 (ALPN h2, else http/1.1) with the test CA's
+# certificate, in front of a plain ckemu on BACKEND_PORT; sets NGHTTPX_PORT.
+# It cannot listen on port 0, so a free port is drawn until one is.  Its
+# access log says which protocol each request came in.
+start_nghttpx()
+{
+	local name=$1 backend=$2 try port
+	for try in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 30000))
+		nghttpx --frontend="127.0.0.1,$port" --backend="127.0.0.1,$backend" \
+			--workers=1 --no-ocsp --conf=/dev/null \
+			--errorlog-file="$WORK_DIR/nghttpx-$name.log" \
+			--accesslog-file="$WORK_DIR/nghttpx-access.log" \
+			--accesslog-format='$alpn $method $path $status' \
+			"$CKEMU_TLS_KEY" "$CKEMU_TLS_CERT" 2>>"$WORK_DIR/nghttpx-$name.log" &
+		CKEMU_PIDS+=($!)
+		local i
+		for i in $(seq 1 50); do
+			grep -q "Listening on 127.0.0.1:$port" "$WORK_DIR/nghttpx-$name.log" 2>/dev/null && break
+			kill -0 "${CKEMU_PIDS[-1]}" 2>/dev/null || break
+			sleep 0.1
+		done
+		if grep -q "Listening on 127.0.0.1:$port" "$WORK_DIR/nghttpx-$name.log" 2>/dev/null; then
+			NGHTTPX_PORT=$port
+			return 0
+		fi
+	done
+	echo "nghttpx did not start:" >&2
+	cat "$WORK_DIR/nghttpx-$name.log" >&2
+	return 1
+}
 make_work_dir
 trap 'stop_ckemus; rm -rf "$WORK_DIR"' EXIT
 trap 'exit 130' INT TERM
@@ -724,12 +848,23 @@ for prog in fetch_pages modify_batches; do
 done
 
 make_test_keys "$WORK_DIR"
+make_test_ca "$WORK_DIR"
+# curl (statistics, resets) verifies the TLS ckemu with the test CA
+export CURL_CA_BUNDLE=$CKFDW_CA_FILE
 start_ckemu fast --quiet
-start_ckemu wan --quiet --latency-ms "$WAN_LATENCY_MS"
-export WORK_DIR RUNS BENCH_SECTIONS
-# shellcheck disable=SC2154	# set by start_ckemu
-export BENCH_URL_FAST=$CKEMU_URL_fast BENCH_URL_WAN=$CKEMU_URL_wan
-export BENCH_PID_FAST=${CKEMU_PIDS[0]} BENCH_PID_WAN=${CKEMU_PIDS[1]}
+# the network model: HTTP/1.1 over ckemu's own TLS, HTTP/2 through nghttpx
+# to a plain ckemu; each behind netdelay
+start_ckemu h1 --tls --quiet
+start_ckemu h2 --quiet
+start_nghttpx h2 "${CKEMU_URL_h2##*:}"
+start_netdelay h1 "${CKEMU_URL_h1##*:}" "$WAN_RTT_MS"
+start_netdelay h2 "$NGHTTPX_PORT" "$WAN_RTT_MS"
+export WORK_DIR RUNS WAN_RUNS BENCH_SECTIONS CKFDW_CA_FILE
+# shellcheck disable=SC2154	# set by start_ckemu and start_netdelay
+export BENCH_URL_FAST=$CKEMU_URL_fast BENCH_PID_FAST=${CKEMU_PIDS[0]}
+export BENCH_ADMIN_H1=$CKEMU_URL_h1 BENCH_PID_H1=${CKEMU_PIDS[1]}
+export BENCH_ADMIN_H2=$CKEMU_URL_h2 BENCH_PID_H2=${CKEMU_PIDS[2]}
+export BENCH_URL_H1=https://127.0.0.1:$NETDELAY_PORT_h1 BENCH_URL_H2=https://127.0.0.1:$NETDELAY_PORT_h2
 
 rc=0
 test/with-cluster.sh "$BENCH_SCRIPT" --in-cluster || rc=$?

@@ -79,7 +79,7 @@ typedef struct EmuConfig
 {
 	char		host[64];
 	int			port;			/* the bound port */
-	char		base_url[96];	/* http://HOST:PORT */
+	char		base_url[96];	/* http://HOST:PORT, or https:// with TLS */
 	EmuS2SKey  *s2s_keys;
 	int			ns2s_keys;
 	char	  **api_tokens;
@@ -100,6 +100,9 @@ typedef struct EmuConfig
 	bool		no_auth;		/* every request is the default user */
 	bool		index_lag;		/* --index-lag: queries lag behind writes */
 	bool		quiet;
+	/* --tls-cert/--tls-key: serve HTTPS (PEM text, alive while serving) */
+	char	   *tls_cert_pem;
+	char	   *tls_key_pem;
 } EmuConfig;
 
 extern EmuConfig emu_config;

@@ -855,7 +855,17 @@ emu_http_start(char *errbuf, size_t errlen)
 	struct sockaddr_in addr;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
+	bool		tls = emu_config.tls_cert_pem != NULL;
 
+	/* HTTPS (--tls-cert): libmicrohttpd's GnuTLS; the options only then */
+	struct MHD_OptionItem tls_options[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, emu_config.tls_cert_pem},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, emu_config.tls_key_pem},
+		{MHD_OPTION_END, 0, NULL}
+	};
+
+	if (!tls)
+		tls_options[0].option = MHD_OPTION_END;
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
 	addr.sin_port = htons((uint16_t) emu_config.port);
@@ -865,7 +875,7 @@ emu_http_start(char *errbuf, size_t errlen)
 		return NULL;
 	}
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-						 MHD_USE_POLL | MHD_USE_ERROR_LOG,
+						 MHD_USE_POLL | MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
 						 0, NULL, NULL, emu_access, NULL,
 						 MHD_OPTION_EXTERNAL_LOGGER, emu_mhd_log, NULL,
 						 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &addr,
@@ -874,17 +884,20 @@ emu_http_start(char *errbuf, size_t errlen)
 						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 300,
 						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) 1000,
 						 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
+						 MHD_OPTION_ARRAY, tls_options,
 						 MHD_OPTION_END);
 	if (d == NULL)
 	{
-		snprintf(errbuf, errlen, "cannot listen on %s:%d (address in use?)",
+		snprintf(errbuf, errlen, tls ?
+				 "cannot listen on %s:%d (address in use, or a bad TLS certificate or key?)" :
+				 "cannot listen on %s:%d (address in use?)",
 				 emu_config.host, emu_config.port);
 		return NULL;
 	}
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	if (info != NULL && info->port != 0)
 		emu_config.port = info->port;
-	snprintf(emu_config.base_url, sizeof(emu_config.base_url), "http://%s:%d",
-			 emu_config.host, emu_config.port);
+	snprintf(emu_config.base_url, sizeof(emu_config.base_url), "%s://%s:%d",
+			 tls ? "https" : "http", emu_config.host, emu_config.port);
 	return d;
 }

@@ -11,6 +11,7 @@
  *		  [--results-limit-max N] [--max-body-bytes N]
  *		  [--string-equals case-insensitive|case-sensitive]
  *		  [--container ID]... [--no-auth] [--index-lag] [--quiet]
+ *		  [--tls-cert CERT.pem --tls-key KEY.pem]
  *
  * test/ckemu/main.c
  *
@@ -52,7 +53,9 @@ usage(FILE *out)
 			"  --container ID                only this container exists (repeatable)\n"
 			"  --no-auth                     skip authentication: every request is one user\n"
 			"  --index-lag                   queries see writes only once /_ckemu/index catches up\n"
-			"  --quiet                       no log output\n");
+			"  --quiet                       no log output\n"
+			"  --tls-cert FILE, --tls-key FILE  serve HTTPS with this PEM certificate (chain)\n"
+			"                                and its private key (default: plain HTTP)\n");
 }
 
 static bool
@@ -93,6 +96,20 @@ read_text_file(const char *path)
 		ck_buf_append(&buf, chunk, n);
 	fclose(f);
 	return buf.data ? buf.data : emu_strdup("");
+}
+
+/* A PEM file's text for --tls-cert/--tls-key, or exit. */
+static char *
+read_pem_file(const char *opt, const char *path)
+{
+	char	   *pem = read_text_file(path);
+
+	if (pem == NULL || strstr(pem, "-----BEGIN ") == NULL)
+	{
+		fprintf(stderr, "ckemu: %s: \"%s\" is not a readable PEM file\n", opt, path);
+		exit(2);
+	}
+	return pem;
 }
 
 static void
@@ -175,7 +192,8 @@ parse_args(int argc, char **argv)
 	{
 		OPT_LISTEN = 256, OPT_PORT_FILE, OPT_S2S, OPT_API, OPT_WEB, OPT_ROTATE,
 		OPT_SCHEMA, OPT_DATA, OPT_LATENCY, OPT_LIMIT, OPT_BODY, OPT_STREQ,
-		OPT_CONTAINER, OPT_NOAUTH, OPT_QUIET, OPT_HELP, OPT_INDEX_LAG
+		OPT_CONTAINER, OPT_NOAUTH, OPT_QUIET, OPT_HELP, OPT_INDEX_LAG,
+		OPT_TLS_CERT, OPT_TLS_KEY
 	};
 	static const struct option opts[] = {
 		{"listen", required_argument, NULL, OPT_LISTEN},
@@ -194,6 +212,8 @@ parse_args(int argc, char **argv)
 		{"no-auth", no_argument, NULL, OPT_NOAUTH},
 		{"quiet", no_argument, NULL, OPT_QUIET},
 		{"index-lag", no_argument, NULL, OPT_INDEX_LAG},
+		{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+		{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0}
 	};
@@ -289,6 +309,14 @@ parse_args(int argc, char **argv)
 			case OPT_INDEX_LAG:
 				emu_config.index_lag = true;
 				break;
+			case OPT_TLS_CERT:
+				free(emu_config.tls_cert_pem);
+				emu_config.tls_cert_pem = read_pem_file("--tls-cert", optarg);
+				break;
+			case OPT_TLS_KEY:
+				free(emu_config.tls_key_pem);
+				emu_config.tls_key_pem = read_pem_file("--tls-key", optarg);
+				break;
 			case OPT_HELP:
 				usage(stdout);
 				exit(0);
@@ -301,6 +329,16 @@ parse_args(int argc, char **argv)
 	{
 		fprintf(stderr, "ckemu: unexpected argument \"%s\"\n", argv[optind]);
 		usage(stderr);
+		exit(2);
+	}
+	if ((emu_config.tls_cert_pem == NULL) != (emu_config.tls_key_pem == NULL))
+	{
+		fprintf(stderr, "ckemu: --tls-cert and --tls-key go together\n");
+		exit(2);
+	}
+	if (emu_config.tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+	{
+		fprintf(stderr, "ckemu: this libmicrohttpd was built without TLS: --tls-cert cannot be used\n");
 		exit(2);
 	}
 }
@@ -333,6 +371,10 @@ free_config(void)
 	free(emu_config.data_files);
 	free(emu_config.schema_file);
 	free(emu_config.port_file);
+	if (emu_config.tls_key_pem)
+		memset(emu_config.tls_key_pem, 0, strlen(emu_config.tls_key_pem));
+	free(emu_config.tls_key_pem);
+	free(emu_config.tls_cert_pem);
 }
 
 int
