@@ -97,11 +97,7 @@ ALTER SERVER gallery OPTIONS (DROP page_size);
 SELECT id, visitor FROM visit LIMIT 3;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/query"] | {requests, records_out}'
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
--- (read-ahead off: it would ask for one page more, which the scan stopping
--- early cancels, counted by ckemu or not; tested at the end)
-SET ckfdw.read_ahead = off;
 SELECT count(*) FROM (SELECT id FROM visit LIMIT 450) s;
-RESET ckfdw.read_ahead;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/query"] | {requests, records_out}'
 
 -- fields no column needs are not requested: count(*) asks for none, and
@@ -192,9 +188,8 @@ RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET enable_material;
 
--- a cursor reads page by page as it is fetched (read-ahead, which asks
--- for one page more, is tested at the end)
-SET ckfdw.read_ahead = off;
+-- a cursor reads page by page as it is fetched (a cursor may stop early:
+-- it reads the next page ahead once half of a page is used)
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
 BEGIN;
 DECLARE c CURSOR FOR SELECT id FROM visit;
@@ -205,7 +200,6 @@ FETCH 1 FROM c;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/query"] | {requests, records_out}'
 CLOSE c;
 COMMIT;
-RESET ckfdw.read_ahead;
 
 --
 -- The request log (ckfdw.log_requests): operation and body, never a key
@@ -257,15 +251,39 @@ SELECT ckfdw_disconnect('no_such_server');
 SELECT * FROM ckfdw_get_connections();
 
 --
--- Read-ahead: once the first page is in, the second one is requested while
--- the first one's rows are read.  A cursor stops after one row: ckemu then
--- has (or, for a moment, will have) two records/query requests.
+-- Read-ahead.  A query that wants every row asks for the next page as soon
+-- as a page is in: while the first row is read, ckemu has had (or, for a
+-- moment, will have) two records/query requests.
 --
+\getenv ckemu_url CKEMU_URL
+SELECT set_config('scan030.url', :'ckemu_url', false) IS NOT NULL AS url_set;
+CREATE FUNCTION ckemu_queries_seen(want int) RETURNS int
+LANGUAGE plpgsql AS $fn$
+DECLARE
+	n int;
+BEGIN
+	CREATE TEMP TABLE IF NOT EXISTS ck_seen (n int);
+	TRUNCATE ck_seen;
+	EXECUTE format('COPY ck_seen FROM PROGRAM %L',
+		format('for i in $(seq 300); do n=$(curl -s %s/_ckemu/stats | jq ''.operations["records/query"].requests''); [ "$n" -ge %s ] && break; sleep 0.1; done; echo $n',
+			current_setting('scan030.url'), want));
+	SELECT ck_seen.n INTO n FROM ck_seen;
+	RETURN n;
+END
+$fn$;
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
+SELECT count(*), max(seen) AS requests_seen_at_first_row
+FROM (SELECT id, CASE WHEN id = 'visit-0001' THEN ckemu_queries_seen(2) END AS seen
+      FROM visit) s;
+-- a cursor (which may stop early) asks once half of the page is used: one
+-- row costs one request, 150 rows two
 BEGIN;
 DECLARE ahead CURSOR FOR SELECT id FROM visit;
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
 FETCH 1 FROM ahead;
-\! for i in $(seq 300); do n=$(curl -s "$CKEMU_URL/_ckemu/stats" | jq '.operations["records/query"].requests'); [ "$n" = 2 ] && break; sleep 0.1; done; echo "records/query requests after one row: $n"
+\! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/query"] | {requests}'
+MOVE 149 FROM ahead;
+\! for i in $(seq 300); do n=$(curl -s "$CKEMU_URL/_ckemu/stats" | jq '.operations["records/query"].requests'); [ "$n" = 2 ] && break; sleep 0.1; done; echo "records/query requests after 150 rows: $n"
 CLOSE ahead;
 COMMIT;
 -- off: one page at a time
@@ -274,7 +292,7 @@ BEGIN;
 DECLARE ahead CURSOR FOR SELECT id FROM visit;
 \! for i in $(seq 300); do n=$(curl -s "$CKEMU_URL/_ckemu/stats" | jq .in_flight); [ "$n" = 0 ] && break; sleep 0.1; done
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
-FETCH 1 FROM ahead;
+MOVE 199 FROM ahead;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/query"] | {requests}'
 CLOSE ahead;
 COMMIT;
@@ -284,3 +302,4 @@ SELECT count(*), count(DISTINCT id), sum(party_size) FROM visit;
 SET ckfdw.read_ahead = off;
 SELECT count(*), count(DISTINCT id), sum(party_size) FROM visit;
 RESET ckfdw.read_ahead;
+DROP FUNCTION ckemu_queries_seen(int);

@@ -297,7 +297,9 @@ enum FdwScanPrivateIndex
 	/* Integer list of attribute numbers the scan fills in */
 	FdwScanPrivateRetrievedAttrs,
 	/* filters, sorts, limit, lookup: ckfdw_pushdown_to_list's List */
-	FdwScanPrivatePushdown
+	FdwScanPrivatePushdown,
+	/* Boolean: the query wants every row (tuple_fraction 0): read ahead at once */
+	FdwScanPrivateAllRows
 };
 
 /* The values of a plan's fdw_exprs, or placeholders (?n) for EXPLAIN. */

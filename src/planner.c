@@ -877,8 +877,14 @@ ckfdwGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
 	request = ckfdw_deparse_query(root, foreignrel, attrs_used, results_limit,
 								  pd.mode, &retrieved_attrs);
 
-	fdw_private = list_make3(makeString(request), retrieved_attrs,
-							 ckfdw_pushdown_to_list(&pd));
+	/*
+	 * A query that may stop early (LIMIT, EXISTS, a cursor) reads a page
+	 * ahead only once half of the current one is used, so that LIMIT 10
+	 * costs one request; one that wants every row reads ahead at once.
+	 */
+	fdw_private = list_make4(makeString(request), retrieved_attrs,
+							 ckfdw_pushdown_to_list(&pd),
+							 makeBoolean(root->tuple_fraction <= 0.0));
 
 	/*
 	 * Create the ForeignScan node for the given relation.

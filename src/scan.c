@@ -44,6 +44,7 @@ static bool next_row(ForeignScanState *node);
 static TupleTableSlot *iterate_sorted(ForeignScanState *node);
 static void start_scan(ForeignScanState *node);
 static void reset_scan(CkFdwScanState *fsstate);
+static void read_ahead(CkFdwScanState *fsstate);
 static void free_page(void *arg);
 static void free_request_obj(void *arg);
 static char *explain_value(Node *expr, List *context, ExplainState *es);
@@ -121,6 +122,7 @@ ckfdwBeginForeignScan(ForeignScanState *node, int eflags)
 	fsstate->fetch_attrs = fsstate->retrieved_attrs;
 	fsstate->pushdown = ckfdw_pushdown_from_list(list_nth(fsplan->fdw_private,
 														  FdwScanPrivatePushdown));
+	fsstate->all_rows = boolVal(list_nth(fsplan->fdw_private, FdwScanPrivateAllRows));
 	fsstate->record_type_utf8 = ckfdw_to_utf8(fsstate->options->record_type);
 
 	fsstate->source = source_of(fsstate->pushdown->mode);
@@ -236,8 +238,10 @@ next_row(ForeignScanState *node)
 			continue;
 		}
 
-		/* keep the page read ahead moving while this one is converted */
-		if (fsstate->ahead != NULL && (fsstate->next_record & 31) == 0)
+		/* ask for the next page, or keep it moving while this one is read */
+		if (fsstate->ahead == NULL)
+			read_ahead(fsstate);
+		else if ((fsstate->next_record & 31) == 0)
 			ckfdw_poll_requests(fsstate->conn);
 
 		obj = json_object_array_get_idx(fsstate->records, fsstate->next_record++);
@@ -469,29 +473,28 @@ reset_scan(CkFdwScanState *fsstate)
 
 
 /*
- * Read ahead: send the request for the next page now (body), so that it is
- * on the wire while the rows of the current page are converted.  At most
- * two pages are held: this one, and the next one arriving.  A scan with a
- * LIMIT may stop within this page, so it asks only when it needs more.
+ * Read ahead: send the request for the next page now, so that it is on the
+ * wire while the rows of the current page are converted.  At most two pages
+ * are held: this one, and the next one arriving.  A query that wants every
+ * row asks as soon as a page is in; one that may stop early (all_rows
+ * false) once half of the page is used; a scan that applies a LIMIT itself
+ * asks only when it needs the page.
  */
-void
-ckfdw_scan_read_ahead(CkFdwScanState *fsstate, const char *body)
+static void
+read_ahead(CkFdwScanState *fsstate)
 {
 	MemoryContext oldcxt;
 
-	Assert(fsstate->ahead == NULL);
+	if (fsstate->ahead != NULL || !fsstate->more || fsstate->has_limit ||
+		!ckfdw_read_ahead || fsstate->source->next_request == NULL ||
+		(!fsstate->all_rows && fsstate->next_record * 2 < fsstate->num_records))
+		return;
 	/* the request belongs to this run of the scan: params_cxt */
 	oldcxt = MemoryContextSwitchTo(fsstate->params_cxt);
-	fsstate->ahead = ckfdw_start_request(fsstate->conn, "POST", body,
+	fsstate->ahead = ckfdw_start_request(fsstate->conn, "POST",
+										 fsstate->source->next_request(fsstate),
 										 CK_REQUEST_IDEMPOTENT, &fsstate->info);
 	MemoryContextSwitchTo(oldcxt);
-}
-
-/* Should the scan read its next page ahead? */
-bool
-ckfdw_scan_wants_ahead(CkFdwScanState *fsstate)
-{
-	return ckfdw_read_ahead && fsstate->more && !fsstate->has_limit;
 }
 
 /*

@@ -67,6 +67,8 @@ typedef struct CkFdwScanState
 	int			pages_fetched;	/* since the scan (re)started */
 	CkFdwPending *ahead;		/* the next page's request, already sent
 								 * (read-ahead; in params_cxt) */
+	bool		all_rows;		/* the query wants every row: read ahead
+								 * as soon as a page is in */
 
 	bool		more;			/* more pages (query) or names (lookup) */
 
@@ -154,6 +156,13 @@ typedef struct CkScanSource
 	void		(*complete_row) (CkFdwScanState *fsstate, const CkRecord *rec,
 								 Datum *values, bool *nulls);
 
+	/*
+	 * optional: the body asking for the page after the current one (when
+	 * fsstate->more), for read-ahead; fetch then takes that page with
+	 * ckfdw_scan_take_ahead.
+	 */
+	const char *(*next_request) (CkFdwScanState *fsstate);
+
 	/* optional: the executor has had every row of every page */
 	void		(*finished) (CkFdwScanState *fsstate);
 
@@ -175,8 +184,6 @@ extern void ckfdwExplainForeignScan(ForeignScanState *node, ExplainState *es);
 extern void ckfdw_scan_new_page(CkFdwScanState *fsstate);
 extern void ckfdw_scan_set_records(CkFdwScanState *fsstate, struct json_object *obj);
 extern void ckfdw_scan_forget_page(CkFdwScanState *fsstate);
-extern bool ckfdw_scan_wants_ahead(CkFdwScanState *fsstate);
-extern void ckfdw_scan_read_ahead(CkFdwScanState *fsstate, const char *body);
 extern bool ckfdw_scan_take_ahead(CkFdwScanState *fsstate);
 
 /* in scan_query.c */

@@ -59,6 +59,7 @@ static HTAB *sync_tokens = NULL;
 
 static void changes_start(CkFdwScanState *fsstate);
 static void changes_fetch(CkFdwScanState *fsstate);
+static const char *changes_next_request(CkFdwScanState *fsstate);
 static bool changes_accept(CkFdwScanState *fsstate, const CkRecord *rec);
 static void changes_complete_row(CkFdwScanState *fsstate, const CkRecord *rec,
 								 Datum *values, bool *nulls);
@@ -78,6 +79,7 @@ const CkScanSource ckfdw_changes_source = {
 	.fetch = changes_fetch,
 	.accept = changes_accept,
 	.complete_row = changes_complete_row,
+	.next_request = changes_next_request,
 	.finished = changes_finished,
 	.explain_request = changes_explain_request,
 };
@@ -197,15 +199,14 @@ changes_fetch(CkFdwScanState *fsstate)
 
 	fsstate->page_token = MemoryContextStrdup(fsstate->scan_cxt, z.sync_token);
 	fsstate->more = z.more_coming;
+}
 
-	/* the next page starts where this one ends */
-	if (ckfdw_scan_wants_ahead(fsstate))
-	{
-		body = ckfdw_build_changes_request(fsstate->base_request,
-										   fsstate->page_token, 0);
-		ckfdw_scan_read_ahead(fsstate, body);
-		pfree(body);
-	}
+/* The next page starts where this one ends (for read-ahead). */
+static const char *
+changes_next_request(CkFdwScanState *fsstate)
+{
+	return ckfdw_build_changes_request(fsstate->base_request,
+									   fsstate->page_token, 0);
 }
 
 /*

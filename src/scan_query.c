@@ -27,6 +27,7 @@
 static void build_request(CkFdwScanState *fsstate);
 static void query_fetch(CkFdwScanState *fsstate);
 static bool query_accept(CkFdwScanState *fsstate, const CkRecord *rec);
+static const char *query_next_request(CkFdwScanState *fsstate);
 static char *query_explain_request(const char *base, CkFdwPushdown *pd,
 								   CkFdwParamValues *params, CkFdwOptions *opts);
 static bool send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp);
@@ -40,6 +41,7 @@ const CkScanSource ckfdw_query_source = {
 	.start = build_request,
 	.fetch = query_fetch,
 	.accept = query_accept,
+	.next_request = query_next_request,
 	.explain_request = query_explain_request,
 };
 
@@ -142,7 +144,7 @@ build_request(CkFdwScanState *fsstate)
  * the current page's marker (copied by json-c).
  */
 static const char *
-next_page_body(CkFdwScanState *fsstate)
+query_next_request(CkFdwScanState *fsstate)
 {
 	if (fsstate->request_obj == NULL)
 	{
@@ -174,7 +176,7 @@ query_fetch(CkFdwScanState *fsstate)
 		if (fsstate->pages_fetched == 0)
 			body = fsstate->request;	/* what EXPLAIN VERBOSE shows, completed */
 		else
-			body = next_page_body(fsstate);
+			body = query_next_request(fsstate);
 
 		for (;;)
 		{
@@ -220,8 +222,6 @@ query_fetch(CkFdwScanState *fsstate)
 						   strlen(fsstate->marker), fsstate->pages_fetched,
 						   "continuationMarker", "query", fsstate->options->record_type);
 
-	if (ckfdw_scan_wants_ahead(fsstate))
-		ckfdw_scan_read_ahead(fsstate, next_page_body(fsstate));
 }
 
 /* An error instead of a record is an error, never a gap. */
