@@ -24,6 +24,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	CkClient	client;
+	CkRequest	req;
 	CkResponse	resp;
 	const char *p = (const char *) data;
 	const char *end = p + size;
@@ -33,8 +34,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char		perr[160];
 
 	memset(&client, 0, sizeof(client));
-	ck_buf_init(&client.body);
-	client.header_retry_after = -1;
+	memset(&req, 0, sizeof(req));
+	req.client = &client;
+	ck_buf_init(&req.rbody);
+	req.header_retry_after = -1;
 	memset(&resp, 0, sizeof(resp));
 	resp.retry_after = -1;
 
@@ -64,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				status = 0;
 			first = false;
 		}
-		ck_header_cb(line, 1, n, &client);
+		ck_header_cb(line, 1, n, &req);
 		free(line);
 		blank = (n == 1 || (n == 2 && p[0] == '\r'));
 		p += n;
@@ -73,10 +76,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* the body, as ck_write_cb collects it */
-	if (p < end && !ck_buf_append(&client.body, p, (size_t) (end - p)))
+	if (p < end && !ck_buf_append(&req.rbody, p, (size_t) (end - p)))
 		goto done;
 	resp.http_status = status;
-	json = ck_parse_body(client.body.data ? client.body.data : "", client.body.len,
+	json = ck_parse_body(req.rbody.data ? req.rbody.data : "", req.rbody.len,
 						 perr, sizeof(perr));
 	if (status >= 200 && status < 300)
 	{
@@ -88,18 +91,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		const CkErrorInfo *info;
 
-		ck_fill_server_error(&client, &resp, json);
+		ck_fill_server_error(&req, &resp, json);
 		/* what the FDW does next: map the code, decide on a retry */
 		info = ck_error_lookup(resp.server_error_code);
 		sink += (uintptr_t) info->retryable + (uintptr_t) (resp.retry_after >= 0) +
 			(uintptr_t) strlen(resp.reason) + (uintptr_t) strlen(resp.uuid);
 	}
-	if (client.new_token)
-		sink += (uintptr_t) strlen(client.new_token);
+	if (req.new_token)
+		sink += (uintptr_t) strlen(req.new_token);
 
 done:
 	ck_response_clear(&resp);
-	ck_free_secret(client.new_token);
-	ck_buf_free(&client.body);
+	ck_free_secret(req.new_token);
+	ck_buf_free(&req.rbody);
 	return 0;
 }
