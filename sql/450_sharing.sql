@@ -77,7 +77,13 @@ CREATE FOREIGN TABLE shared_trip (
 	note text,
 	stars bigint
 ) SERVER share_shared OPTIONS (record_type 'Favorite', zone 'Trip', zone_owner :'owner_id');
+CREATE FOREIGN TABLE shared_trip_changes (
+	id text OPTIONS (system 'recordName'),
+	note text
+) SERVER share_shared OPTIONS (record_type 'Favorite', zone 'Trip', zone_owner :'owner_id',
+	scan_source 'changes');
 GRANT SELECT, INSERT, UPDATE, DELETE ON shared_trip TO regress_ckfdw_share_reader;
+GRANT SELECT ON shared_trip_changes TO regress_ckfdw_share_reader;
 
 SET ROLE regress_ckfdw_share_reader;
 SELECT id, artwork, note, stars FROM shared_trip ORDER BY id;
@@ -99,9 +105,24 @@ RESET ROLE;
 SET ROLE regress_ckfdw_share_reader;
 UPDATE shared_trip SET note = 'by the reader' WHERE id = 't1';
 INSERT INTO shared_trip (id, artwork, stars) VALUES ('r1', 'Irises', 5);
+-- the shared database's change feeds: which zones changed, and the records
+SELECT (z).zone_name, (z).owner_record_name = :'owner_id' AS owner_is_owner
+FROM ckfdw_database_changes('share_shared') d, unnest(d.changed_zones) z;
+SELECT id, note FROM shared_trip_changes ORDER BY id;
 RESET ROLE;
 SET ROLE regress_ckfdw_share_owner;
 SELECT id, artwork, note, stars FROM trip ORDER BY id;
+-- a share that changed between the read and the write (CONFLICT) is read
+-- again and the change applied to it as it is now; four conflicts: 40001
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"records/modify","count":1,"action":"respond","body":{"records":[{"recordName":"cloudkit.zoneshare","serverErrorCode":"CONFLICT","reason":"record to update already exists with a different change tag"}]}}]' >/dev/null
+SELECT ckfdw_share_add_participant('share_private', 'Trip', 'other@example.com');
+\! curl -s -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation":"records/modify","count":100,"action":"respond","body":{"records":[{"recordName":"cloudkit.zoneshare","serverErrorCode":"CONFLICT","reason":"record to update already exists with a different change tag"}]}}]' >/dev/null
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
+SELECT ckfdw_test_error($$SELECT ckfdw_share_add_participant('share_private', 'Trip', 'third@example.com')$$);
+\! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations | map_values(.requests)'
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+SELECT email_address, permission, acceptance_status
+FROM ckfdw_share_participants('share_private', 'Trip') WHERE type <> 'OWNER' ORDER BY 1;
 -- the owner removes the reader: access ends at once
 SELECT ckfdw_share_remove_participant('share_private', 'Trip', 'reader@example.com');
 SELECT count(*) AS participants FROM ckfdw_share_participants('share_private', 'Trip');
