@@ -14,6 +14,7 @@
 \! curl -s -X POST "$CKEMU_URL/_ckemu/reset" >/dev/null
 -- a second iCloud user signs in (ckemu's sign-in page, for tests)
 \set reader_token `curl -s -X POST "$CKEMU_URL/_ckemu/signin?user=reader@example.com" | jq -r .ckWebAuthToken`
+\set reader_id `curl -s -X POST "$CKEMU_URL/_ckemu/signin?user=reader@example.com" | jq -r .userRecordName`
 CREATE SCHEMA sharing450;
 SET search_path = sharing450, public;
 
@@ -127,6 +128,12 @@ FROM ckfdw_share_participants('share_private', 'Trip') WHERE type <> 'OWNER' ORD
 SELECT ckfdw_share_remove_participant('share_private', 'Trip', 'reader@example.com');
 SELECT count(*) AS participants FROM ckfdw_share_participants('share_private', 'Trip');
 SELECT ckfdw_test_error($$SELECT ckfdw_share_remove_participant('share_private', 'Trip', 'reader@example.com')$$);
+-- a participant named by user record name instead of email address
+SELECT ckfdw_share_add_participant('share_private', 'Trip', :'reader_id');
+SELECT user_record_name = :'reader_id' AS is_reader, email_address, permission, acceptance_status
+FROM ckfdw_share_participants('share_private', 'Trip') WHERE email_address IS NULL AND type <> 'OWNER';
+SELECT ckfdw_share_remove_participant('share_private', 'Trip', :'reader_id');
+SELECT count(*) AS participants FROM ckfdw_share_participants('share_private', 'Trip');
 RESET ROLE;
 SET ROLE regress_ckfdw_share_reader;
 SELECT ckfdw_test_error($$SELECT * FROM shared_trip$$);
