@@ -608,7 +608,8 @@ extern void emu_share_list_zones(const EmuScope *scope, CkBuf *out, bool *first)
 extern bool emu_share_changes_database(EmuRequest *req, json_object *body);
 extern void emu_share_render_extras(CkBuf *buf, const EmuRecord *rec);
 extern bool emu_share_lookup(EmuRequest *req, EmuZone *zone, const char *name, CkBuf *out);
-extern void emu_share_note_record(EmuZone *zone, const EmuRecord *rec, json_object *jrec);
+extern void emu_share_note_record(EmuZone *zone, const EmuRecord *rec, json_object *jrec,
+								  bool created);
 extern bool emu_share_write_check(EmuRequest *req, EmuZone *zone, const char *name,
 								  json_object *jrec, bool exists, char *reason, size_t len);
 extern bool emu_share_is_share_op(EmuZone *zone, const char *name, json_object *jrec);

@@ -544,7 +544,7 @@ emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
 	}
 
 	saved = emu_record_put(zone, name, rtype, fields, nfields, req->caller.user, now);
-	emu_share_note_record(zone, saved, jrec);
+	emu_share_note_record(zone, saved, jrec, creating);
 	emu_render_record(&res->text, saved, keys, nas);
 	res->ok = true;
 	return true;

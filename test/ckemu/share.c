@@ -620,14 +620,24 @@ emu_share_lookup(EmuRequest *req, EmuZone *zone, const char *name, CkBuf *out)
 
 /* ---------------------------------------------------------------- writes */
 
-/* Remember a record's parent and shortGUID after a save.  Write lock held. */
+/*
+ * Remember a record's parent and shortGUID after a save; a record created
+ * again starts without those of its earlier life.  Write lock held.
+ */
 void
-emu_share_note_record(EmuZone *zone, const EmuRecord *rec, json_object *jrec)
+emu_share_note_record(EmuZone *zone, const EmuRecord *rec, json_object *jrec,
+					  bool created)
 {
 	json_object *jparent = emu_get(jrec, "parent");
 	json_object *jguid = emu_get(jrec, "createShortGUID");
 	char		key[400];
 
+	if (created && maps_ready)
+	{
+		emu_record_key(zone, rec->name, key, sizeof(key));
+		free(emu_map_remove(&parents, key));
+		free(emu_map_remove(&record_guids, key));
+	}
 	if (jparent == NULL && jguid == NULL)
 		return;
 	emu_share_maps();

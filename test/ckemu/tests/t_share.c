@@ -426,6 +426,52 @@ group_sharing(void)
 		CHECK_CODE(r, "ZONE_NOT_FOUND");
 	}
 
+	TEST("sharing: a participant named by userRecordName; deleting the zone ends access")
+	{
+		json_object *s;
+		Resp	   *r;
+		const char *carol_id;
+
+		r = as(CAROL, "public", "users/caller", NULL);
+		carol_id = tfmt("%s", jps(r->json, "userRecordName"));
+		owner_zone("Gone");
+		owner_save("Gone", "g1", NULL);
+		s = share_write("create", "Gone", "cloudkit.zoneshare",
+						tfmt(",\"participants\":[{\"permission\":\"READ_WRITE\","
+							 "\"userIdentity\":{\"lookupInfo\":{\"userRecordName\":\"%s\"}}}]", carol_id));
+		if (!CHECK(s != NULL))
+			break;
+		CHECK_STR(jps(s, "participants[1].userIdentity.userRecordName"), carol_id);
+		CHECK_STR(jps(s, "participants[1].type"), "USER");
+		r = accept_share(CAROL, jps(s, "shortGUID"));
+		CHECK_STR(jps(r->json, "results[0].share.currentUserParticipant.permission"), "READ_WRITE");
+		r = shared_query(CAROL, "Gone", alice);
+		names_are(r, "records", "g1");
+		r = as(ALICE, "private", "zones/modify",
+			   "{\"operations\":[{\"operationType\":\"delete\",\"zone\":{\"zoneID\":{\"zoneName\":\"Gone\"}}}]}");
+		CHECK_STATUS(r, 200);
+		r = shared_query(CAROL, "Gone", alice);
+		CHECK_CODE(r, "ZONE_NOT_FOUND");
+		r = as(CAROL, "shared", "zones/list", NULL);
+		CHECKM(!zone_listed(r, "Gone", alice), "a deleted zone is still shared");
+	}
+
+	TEST("sharing: a record created again has no parent of its earlier life")
+	{
+		Resp	   *r;
+
+		r = as(ALICE, "private", "records/modify",
+			   "{\"zoneID\":{\"zoneName\":\"Album\"},\"operations\":[{\"operationType\":\"forceDelete\","
+			   "\"record\":{\"recordName\":\"grandchild\"}}]}");
+		CHECK_STATUS(r, 200);
+		owner_save("Album", "grandchild", NULL);
+		r = as(ALICE, "private", "records/lookup",
+			   "{\"zoneID\":{\"zoneName\":\"Album\"},\"records\":[{\"recordName\":\"grandchild\"}]}");
+		CHECKM(jp(r->json, "records[0].parent") == NULL, "a stale parent: %.300s", r->body);
+		r = shared_query(CAROL, "Album", alice);
+		names_are(r, "records", "c-new,child,root");
+	}
+
 	TEST("sharing: where shares may not be made")
 	{
 		Resp	   *r;
