@@ -46,6 +46,8 @@
 #define EMU_SHARE_TYPE				"cloudkit.share"
 /* a participant's permission when the request names none */
 #define EMU_DEFAULT_PERMISSION		"READ_ONLY"
+/* the share dict's URL key (Apple's own key is not documented) */
+#define EMU_SHARE_URL_KEY			"shareURL"
 /* a user that is not the owner writing a share record */
 #define EMU_CODE_NOT_SHARE_OWNER	"ACCESS_DENIED"
 
@@ -523,7 +525,8 @@ emu_render_share(CkBuf *buf, const EmuShare *s, const char *user)
 	emu_render_zone_id(buf, s->zone);
 	emu_lit(buf, ",\"shortGUID\":");
 	emu_json_string(buf, s->short_guid);
-	ck_buf_appendf(buf, ",\"shareURL\":\"%s/share/%s\"", emu_config.base_url, s->short_guid);
+	ck_buf_appendf(buf, ",\"" EMU_SHARE_URL_KEY "\":\"%s/share/%s\"", emu_config.base_url,
+				   s->short_guid);
 	if (s->root != NULL)
 	{
 		emu_lit(buf, ",\"forRecord\":{\"recordName\":");
