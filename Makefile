@@ -6,7 +6,8 @@
 
 MODULE_big = ckfdw
 EXTENSION = ckfdw
-DATA = sql/ckfdw--1.0.sql sql/ckfdw--1.0--1.1.sql sql/ckfdw--1.1.sql
+DATA = sql/ckfdw--1.0.sql sql/ckfdw--1.0--1.1.sql sql/ckfdw--1.1.sql \
+	sql/ckfdw--1.1--1.2.sql sql/ckfdw--1.2.sql
 PGFILEDESC = "ckfdw - foreign data wrapper for Apple CloudKit"
 
 CK_SRCS = $(sort $(wildcard src/ck/*.c))

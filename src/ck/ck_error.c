@@ -20,7 +20,7 @@
 static const CkErrorInfo ck_errors[] = {
 	/* 42501 insufficient_privilege: a permission check, as in SQL GRANTs */
 	{"ACCESS_DENIED", 403, false, "42501",
-		"Check the record type's grants in CloudKit Console (the public database needs READ for \"_world\", CREATE for \"_icloud\" and WRITE for \"_creator\"); server-to-server keys reach only the public database."},
+		"Check the record type's grants in CloudKit Console (the public database needs READ for \"_world\", CREATE for \"_icloud\" and WRITE for \"_creator\"); server-to-server keys reach only the public database.  In the shared database the share's owner decides: a READ_ONLY participant cannot write until the owner raises the permission (ckfdw_share_add_participant)."},
 
 	/*
 	 * HV000 fdw_error: a sibling of the real failure in an atomic batch; the
@@ -94,7 +94,7 @@ static const CkErrorInfo ck_errors[] = {
 	 * the nearest thing to a schema.
 	 */
 	{"ZONE_NOT_FOUND", 404, false, "HV00Q",
-		"Check the foreign table's zone option: the public database has only \"_defaultZone\"; custom zones exist only in the private database."},
+		"Check the foreign table's zone option: the public database has only \"_defaultZone\"; custom zones exist only in the private database.  In the shared database a zone is there only while its owner shares it with this user: ckfdw_zones lists them, and zone_owner must name the owner."},
 };
 
 #define CK_NERRORS ((int) (sizeof(ck_errors) / sizeof(ck_errors[0])))

@@ -66,6 +66,8 @@ emu_op_changes_database(EmuRequest *req, json_object *body)
 		emu_error(req, "BAD_REQUEST", "changes/database is not available in the public database");
 		return;
 	}
+	if (emu_share_active && emu_share_changes_database(req, body))
+		return;
 	if (!emu_limit(req, emu_get(body, "resultsLimit"), emu_config.results_limit_max, &limit,
 				   err, sizeof(err)))
 	{
@@ -317,7 +319,8 @@ emu_zone_changes(EmuRequest *req, json_object *body, json_object *jz)
 		/* a later entry holds this record's latest state */
 		if (e->rec->seq != e->seq)
 			continue;
-		if (!emu_type_wanted(jtypes, e->rec->type))
+		if (!emu_type_wanted(jtypes, e->rec->type) ||
+			!emu_share_record_visible(req->scope, e->rec))
 			continue;
 		if (listed == limit)
 		{

@@ -599,6 +599,31 @@ extern void emu_index_reset(void);
 extern const char *emu_index_admin(EmuRequest *req);
 
 /* ------------------------------------------------------------------------
+ * share.c: shares, participants, acceptance, the shared database
+ * ------------------------------------------------------------------------
+ */
+extern bool emu_share_active;	/* anything share-related exists */
+extern void emu_share_clear(void);
+extern EmuZone *emu_share_zone_find(EmuScope *scope, const char *name, const char *owner);
+extern bool emu_share_record_visible(const EmuScope *scope, const EmuRecord *rec);
+extern size_t emu_share_filter(const EmuScope *scope, EmuRecord **recs, size_t n);
+extern void emu_share_list_zones(const EmuScope *scope, CkBuf *out, bool *first);
+extern bool emu_share_changes_database(EmuRequest *req, json_object *body);
+extern void emu_share_render_extras(CkBuf *buf, const EmuRecord *rec);
+extern bool emu_share_lookup(EmuRequest *req, EmuZone *zone, const char *name, CkBuf *out);
+extern void emu_share_note_record(EmuZone *zone, const EmuRecord *rec, json_object *jrec,
+								  bool created);
+extern bool emu_share_write_check(EmuRequest *req, EmuZone *zone, const char *name,
+								  json_object *jrec, bool exists, char *reason, size_t len);
+extern bool emu_share_is_share_op(EmuZone *zone, const char *name, json_object *jrec);
+extern bool emu_share_modify(EmuRequest *req, EmuZone *zone, const char *op,
+							 const char *name, json_object *jrec, bool check_tag,
+							 CkBuf *text, char *code, size_t codelen,
+							 char *reason, size_t len);
+extern void emu_op_records_accept(EmuRequest *req, json_object *body);
+extern bool emu_share_admin(EmuRequest *req, const char *path);
+
+/* ------------------------------------------------------------------------
  * seed.c: seed files and dumps
  * ------------------------------------------------------------------------
  */

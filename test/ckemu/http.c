@@ -53,6 +53,7 @@ static const EmuOpDef op_defs[] = {
 	{"assets/upload", "POST", true, false, emu_op_assets_upload},
 	{"changes/database", "POST", true, false, emu_op_changes_database},
 	{"changes/zone", "POST", true, false, emu_op_changes_zone},
+	{"records/accept", "POST", true, true, emu_op_records_accept},
 	{"records/lookup", "POST", false, false, emu_op_records_lookup},
 	{"records/modify", "POST", true, true, emu_op_records_modify},
 	{"records/query", "POST", false, false, emu_op_records_query},
@@ -736,7 +737,7 @@ emu_handle(EmuRequest *req)
 
 	if (strncmp(req->path, "/_ckemu/", 8) == 0)
 	{
-		if (emu_admin_handle(req, req->path))
+		if (emu_share_admin(req, req->path) || emu_admin_handle(req, req->path))
 		{
 			const char *ct = EMU_CONTENT_TYPE_JSON;
 

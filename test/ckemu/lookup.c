@@ -61,7 +61,9 @@ emu_op_records_lookup(EmuRequest *req, json_object *body)
 
 		if (i > 0)
 			emu_lit(&req->out, ",");
-		if (rec == NULL)
+		if (rec == NULL && emu_share_lookup(req, zone, name, &req->out))
+			continue;
+		if (rec == NULL || !emu_share_record_visible(req->scope, rec))
 		{
 			emu_render_record_error(&req->out, name, "NOT_FOUND", "Record not found");
 			continue;

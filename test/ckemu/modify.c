@@ -404,6 +404,27 @@ emu_size_ok(EmuField *fields, int n, EmuOpResult *res)
  * Apply one operation.  Everything is checked before the store changes.
  * On success res->text holds the answer entry.
  */
+/* A write of a cloudkit.share record, by operation type. */
+static bool
+emu_apply_share_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
+				   const char *name, EmuOpResult *res)
+{
+	const char *op;
+	bool		check_tag = (type == OP_UPDATE || type == OP_REPLACE || type == OP_DELETE);
+
+	if (type == OP_CREATE)
+		op = "create";
+	else if (type == OP_DELETE || type == OP_FORCE_DELETE)
+		op = "delete";
+	else if (type == OP_UPDATE || type == OP_REPLACE)
+		op = "update";
+	else
+		op = "upsert";
+	res->ok = emu_share_modify(req, zone, op, name, jrec, check_tag, &res->text,
+							   res->code, sizeof(res->code), res->reason, sizeof(res->reason));
+	return res->ok;
+}
+
 static bool
 emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
 			 const char *name, const EmuKeys *keys, bool nas, int64_t now,
@@ -426,6 +447,14 @@ emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
 		rtype = json_object_get_string(jtype);
 	if (jtag != NULL && json_object_is_type(jtag, json_type_string))
 		tag = json_object_get_string(jtag);
+
+	/* share records and the shared database's permissions: share.c */
+	if (emu_share_is_share_op(zone, name, jrec))
+		return emu_apply_share_op(req, zone, type, jrec, name, res);
+	if (emu_share_active &&
+		!emu_share_write_check(req, zone, name, jrec, existing != NULL && !existing->deleted,
+							   err, sizeof(err)))
+		return emu_fail(res, "ACCESS_DENIED", "%s", err);
 
 	/* existence and change tags */
 	if (type == OP_CREATE && existing != NULL)
@@ -515,6 +544,7 @@ emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
 	}
 
 	saved = emu_record_put(zone, name, rtype, fields, nfields, req->caller.user, now);
+	emu_share_note_record(zone, saved, jrec, creating);
 	emu_render_record(&res->text, saved, keys, nas);
 	res->ok = true;
 	return true;

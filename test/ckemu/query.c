@@ -1400,7 +1400,10 @@ emu_op_records_query(EmuRequest *req, json_object *body)
 					start = 0;
 
 		if (zone != NULL)
+		{
 			emu_scan_zone(&q, zone, &all, &n, &cap);
+			n = emu_share_filter(req->scope, all, n);	/* record shares */
+		}
 		else
 		{
 			for (k = 0; k < req->scope->nzones; k++)

@@ -258,6 +258,7 @@ emu_store_clear(void)
 	EmuScope   *scope = scopes;
 	EmuSchemaSet *set = schema_sets;
 
+	emu_share_clear();			/* shares point at the zones freed here */
 	while (scope != NULL)
 	{
 		EmuScope   *next = scope->next;
@@ -304,6 +305,14 @@ emu_zone_find(EmuScope *scope, const char *name, const char *owner)
 
 	if (owner != NULL && strcmp(owner, "__defaultOwner__") == 0)
 		owner = NULL;
+	if (emu_share_active)
+	{
+		/* the shared database: another user's zone shared with the caller */
+		EmuZone    *shared = emu_share_zone_find(scope, name, owner);
+
+		if (shared != NULL)
+			return shared;
+	}
 	for (i = 0; i < scope->nzones; i++)
 	{
 		EmuZone    *zone = scope->zones[i];
@@ -971,7 +980,9 @@ emu_render_record(CkBuf *buf, const EmuRecord *rec, const EmuKeys *keys,
 	ck_buf_appendf(buf, ",\"deviceID\":\"ckemu\"},\"modified\":{\"timestamp\":%lld,\"userRecordName\":",
 				   (long long) rec->modified_ms);
 	emu_json_string(buf, rec->modified_user);
-	emu_lit(buf, ",\"deviceID\":\"ckemu\"},\"deleted\":false,\"zoneID\":");
+	emu_lit(buf, ",\"deviceID\":\"ckemu\"},\"deleted\":false");
+	emu_share_render_extras(buf, rec);
+	emu_lit(buf, ",\"zoneID\":");
 	emu_render_zone_id(buf, rec->zone);
 	emu_lit(buf, "}");
 }

@@ -67,6 +67,7 @@ emu_op_zones_list(EmuRequest *req, json_object *body)
 		first = false;
 		emu_render_zone(&req->out, zone);
 	}
+	emu_share_list_zones(req->scope, &req->out, &first);
 	emu_lit(&req->out, "]}");
 	req->status = 200;
 	req->answered = true;

@@ -1705,6 +1705,7 @@ main(int argc, char **argv)
 	group_modify();
 	group_query();
 	group_zones_changes();
+	group_sharing();
 	group_admin();
 	group_index();
 	group_load();
