@@ -626,7 +626,6 @@ test_retries(void)
 	CHECK_MSG(elapsed >= 190 && elapsed < 2000, "retry after 0.2 s took %lld ms", (long long) elapsed);
 	CHECK_MSG(hs.sleeps >= 1 && hs.max_sleep > 100 && hs.max_sleep <= 200,
 			  "retry wait through the hook: %d sleeps, longest %ld ms", hs.sleeps, hs.max_sleep);
-	CHECK(hs.max_nsocks >= 1);
 	CHECK_INT(resp.bytes_sent, 2 * strlen(body));
 	if (srv_nreqs() == 2)		/* checked above */
 	{
@@ -772,6 +771,8 @@ test_abort_and_timeout(void)
 	CHECK_INT(resp.attempts, 1);	/* an abort is never retried */
 	CHECK_MSG(elapsed >= 180 && elapsed < 1000, "abort took %lld ms", (long long) elapsed);
 	CHECK(hs.calls >= 2);
+	/* the wait for the answer was on the socket, through the hook */
+	CHECK(hs.max_nsocks >= 1);
 	ck_response_clear(&resp);
 
 	/* the client still works, on a new connection */
