@@ -393,6 +393,7 @@ extern CkRequest *ckfdw_start_request(CkFdwConnection *conn, const char *method,
 									  const char *body, size_t body_len,
 									  int flags, const CkFdwRequestInfo *info);
 extern bool ckfdw_wait_request(CkFdwConnection *conn, CkRequest *req);
+extern void ckfdw_poll_requests(CkFdwConnection *conn);
 extern void ckfdw_finish_request(CkFdwConnection *conn, CkRequest *req,
 								 const CkFdwRequestInfo *info, CkResponse *resp);
 extern void ckfdw_rethrow_wait_error(CkFdwConnection *conn);

@@ -493,6 +493,13 @@ ckfdw_wait_request(CkFdwConnection *conn, CkRequest *req)
 	return ck_client_wait(conn->client, req);
 }
 
+/* Do what the client's requests can do now, without waiting. */
+void
+ckfdw_poll_requests(CkFdwConnection *conn)
+{
+	ck_client_poll(conn->client);
+}
+
 /*
  * Take the response of a request that is done (ckfdw_wait_request), as
  * ckfdw_try_request fills it; the request is freed.

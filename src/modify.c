@@ -1667,7 +1667,8 @@ add_pending(CkFdwModifyState *fmstate, CkFdwPendingOp *op)
 /*
  * Send the queued operations, if any.  ON CONFLICT DO NOTHING needs each
  * batch's answer before the next rows (PostgreSQL counts the rows a batch
- * inserted at once); everything else goes into the pipeline.
+ * inserted at once), and ckfdw.max_writes_in_flight = 1 asks for one
+ * request at a time; everything else goes into the pipeline.
  */
 static void
 flush_pending(CkFdwModifyState *fmstate)
@@ -1678,12 +1679,13 @@ flush_pending(CkFdwModifyState *fmstate)
 		return;
 	/* nothing is left queued if this fails: the statement fails with it */
 	fmstate->npending = 0;
-	if (fmstate->do_nothing)
+	if (fmstate->do_nothing || ckfdw_max_writes_in_flight <= 1)
 		send_operations(fmstate, fmstate->pending, n, NULL);
 	else
 	{
 		start_batch(fmstate, fmstate->pending, n);
-		/* the transport may have answered already (or another batch) */
+		/* get it going; the transport may have answered some already */
+		ckfdw_poll_requests(fmstate->conn);
 		reap_done_batches();
 	}
 	MemoryContextReset(fmstate->batch_cxt);
