@@ -38,6 +38,21 @@
  * other retryable answers are retried by the transport, honouring
  * retryAfter (a modify is not idempotent: a lost connection is not retried).
  *
+ * Pipelining.  A statement does not wait for a batch's answer before it
+ * builds and sends the next: up to ckfdw.max_writes_in_flight requests are
+ * in flight (the transport may run fewer at once, and it never sends a
+ * modify twice).  Every statement's requests are in one list, so that two
+ * modifies of one statement share the limit and the ordering rule: a batch
+ * that names a record of a request in flight waits for that request, since
+ * CloudKit would apply the two in any order.  Answers are checked as they
+ * come; one that fails makes us wait for every other request in flight and
+ * count what it wrote before the error is raised, so that the count is
+ * exact.  Whatever must see an answer before the next row (RETURNING, ON
+ * CONFLICT DO NOTHING's row count) waits for its own request; so does
+ * every batch when ckfdw.max_writes_in_flight is 1.  After an error or a
+ * cancel nothing stays in flight: the requests of a failed statement are
+ * cancelled with its memory, or at the end of the (sub)transaction.
+ *
  * Failures.  Every failing record of a request is named (errdetail, capped),
  * and the error says how many records of the statement were already
  * written: CloudKit has no transactions, so those stay written.  With the
@@ -352,7 +367,8 @@ static void stop_all_batches(CkFdwModifyState *fmstate) pg_attribute_noreturn();
 static void finish_batch(CkFdwWriteBatch *batch, CkResponse *resp);
 static void unlink_batch(CkFdwWriteBatch *batch);
 static void settle_batches(void);
-static bool answer_fails(CkFdwModifyState *fmstate, const CkResponse *resp, int n);
+static bool answer_fails(CkFdwModifyState *fmstate, const CkResponse *resp,
+						 CkFdwPendingOp *ops, int n);
 static int	complete_batch(CkFdwWriteBatch *batch, TupleTableSlot *returning_slot);
 static bool check_response(CkFdwModifyState *fmstate, CkResponse *resp, int nops);
 static void forget_batch(void *arg);
@@ -2064,7 +2080,8 @@ settle_batches(void)
  * they wrote.
  */
 static bool
-answer_fails(CkFdwModifyState *fmstate, const CkResponse *resp, int n)
+answer_fails(CkFdwModifyState *fmstate, const CkResponse *resp,
+			 CkFdwPendingOp *ops, int n)
 {
 	struct json_object *records;
 	int			i;
@@ -2078,9 +2095,15 @@ answer_fails(CkFdwModifyState *fmstate, const CkResponse *resp, int n)
 	{
 		struct json_object *obj = json_object_array_get_idx(records, i);
 		struct json_object *code;
+		struct json_object *name;
 		const char *s;
 
 		if (!json_object_is_type(obj, json_type_object))
+			return true;
+		/* an answer about another record is an error too */
+		if (json_object_object_get_ex(obj, "recordName", &name) &&
+			(!json_object_is_type(name, json_type_string) ||
+			 strcmp(json_object_get_string(name), ops[i].record_name) != 0))
 			return true;
 		if (!json_object_object_get_ex(obj, "serverErrorCode", &code))
 			continue;
@@ -2119,7 +2142,7 @@ complete_batch(CkFdwWriteBatch *batch, TupleTableSlot *returning_slot)
 
 	resp = new_response(batch->cxt);
 	finish_batch(batch, resp);
-	if (answer_fails(fmstate, resp, n))
+	if (answer_fails(fmstate, resp, ops, n))
 		settle_batches();
 
 	/* everything here, RETURNING's values too, lives until the end */
