@@ -2075,20 +2075,30 @@ settle_batches(void)
 }
 
 /*
- * Would check_results raise an error for this answer?  Then the other
- * requests in flight are waited for first, so that the error counts what
- * they wrote.
+ * Will this answer be raised as an error (by check_response or
+ * check_results)?  Then the other requests in flight are waited for first,
+ * so that the error counts what they wrote.  Only then: the others' own
+ * failures are not reported, so an answer we go on from (a request refused
+ * as too large, split and sent again; an atomic request that failed only
+ * on records ON CONFLICT DO NOTHING skips) must not wait for them here.
  */
 static bool
 answer_fails(CkFdwModifyState *fmstate, const CkResponse *resp,
 			 CkFdwPendingOp *ops, int n)
 {
-	struct json_object *records;
+	struct json_object *records = response_records(resp);
+	bool		atomic_failure = false;
+	int			nskip = 0;
 	int			i;
 
 	if (resp->kind != CK_RESULT_OK)
-		return true;
-	records = response_records(resp);
+	{
+		if (resp->kind != CK_RESULT_SERVER_ERROR)
+			return true;
+		if (records == NULL)
+			return !(n > 1 && refused_as_too_large(resp));
+		atomic_failure = true;
+	}
 	if (records == NULL || (int) json_object_array_length(records) != n)
 		return true;
 	for (i = 0; i < n; i++)
@@ -2110,14 +2120,20 @@ answer_fails(CkFdwModifyState *fmstate, const CkResponse *resp,
 		s = json_object_get_string(code);
 		if (s == NULL)
 			return true;
-		if (fmstate->do_nothing && strcmp(s, "EXISTS") == 0)
+		if (strcmp(s, "ATOMIC_ERROR") == 0)
 			continue;
+		if (fmstate->do_nothing && strcmp(s, "EXISTS") == 0)
+		{
+			nskip++;
+			continue;
+		}
 		if (fmstate->operation == CMD_DELETE && fmstate->wopts.force &&
 			strcmp(s, "NOT_FOUND") == 0)
 			continue;
 		return true;
 	}
-	return false;
+	/* an atomic failure that names no record it skips is an error */
+	return atomic_failure && nskip == 0;
 }
 
 /*
