@@ -247,6 +247,22 @@ SELECT count(*), sum(serial), sum(batch) FROM ticket WHERE id LIKE 'pipe-%';
 SELECT ckfdw_test_modify_plan('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF',
 	$$DELETE FROM ticket WHERE id LIKE 'pipe-%' AND serial > 500$$);
 SELECT count(*) FROM ticket WHERE id LIKE 'pipe-%';
+-- memory: at most ckfdw.max_writes_in_flight request bodies at any time
+-- (probed every 100 rows of 3,000)
+SET ckfdw.max_writes_in_flight = 3;
+CREATE TEMP TABLE batch_probe (n bigint);
+CREATE FUNCTION pg_temp.count_write_batches() RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+	INSERT INTO batch_probe
+		SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'ckfdw write batch';
+	SELECT 0::bigint;
+$$;
+INSERT INTO ticket (id, serial)
+SELECT 'probe-' || g, g + CASE WHEN g % 100 = 0 THEN pg_temp.count_write_batches() ELSE 0 END
+FROM generate_series(1, 3000) g;
+SELECT count(*) AS probes, max(n) <= 3 AS flat FROM batch_probe;
+SET ckfdw.max_writes_in_flight = 8;
+DELETE FROM ticket WHERE id LIKE 'probe-%';
 -- one record name twice in one statement, in different requests: the
 -- second request waits for the first, so the last row wins as it would
 -- one request at a time
