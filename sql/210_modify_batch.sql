@@ -213,12 +213,99 @@ SELECT CASE WHEN g % 3 = 0 THEN 'ticket-' || lpad(g::text, 5, '0') ELSE 'fresh-'
 FROM generate_series(1, 45) g;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/modify"] | {requests, records_in, records_out}'
 SELECT count(*) FROM ticket WHERE id LIKE 'fresh-%';
--- in several requests: what earlier requests wrote is counted too
+-- in several requests: what earlier requests wrote is counted too (one
+-- request at a time: the requests after the failing one are not sent)
 ALTER FOREIGN TABLE ticket OPTIONS (ADD batch_size '10');
+SET ckfdw.max_writes_in_flight = 1;
 SELECT ckfdw_test_error($$INSERT INTO ticket (id, serial)
 	SELECT CASE WHEN g = 25 THEN 'ticket-00025' ELSE 'fresh2-' || g END, g
 	FROM generate_series(1, 40) g$$);
 SELECT count(*) FROM ticket WHERE id LIKE 'fresh2-%';
+RESET ckfdw.max_writes_in_flight;
+
+--
+-- Pipelined writes: several requests in flight (ckfdw.max_writes_in_flight)
+-- write what one at a time writes, in as many requests.  When one fails,
+-- the error waits for the others and counts what they wrote: how many were
+-- in flight depends on the network, so the checks compare the error's
+-- counts with what ckemu holds.
+--
+SHOW ckfdw.max_writes_in_flight;
+SET ckfdw.max_writes_in_flight = 0;
+SET ckfdw.max_writes_in_flight = 33;
+CREATE FUNCTION pg_temp.write_counts(err text, OUT written bigint, OUT unknown bigint)
+LANGUAGE sql AS $$
+	SELECT coalesce((regexp_match(err, 'wrote (\d+) records? to CloudKit'))[1]::bigint, 0),
+		coalesce((regexp_match(err, '\((\d+) records?\) is unknown'))[1]::bigint, 0)
+$$;
+SET ckfdw.max_writes_in_flight = 8;
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
+INSERT INTO ticket (id, serial) SELECT 'pipe-' || g, g FROM generate_series(1, 1000) g;
+\! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/modify"] | {requests, records_in, records_out}'
+UPDATE ticket SET batch = serial % 7 WHERE id LIKE 'pipe-%';
+SELECT count(*), sum(serial), sum(batch) FROM ticket WHERE id LIKE 'pipe-%';
+SELECT ckfdw_test_modify_plan('ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF',
+	$$DELETE FROM ticket WHERE id LIKE 'pipe-%' AND serial > 500$$);
+SELECT count(*) FROM ticket WHERE id LIKE 'pipe-%';
+-- memory: at most ckfdw.max_writes_in_flight request bodies at any time
+-- (probed every 100 rows of 3,000)
+SET ckfdw.max_writes_in_flight = 3;
+CREATE TEMP TABLE batch_probe (n bigint);
+CREATE FUNCTION pg_temp.count_write_batches() RETURNS bigint
+LANGUAGE sql VOLATILE AS $$
+	INSERT INTO batch_probe
+		SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'ckfdw write batch';
+	SELECT 0::bigint;
+$$;
+INSERT INTO ticket (id, serial)
+SELECT 'probe-' || g, g + CASE WHEN g % 100 = 0 THEN pg_temp.count_write_batches() ELSE 0 END
+FROM generate_series(1, 3000) g;
+SELECT count(*) AS probes, max(n) <= 3 AS flat FROM batch_probe;
+SET ckfdw.max_writes_in_flight = 8;
+DELETE FROM ticket WHERE id LIKE 'probe-%';
+-- one record name twice in one statement, in different requests: the
+-- second request waits for the first, so the last row wins as it would
+-- one request at a time
+ALTER FOREIGN TABLE ticket OPTIONS (ADD insert_mode 'replace');
+INSERT INTO ticket (id, serial) SELECT 'twice-' || g % 15, g FROM generate_series(1, 60) g;
+SELECT count(*), sum(serial) FROM ticket WHERE id LIKE 'twice-%';
+ALTER FOREIGN TABLE ticket OPTIONS (DROP insert_mode);
+-- a record that exists, in the third request of four in flight
+SELECT ckfdw_test_error($$INSERT INTO ticket (id, serial)
+	SELECT CASE WHEN g = 25 THEN 'ticket-00025' ELSE 'fresh3-' || g END, g
+	FROM generate_series(1, 40) g$$) AS err \gset
+SELECT split_part(:'err', E'\n', 1) AS error;
+SELECT written = (SELECT count(*) FROM ticket WHERE id LIKE 'fresh3-%') AS counted, unknown
+FROM pg_temp.write_counts(:'err');
+-- CloudKit refuses the second request whole
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/modify", "action": "error", "serverErrorCode": "BAD_REQUEST", "reason": "injected", "after": 1, "count": 1}]'
+SELECT ckfdw_test_error($$INSERT INTO ticket (id, serial)
+	SELECT 'fresh4-' || g, g FROM generate_series(1, 60) g$$) AS err \gset
+SELECT split_part(:'err', E'\n', 1) AS error;
+SELECT written = held AS counted, unknown, held <= 50 AS second_refused
+FROM pg_temp.write_counts(:'err'),
+	(SELECT count(*) AS held FROM ticket WHERE id LIKE 'fresh4-%') h;
+-- the first request is refused as too large and sent again in halves, and
+-- a record of the third exists: the statement still fails on it
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/modify", "action": "error", "serverErrorCode": "BAD_REQUEST", "reason": "Request entity too large", "count": 1}]'
+SELECT ckfdw_test_error($$INSERT INTO ticket (id, serial)
+	SELECT CASE WHEN g = 25 THEN 'ticket-00025' ELSE 'fresh5-' || g END, g
+	FROM generate_series(1, 30) g$$) AS err \gset
+SELECT split_part(:'err', E'\n', 1) AS error;
+SELECT written = (SELECT count(*) FROM ticket WHERE id LIKE 'fresh5-%') AS counted, unknown
+FROM pg_temp.write_counts(:'err');
+-- an answer lost: its records may or may not have been applied
+SELECT count(*) AS before FROM ticket WHERE id LIKE 'fresh3-%' OR id LIKE 'fresh4-%' \gset
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/modify", "action": "malformed", "after": 1, "count": 1}]'
+SELECT ckfdw_test_error($$DELETE FROM ticket WHERE id LIKE 'fresh3-%' OR id LIKE 'fresh4-%'$$) AS err \gset
+SELECT split_part(:'err', E'\n', 1) AS error;
+SELECT unknown, :before - held BETWEEN written AND written + unknown AS counted
+FROM pg_temp.write_counts(:'err'),
+	(SELECT count(*) AS held FROM ticket WHERE id LIKE 'fresh3-%' OR id LIKE 'fresh4-%') h;
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+-- nothing stays in flight after an error
+SELECT count(*) AS batches FROM pg_backend_memory_contexts WHERE name = 'ckfdw write batch';
+RESET ckfdw.max_writes_in_flight;
 ALTER FOREIGN TABLE ticket OPTIONS (DROP batch_size);
 
 \! curl -s -X POST "$CKEMU_URL/_ckemu/reset" >/dev/null

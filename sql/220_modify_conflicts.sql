@@ -86,10 +86,23 @@ SELECT count(*) FROM visit WHERE id = 'visit-0006';
 ALTER FOREIGN TABLE visit OPTIONS (DROP force);
 
 -- a lost race in a batch of 200: the record is named, the others written
+-- (one request at a time: the batches after it are not sent)
+SET ckfdw.max_writes_in_flight = 1;
 SELECT ckfdw_test_error($$UPDATE visit SET spent = 2 +
 	CASE WHEN id = 'visit-0150' THEN meanwhile_update(id, 83) ELSE 0 END$$);
 SELECT count(*) FILTER (WHERE spent = 2) AS written, count(*) FILTER (WHERE id = 'visit-0150' AND party_size = 83) AS kept
 FROM visit;
+-- with requests in flight: the error waits for the others and counts
+-- what they wrote (how many were in flight depends on the network)
+SET ckfdw.max_writes_in_flight = 4;
+SELECT ckfdw_test_error($$UPDATE visit SET spent = 3 +
+	CASE WHEN id = 'visit-0350' THEN meanwhile_update(id, 84) ELSE 0 END$$) AS err \gset
+SELECT split_part(:'err', E'\n', 1) AS error;
+SELECT (regexp_match(:'err', 'wrote (\d+) records'))[1]::bigint = count(*) FILTER (WHERE spent = 3) AS counted,
+	count(*) FILTER (WHERE id = 'visit-0350' AND party_size = 84) AS kept,
+	:'err' LIKE '%is unknown%' AS unknown
+FROM visit;
+RESET ckfdw.max_writes_in_flight;
 
 --
 -- The private database: an API token and a signed-in user, who owns the

@@ -47,6 +47,9 @@ CREATE FOREIGN TABLE probe (
 -- the errors as psql shows them: what each statement reported, then
 -- what ckemu holds
 \set VERBOSITY default
+-- one request at a time, so that the counts below are the same numbers
+-- on every run; the last part has requests in flight
+SET ckfdw.max_writes_in_flight = 1;
 
 --
 -- An answer over max_response_size: the first request was applied, its
@@ -143,6 +146,74 @@ SELECT 1 / 0;
 ROLLBACK;
 SELECT 1 / 0;
 SELECT count(*) AS items FROM item WHERE id = 'item-x1';
+
+--
+-- With requests in flight (ckfdw.max_writes_in_flight): how many were in
+-- flight when the error came depends on the network, but the counts are
+-- exact -- what the error says was written is held, and what is held is
+-- at most that and the records whose outcome it says is unknown
+--
+SET ckfdw.max_writes_in_flight = 4;
+CREATE FUNCTION pg_temp.write_counts(err text, OUT written bigint, OUT unknown bigint)
+LANGUAGE sql AS $$
+	SELECT coalesce((regexp_match(err, 'wrote (\d+) records? to CloudKit'))[1]::bigint, 0),
+		coalesce((regexp_match(err, '\((\d+) records?\) is unknown'))[1]::bigint, 0)
+$$;
+-- statement_timeout, which EXCEPTION WHEN OTHERS does not catch
+CREATE FUNCTION pg_temp.cancel_error(stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	state text;
+	msg text;
+	det text;
+BEGIN
+	EXECUTE stmt;
+	RETURN 'no error';
+EXCEPTION WHEN query_canceled THEN
+	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+		det = PG_EXCEPTION_DETAIL;
+	RETURN state || ': ' || msg || E'\nDETAIL: ' || det;
+END
+$$;
+DELETE FROM probe;
+ALTER FOREIGN TABLE probe OPTIONS (ADD batch_size '50');
+-- an unusable answer to the second of eight requests
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/modify", "after": 1, "count": 1, "action": "malformed"}]'
+SELECT ckfdw_test_error($$INSERT INTO probe (id, n)
+	SELECT 'pmal-' || lpad(g::text, 3, '0'), g FROM generate_series(1, 400) g$$) AS err \gset
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+SELECT split_part(:'err', E'\n', 1) AS error, (c).unknown FROM pg_temp.write_counts(:'err') c;
+SELECT held BETWEEN written AND written + unknown AS counted
+FROM pg_temp.write_counts(:'err'),
+	(SELECT count(*) AS held FROM probe WHERE id LIKE 'pmal-%') h;
+-- a scan that fails under an INSERT ... SELECT: requests still in flight
+-- are cancelled, and CloudKit may have applied them
+DELETE FROM copy;
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "after": 3, "count": 1, "action": "malformed"}]'
+SELECT split_part(ckfdw_test_error($$INSERT INTO copy (id, n, v)
+	SELECT 'copy-' || id, n, v FROM item$$), E'\n', 1) AS error;
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+SELECT count(*) BETWEEN 0 AND 600 AS at_most_three_pages FROM copy;
+-- statement_timeout while requests wait on a slow CloudKit: the cancel
+-- says what was written, and nothing stays in flight
+DELETE FROM probe;
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/modify", "after": 2, "count": 0, "action": "delay", "delayMs": 2000}]'
+SET statement_timeout = '500ms';
+SELECT pg_temp.cancel_error($$INSERT INTO probe (id, n)
+	SELECT 'pslow-' || lpad(g::text, 3, '0'), g FROM generate_series(1, 400) g$$) AS err \gset
+RESET statement_timeout;
+SELECT split_part(:'err', E'\n', 1) AS error;
+SELECT count(*) AS batches FROM pg_backend_memory_contexts WHERE name = 'ckfdw write batch';
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
+-- (ckemu applies a delayed request after the client has gone)
+SELECT pg_sleep(2.5);
+SELECT held BETWEEN written AND written + unknown AS counted
+FROM pg_temp.write_counts(:'err'),
+	(SELECT count(*) AS held FROM probe WHERE id LIKE 'pslow-%') h;
+-- the session goes on
+INSERT INTO probe (id, n) VALUES ('pafter', 1);
+SELECT count(*) FROM probe WHERE id = 'pafter';
+RESET ckfdw.max_writes_in_flight;
 
 \! curl -s -X POST "$CKEMU_URL/_ckemu/reset" >/dev/null
 DROP FOREIGN TABLE item, copy, probe, probe_small;

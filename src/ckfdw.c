@@ -32,6 +32,7 @@ bool		ckfdw_enable_sort_pushdown = true;
 bool		ckfdw_enable_limit_pushdown = true;
 bool		ckfdw_enable_lookup = true;
 bool		ckfdw_enable_lookup_join = true;
+int			ckfdw_max_writes_in_flight = 4;
 
 PG_FUNCTION_INFO_V1(ckfdw_handler);
 
@@ -103,6 +104,17 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("ckfdw.max_writes_in_flight",
+							"Sets how many records/modify requests a statement keeps in flight.",
+							"INSERT, UPDATE, DELETE and COPY send their batches without waiting for "
+							"the answer to the one before, up to this many at once. 1 sends one "
+							"batch at a time.",
+							&ckfdw_max_writes_in_flight,
+							4, 1, 32,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("ckfdw");
 

@@ -343,6 +343,7 @@ extern bool ckfdw_enable_sort_pushdown;
 extern bool ckfdw_enable_limit_pushdown;
 extern bool ckfdw_enable_lookup;
 extern bool ckfdw_enable_lookup_join;
+extern int	ckfdw_max_writes_in_flight;
 
 /* in planner.c */
 extern bool ckfdw_is_ckfdw_rel(RelOptInfo *rel);
@@ -401,6 +402,14 @@ extern bool ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp);
 extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 						  const char *body, bool idempotent,
 						  const CkFdwRequestInfo *info, CkResponse *resp);
+extern CkRequest *ckfdw_start_request(CkFdwConnection *conn, const char *method,
+									  const char *body, size_t body_len,
+									  int flags, const CkFdwRequestInfo *info);
+extern bool ckfdw_wait_request(CkFdwConnection *conn, CkRequest *req);
+extern void ckfdw_poll_requests(CkFdwConnection *conn);
+extern void ckfdw_finish_request(CkFdwConnection *conn, CkRequest *req,
+								 const CkFdwRequestInfo *info, CkResponse *resp);
+extern void ckfdw_rethrow_wait_error(CkFdwConnection *conn);
 extern void ckfdw_report_response(const CkResponse *resp,
 								  const CkFdwRequestInfo *info,
 								  const char *note) pg_attribute_noreturn();
@@ -449,8 +458,10 @@ extern bool ckfdw_row_source_accept(CkFdwRowSource *src, TupleTableSlot *slot,
 /* in write_tally.c */
 extern void ckfdw_write_tally_init(void);
 extern void ckfdw_tally_written(int64 n);
-extern void ckfdw_tally_unknown(int64 n);
-extern char *ckfdw_write_note(const char *subject, int64 written, int64 unknown);
+extern void ckfdw_tally_unknown(int64 n, int64 requests);
+extern void ckfdw_tally_in_flight(int64 records, int64 requests);
+extern char *ckfdw_write_note(const char *subject, int64 written, int64 unknown,
+							  int64 unknown_requests);
 
 /* in encode.c */
 extern void ckfdw_init_write_column(CkFdwWriteColumn *wcol, CkFdwColumn *col,

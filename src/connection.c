@@ -538,6 +538,92 @@ ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp)
 }
 
 /*
+ * Start a request and return at once (several may be in flight on one
+ * client; see ck_http.h).  The transport may also have done it already.
+ * The body is copied.
+ */
+CkRequest *
+ckfdw_start_request(CkFdwConnection *conn, const char *method, const char *body,
+					size_t body_len, int flags, const CkFdwRequestInfo *info)
+{
+	CkRequest  *req;
+
+	if (ckfdw_log_requests)
+		ereport(LOG,
+				(errmsg("ckfdw: %s %s %.*s", method, info->operation,
+						(int) body_len, body ? body : ""),
+				 errhidestmt(true)));
+
+	conn->hook_error = NULL;
+	req = ck_request_start(conn->client, method, info->operation, body,
+						   body_len, flags);
+	if (req == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not start a CloudKit %s request.", info->operation)));
+	return req;
+}
+
+/*
+ * Drive the client's requests until req is done (req NULL: until any
+ * request of the client is).  False when a cancel, a timeout or an error
+ * in our wait hook stopped the wait: every unfinished request of the client
+ * then ends CK_RESULT_ABORTED; the caller finishes them, says what they
+ * leave unknown, and then raises the cause (ckfdw_rethrow_wait_error, or
+ * ckfdw_report_response of an aborted response).
+ */
+bool
+ckfdw_wait_request(CkFdwConnection *conn, CkRequest *req)
+{
+	if (req != NULL && ck_request_done(req))
+		return true;
+	return ck_client_wait(conn->client, req);
+}
+
+/* Do what the client's requests can do now, without waiting. */
+void
+ckfdw_poll_requests(CkFdwConnection *conn)
+{
+	ck_client_poll(conn->client);
+}
+
+/*
+ * Take the response of a request that is done (ckfdw_wait_request), as
+ * ckfdw_try_request fills it; the request is freed.
+ */
+void
+ckfdw_finish_request(CkFdwConnection *conn, CkRequest *req,
+					 const CkFdwRequestInfo *info, CkResponse *resp)
+{
+	ck_request_finish(req, resp);
+	conn->requests += resp->attempts;
+
+	if (ckfdw_log_requests)
+		ereport(LOG,
+				(errmsg("ckfdw: %s answered with HTTP %ld after %d attempt(s)",
+						info->operation, resp->http_status, resp->attempts),
+				 errhidestmt(true)));
+
+	/* stopped mid-response: the connection must not be reused */
+	if (resp->kind == CK_RESULT_ABORTED)
+		ck_client_reset_connection(conn->client);
+}
+
+/* Raise an error our wait hook caught while requests were in flight. */
+void
+ckfdw_rethrow_wait_error(CkFdwConnection *conn)
+{
+	if (conn->hook_error != NULL)
+	{
+		ErrorData  *edata = conn->hook_error;
+
+		conn->hook_error = NULL;
+		ReThrowError(edata);
+	}
+}
+
+/*
  * Send a request through a client.  Returns only when CloudKit answered with
  * success; every other outcome is raised as an error here.  resp must be
  * cleared by the caller, as for ckfdw_try_request.

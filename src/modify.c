@@ -38,6 +38,21 @@
  * other retryable answers are retried by the transport, honouring
  * retryAfter (a modify is not idempotent: a lost connection is not retried).
  *
+ * Pipelining.  A statement does not wait for a batch's answer before it
+ * builds and sends the next: up to ckfdw.max_writes_in_flight requests are
+ * in flight (the transport may run fewer at once, and it never sends a
+ * modify twice).  Every statement's requests are in one list, so that two
+ * modifies of one statement share the limit and the ordering rule: a batch
+ * that names a record of a request in flight waits for that request, since
+ * CloudKit would apply the two in any order.  Answers are checked as they
+ * come; one that fails makes us wait for every other request in flight and
+ * count what it wrote before the error is raised, so that the count is
+ * exact.  Whatever must see an answer before the next row (RETURNING, ON
+ * CONFLICT DO NOTHING's row count) waits for its own request; so does
+ * every batch when ckfdw.max_writes_in_flight is 1.  After an error or a
+ * cancel nothing stays in flight: the requests of a failed statement are
+ * cancelled with its memory, or at the end of the (sub)transaction.
+ *
  * Failures.  Every failing record of a request is named (errdetail, capped),
  * and the error says how many records of the statement were already
  * written: CloudKit has no transactions, so those stay written.  With the
@@ -55,6 +70,7 @@
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
@@ -170,6 +186,33 @@ typedef struct CkFdwPendingOp
 	char	   *record_name;	/* UTF-8 */
 } CkFdwPendingOp;
 
+/*
+ * A records/modify request in flight.  Its memory holds the body (the
+ * operations point into it, to split a request CloudKit refuses as too
+ * large) and the sorted record names, which no other request in flight
+ * may share.  Every statement's requests are in one list, oldest first:
+ * two modifies of one statement (a WITH ... UPDATE and a DELETE) may touch
+ * one record too.
+ */
+typedef struct CkFdwWriteBatch
+{
+	struct CkFdwModifyState *owner;
+	CkRequest  *req;			/* NULL once finished or cancelled */
+	MemoryContext cxt;			/* this batch; a child of owner->cxt */
+	char	   *body;
+	CkFdwPendingOp *ops;
+	int			nops;
+	const char **names;			/* sorted */
+	SubTransactionId subxid;	/* started in */
+	MemoryContextCallback cb;	/* cancels req when cxt goes first */
+	struct CkFdwWriteBatch *next;
+} CkFdwWriteBatch;
+
+static CkFdwWriteBatch *writes_head = NULL;
+static CkFdwWriteBatch *writes_tail = NULL;
+static int	writes_in_flight = 0;
+static bool writes_callbacks_registered = false;
+
 /* A record CloudKit refused. */
 typedef struct CkFdwOpFailure
 {
@@ -227,7 +270,8 @@ typedef struct CkFdwModifyState
 
 	/* counters, for errors and EXPLAIN ANALYZE */
 	int64		written;		/* records of this statement CloudKit saved */
-	int64		unknown;		/* records of a request whose answer was lost */
+	int64		unknown;		/* records of requests whose answer was lost */
+	int64		unknown_requests;	/* those requests */
 	int64		skipped;		/* ON CONFLICT DO NOTHING */
 	int64		requests;
 } CkFdwModifyState;
@@ -310,8 +354,28 @@ static bool queue_or_send(CkFdwModifyState *fmstate, ResultRelInfo *resultRelInf
 static void flush_pending(CkFdwModifyState *fmstate);
 static int	send_operations(CkFdwModifyState *fmstate, CkFdwPendingOp *ops,
 							int n, TupleTableSlot *returning_slot);
-static bool modify_request(CkFdwModifyState *fmstate, const char *body, int nops,
-						   CkResponse *resp);
+static CkFdwWriteBatch *start_batch(CkFdwModifyState *fmstate,
+									CkFdwPendingOp *ops, int n);
+static int	compare_names(const void *a, const void *b);
+static bool names_intersect(const char **a, int na, const char **b, int nb);
+static void wait_for_conflicts(const char **names, int n);
+static void wait_for_slot(void);
+static int	reap_done_batches(void);
+static void drain_batches(CkFdwModifyState *fmstate);
+static void wait_for_batch(CkFdwWriteBatch *batch);
+static void stop_all_batches(CkFdwModifyState *fmstate) pg_attribute_noreturn();
+static void finish_batch(CkFdwWriteBatch *batch, CkResponse *resp);
+static void unlink_batch(CkFdwWriteBatch *batch);
+static void settle_batches(void);
+static bool answer_fails(CkFdwModifyState *fmstate, const CkResponse *resp,
+						 CkFdwPendingOp *ops, int n);
+static int	complete_batch(CkFdwWriteBatch *batch, TupleTableSlot *returning_slot);
+static bool check_response(CkFdwModifyState *fmstate, CkResponse *resp, int nops);
+static void forget_batch(void *arg);
+static void writes_xact_callback(XactEvent event, void *arg);
+static void writes_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+									SubTransactionId parentSubid, void *arg);
+static void cancel_batches(SubTransactionId subid);
 static struct json_object *response_records(const CkResponse *resp);
 static bool refused_as_too_large(const CkResponse *resp);
 static int	check_results(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
@@ -1250,7 +1314,8 @@ ckfdwEndForeignInsert(EState *estate, ResultRelInfo *resultRelInfo)
 static void
 end_modify(CkFdwModifyState *fmstate)
 {
-	flush_pending(fmstate);
+	if (fmstate->conn != NULL)
+		drain_batches(fmstate);
 	if (fmstate->conn != NULL)
 		ckfdw_release_connection(fmstate->conn);
 	fmstate->conn = NULL;
@@ -1278,7 +1343,7 @@ ckfdwExplainForeignModify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
 	 * batch: send it now, so that the counts are complete.
 	 */
 	if (fmstate != NULL && es->analyze && fmstate->conn != NULL)
-		flush_pending(fmstate);
+		drain_batches(fmstate);
 
 	read_write_options(table, &wopts);
 	op_type = operation_type(mtstate->operation, &wopts);
@@ -1615,7 +1680,12 @@ add_pending(CkFdwModifyState *fmstate, CkFdwPendingOp *op)
 		flush_pending(fmstate);
 }
 
-/* Send the queued operations, if any. */
+/*
+ * Send the queued operations, if any.  ON CONFLICT DO NOTHING needs each
+ * batch's answer before the next rows (PostgreSQL counts the rows a batch
+ * inserted at once), and ckfdw.max_writes_in_flight = 1 asks for one
+ * request at a time; everything else goes into the pipeline.
+ */
 static void
 flush_pending(CkFdwModifyState *fmstate)
 {
@@ -1625,45 +1695,89 @@ flush_pending(CkFdwModifyState *fmstate)
 		return;
 	/* nothing is left queued if this fails: the statement fails with it */
 	fmstate->npending = 0;
-	send_operations(fmstate, fmstate->pending, n, NULL);
+	if (fmstate->do_nothing || ckfdw_max_writes_in_flight <= 1)
+		send_operations(fmstate, fmstate->pending, n, NULL);
+	else
+	{
+		start_batch(fmstate, fmstate->pending, n);
+		/* get it going; the transport may have answered some already */
+		ckfdw_poll_requests(fmstate->conn);
+		reap_done_batches();
+	}
 	MemoryContextReset(fmstate->batch_cxt);
 }
 
 /*
- * Send operations in one records/modify request and check every result.
- * Returns the number of records written (ON CONFLICT DO NOTHING and
- * forceDelete of a missing record write none); any failure is an error.
- * returning_slot (one operation only) gets the saved record.
- *
- * A request refused as too large is split in two; an atomic request that
- * failed only on records ON CONFLICT DO NOTHING skips is sent again
- * without them.
+ * Send operations in one records/modify request, wait for its answer and
+ * check every result.  Returns the number of records written (ON CONFLICT
+ * DO NOTHING and forceDelete of a missing record write none); any failure
+ * is an error.  returning_slot (one operation only) gets the saved record.
+ * Other batches stay in flight meanwhile.
  */
 static int
 send_operations(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 				TupleTableSlot *returning_slot)
 {
-	StringInfoData body;
-	CkResponse *resp;
-	struct json_object *records;
-	MemoryContext oldcxt;
-	bool		sent;
-	int			written;
-	int			i;
+	CkFdwWriteBatch *batch;
 
 	if (n == 0)
 		return 0;
+	batch = start_batch(fmstate, ops, n);
+	wait_for_batch(batch);
+	return complete_batch(batch, returning_slot);
+}
+
+/* ----------------------------------------------------------------
+ * The pipeline: records/modify requests in flight
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * Start a request of n operations, once a slot is free (at most
+ * ckfdw.max_writes_in_flight requests) and no request in flight touches a
+ * record of this one.  The operations are copied: the caller may reset
+ * their memory.
+ */
+static CkFdwWriteBatch *
+start_batch(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n)
+{
+	CkFdwWriteBatch *batch;
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	StringInfoData body;
+	const char **names;
+	int		   *offsets;
+	int			i;
 
 	CHECK_FOR_INTERRUPTS();
 
-	/* everything here, RETURNING's values too, lives until the next reset */
-	oldcxt = MemoryContextSwitchTo(fmstate->batch_cxt);
+	/* the record names, sorted: the same in two batches makes one wait */
+	names = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+		names[i] = ops[i].record_name;
+	qsort(names, n, sizeof(char *), compare_names);
+	wait_for_conflicts(names, n);
+	wait_for_slot();
+	pfree(names);
+
+	cxt = AllocSetContextCreate(fmstate->cxt, "ckfdw write batch",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	batch = palloc0(sizeof(CkFdwWriteBatch));
+	batch->owner = fmstate;
+	batch->cxt = cxt;
+	batch->nops = n;
+	batch->subxid = GetCurrentSubTransactionId();
+
+	/* the body; the operations then point into it (to split it) */
+	offsets = palloc(sizeof(int) * n);
 	initStringInfo(&body);
 	appendStringInfoString(&body, "{\"operations\":[");
 	for (i = 0; i < n; i++)
 	{
 		if (i > 0)
 			appendStringInfoChar(&body, ',');
+		offsets[i] = body.len;
 		appendBinaryStringInfo(&body, ops[i].json, ops[i].len);
 	}
 	appendStringInfoString(&body, "],");
@@ -1671,12 +1785,385 @@ send_operations(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 	appendStringInfo(&body, ",\"atomic\":%s,\"desiredKeys\":%s}",
 					 fmstate->wopts.atomic ? "true" : "false",
 					 fmstate->desired_keys);
-	resp = new_response(fmstate->batch_cxt);
-	sent = modify_request(fmstate, body.data, n, resp);
-	/* a body may be large (up to 200 records); a split sends new ones */
-	pfree(body.data);
+	batch->body = body.data;
+	batch->ops = palloc(sizeof(CkFdwPendingOp) * n);
+	batch->names = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		batch->ops[i].json = body.data + offsets[i];
+		batch->ops[i].len = ops[i].len;
+		batch->ops[i].record_name = pstrdup(ops[i].record_name);
+		batch->names[i] = batch->ops[i].record_name;
+	}
+	qsort(batch->names, n, sizeof(char *), compare_names);
+	pfree(offsets);
+	MemoryContextSwitchTo(oldcxt);
 
-	if (sent)
+	/* an abort deletes the memory: the request goes with it */
+	batch->cb.func = forget_batch;
+	batch->cb.arg = batch;
+	MemoryContextRegisterResetCallback(cxt, &batch->cb);
+	if (!writes_callbacks_registered)
+	{
+		/* after connection.c's: ours run first, while clients live */
+		RegisterXactCallback(writes_xact_callback, NULL);
+		RegisterSubXactCallback(writes_subxact_callback, NULL);
+		writes_callbacks_registered = true;
+	}
+
+	/* a modify is not idempotent: the transport never sends it twice */
+	batch->req = ckfdw_start_request(fmstate->conn, "POST", body.data, body.len,
+									 0, &fmstate->info);
+	if (writes_tail != NULL)
+		writes_tail->next = batch;
+	else
+		writes_head = batch;
+	writes_tail = batch;
+	writes_in_flight++;
+	ckfdw_tally_in_flight(n, 1);
+	return batch;
+}
+
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Do two sorted lists of record names share one? */
+static bool
+names_intersect(const char **a, int na, const char **b, int nb)
+{
+	int			i = 0;
+	int			j = 0;
+
+	while (i < na && j < nb)
+	{
+		int			c = strcmp(a[i], b[j]);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			i++;
+		else
+			j++;
+	}
+	return false;
+}
+
+/*
+ * Wait for every request in flight that touches one of these records (an
+ * INSERT with insert_mode 'replace' of one name twice, an UPDATE and a
+ * DELETE of the same record in one statement): CloudKit would apply two
+ * requests in flight in any order.
+ */
+static void
+wait_for_conflicts(const char **names, int n)
+{
+	CkFdwWriteBatch *batch;
+
+	for (batch = writes_head; batch != NULL;)
+	{
+		if (names_intersect(names, n, batch->names, batch->nops))
+		{
+			wait_for_batch(batch);
+			complete_batch(batch, NULL);
+			batch = writes_head;	/* the list changed */
+		}
+		else
+			batch = batch->next;
+	}
+}
+
+/* Wait until fewer than ckfdw.max_writes_in_flight requests are in flight. */
+static void
+wait_for_slot(void)
+{
+	while (writes_in_flight >= ckfdw_max_writes_in_flight)
+	{
+		CkFdwWriteBatch *batch;
+		CkFdwConnection *conn = writes_head->owner->conn;
+		bool		one_client = true;
+
+		if (reap_done_batches() > 0)
+			continue;
+
+		/* whichever answers first, when they share a client */
+		for (batch = writes_head; batch != NULL; batch = batch->next)
+			one_client &= (batch->owner->conn == conn);
+		if (one_client)
+		{
+			if (!ckfdw_wait_request(conn, NULL))
+				stop_all_batches(writes_head->owner);
+			if (reap_done_batches() > 0)
+				continue;
+		}
+		/* else (or the client finished someone else's request) the oldest */
+		batch = writes_head;
+		wait_for_batch(batch);
+		complete_batch(batch, NULL);
+	}
+}
+
+/*
+ * Check the requests that are done, oldest first, without waiting.
+ * Returns how many.
+ */
+static int
+reap_done_batches(void)
+{
+	int			n = 0;
+	CkFdwWriteBatch *batch = writes_head;
+
+	while (batch != NULL)
+	{
+		if (ck_request_done(batch->req))
+		{
+			complete_batch(batch, NULL);
+			n++;
+			batch = writes_head;	/* the list changed */
+		}
+		else
+			batch = batch->next;
+	}
+	return n;
+}
+
+/*
+ * Send what a modify has queued and wait for all its requests: at its end,
+ * and before EXPLAIN ANALYZE prints its counts.
+ */
+static void
+drain_batches(CkFdwModifyState *fmstate)
+{
+	CkFdwWriteBatch *batch;
+
+	flush_pending(fmstate);
+	for (batch = writes_head; batch != NULL;)
+	{
+		if (batch->owner == fmstate)
+		{
+			wait_for_batch(batch);
+			complete_batch(batch, NULL);
+			batch = writes_head;
+		}
+		else
+			batch = batch->next;
+	}
+}
+
+/*
+ * Wait for one request.  When a cancel, a timeout or an error stops the
+ * wait, every request in flight is finished and counted, and the cause is
+ * raised with what the statement wrote.
+ */
+static void
+wait_for_batch(CkFdwWriteBatch *batch)
+{
+	if (!ckfdw_wait_request(batch->owner->conn, batch->req))
+		stop_all_batches(batch->owner);
+}
+
+/*
+ * After a wait was stopped: count every request in flight (those that
+ * were answered, what is unknown of the others), then raise the cause.
+ */
+static void
+stop_all_batches(CkFdwModifyState *fmstate)
+{
+	CkResponse	aborted;
+
+	settle_batches();
+	ckfdw_rethrow_wait_error(fmstate->conn);
+
+	memset(&aborted, 0, sizeof(aborted));
+	aborted.kind = CK_RESULT_ABORTED;
+	ckfdw_report_response_hint(&aborted, &fmstate->info, written_note(fmstate),
+							   fmstate->unknown > 0 ? unknown_outcome_hint(fmstate) : NULL);
+}
+
+/*
+ * Take a done request out of the pipeline and its response into resp.
+ */
+static void
+finish_batch(CkFdwWriteBatch *batch, CkResponse *resp)
+{
+	ckfdw_finish_request(batch->owner->conn, batch->req, &batch->owner->info,
+						 resp);
+	batch->req = NULL;
+	batch->owner->requests += resp->attempts;
+	unlink_batch(batch);
+}
+
+static void
+unlink_batch(CkFdwWriteBatch *batch)
+{
+	CkFdwWriteBatch *prev = NULL;
+	CkFdwWriteBatch *b;
+
+	for (b = writes_head; b != NULL; prev = b, b = b->next)
+	{
+		if (b == batch)
+		{
+			if (prev != NULL)
+				prev->next = b->next;
+			else
+				writes_head = b->next;
+			if (writes_tail == b)
+				writes_tail = prev;
+			b->next = NULL;
+			writes_in_flight--;
+			ckfdw_tally_in_flight(-b->nops, -1);
+			return;
+		}
+	}
+}
+
+/*
+ * Wait for every request in flight and count what each wrote, raising
+ * nothing: another request's failure, or a stopped wait, is being
+ * reported.  A request CloudKit refused whole (too large, atomic) wrote
+ * nothing and is not sent again.
+ */
+static void
+settle_batches(void)
+{
+	while (writes_head != NULL)
+	{
+		CkFdwWriteBatch *batch = writes_head;
+		CkFdwModifyState *fmstate = batch->owner;
+		CkResponse *resp;
+		struct json_object *records;
+
+		/* a stopped wait ends every request of the client: no loop */
+		(void) ckfdw_wait_request(fmstate->conn, batch->req);
+		resp = new_response(batch->cxt);
+		finish_batch(batch, resp);
+
+		records = response_records(resp);
+		if (resp->kind == CK_RESULT_OK &&
+			(records == NULL || (int) json_object_array_length(records) != batch->nops))
+			count_unknown(fmstate, batch->nops);
+		else if (resp->kind == CK_RESULT_OK)
+		{
+			int			written = 0;
+			int			i;
+
+			for (i = 0; i < batch->nops; i++)
+			{
+				CkRecord	rec;
+				char		err[256];
+
+				if (!ck_record_parse(json_object_array_get_idx(records, i), &rec,
+									 err, sizeof(err)))
+					break;
+				if (!rec.is_error)
+					written++;
+			}
+			if (i < batch->nops)
+				count_unknown(fmstate, batch->nops);
+			else
+			{
+				fmstate->written += written;
+				ckfdw_tally_written(written);
+			}
+		}
+		else if (outcome_unknown(resp))
+			count_unknown(fmstate, batch->nops);
+		MemoryContextDelete(batch->cxt);
+	}
+}
+
+/*
+ * Will this answer be raised as an error (by check_response or
+ * check_results)?  Then the other requests in flight are waited for first,
+ * so that the error counts what they wrote.  Only then: the others' own
+ * failures are not reported, so an answer we go on from (a request refused
+ * as too large, split and sent again; an atomic request that failed only
+ * on records ON CONFLICT DO NOTHING skips) must not wait for them here.
+ */
+static bool
+answer_fails(CkFdwModifyState *fmstate, const CkResponse *resp,
+			 CkFdwPendingOp *ops, int n)
+{
+	struct json_object *records = response_records(resp);
+	bool		atomic_failure = false;
+	int			nskip = 0;
+	int			i;
+
+	if (resp->kind != CK_RESULT_OK)
+	{
+		if (resp->kind != CK_RESULT_SERVER_ERROR)
+			return true;
+		if (records == NULL)
+			return !(n > 1 && refused_as_too_large(resp));
+		atomic_failure = true;
+	}
+	if (records == NULL || (int) json_object_array_length(records) != n)
+		return true;
+	for (i = 0; i < n; i++)
+	{
+		struct json_object *obj = json_object_array_get_idx(records, i);
+		struct json_object *code;
+		struct json_object *name;
+		const char *s;
+
+		if (!json_object_is_type(obj, json_type_object))
+			return true;
+		/* an answer about another record is an error too */
+		if (json_object_object_get_ex(obj, "recordName", &name) &&
+			(!json_object_is_type(name, json_type_string) ||
+			 strcmp(json_object_get_string(name), ops[i].record_name) != 0))
+			return true;
+		if (!json_object_object_get_ex(obj, "serverErrorCode", &code))
+			continue;
+		s = json_object_get_string(code);
+		if (s == NULL)
+			return true;
+		if (strcmp(s, "ATOMIC_ERROR") == 0)
+			continue;
+		if (fmstate->do_nothing && strcmp(s, "EXISTS") == 0)
+		{
+			nskip++;
+			continue;
+		}
+		if (fmstate->operation == CMD_DELETE && fmstate->wopts.force &&
+			strcmp(s, "NOT_FOUND") == 0)
+			continue;
+		return true;
+	}
+	/* an atomic failure that names no record it skips is an error */
+	return atomic_failure && nskip == 0;
+}
+
+/*
+ * Check the answer to a request that is done.  Returns the number of
+ * records written; any failure is an error, raised once every other
+ * request in flight is over and counted.
+ *
+ * A request refused as too large is split in two; an atomic request that
+ * failed only on records ON CONFLICT DO NOTHING skips is sent again
+ * without them.
+ */
+static int
+complete_batch(CkFdwWriteBatch *batch, TupleTableSlot *returning_slot)
+{
+	CkFdwModifyState *fmstate = batch->owner;
+	CkFdwPendingOp *ops = batch->ops;
+	int			n = batch->nops;
+	CkResponse *resp;
+	struct json_object *records;
+	MemoryContext oldcxt;
+	int			written;
+
+	resp = new_response(batch->cxt);
+	finish_batch(batch, resp);
+	if (answer_fails(fmstate, resp, ops, n))
+		settle_batches();
+
+	/* everything here, RETURNING's values too, lives until the end */
+	oldcxt = MemoryContextSwitchTo(batch->cxt);
+	if (check_response(fmstate, resp, n))
 	{
 		records = response_records(resp);
 		if (records == NULL)
@@ -1711,26 +2198,21 @@ send_operations(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n,
 	}
 
 	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(batch->cxt);
 	return written;
 }
 
 /*
- * Send one request.  Returns true on success, false for the two CloudKit
- * errors the caller handles: an atomic failure (an error status with a
- * "records" list) and a request refused as too large.  Every other failure
- * is raised, with the number of records the statement already wrote added
- * to its detail.
+ * Is a request's answer a success?  True on success, false for the two
+ * CloudKit errors the caller handles: an atomic failure (an error status
+ * with a "records" list) and a request refused as too large.  Every other
+ * failure is raised, with the number of records the statement already
+ * wrote added to its detail.
  */
 static bool
-modify_request(CkFdwModifyState *fmstate, const char *body, int nops,
-			   CkResponse *resp)
+check_response(CkFdwModifyState *fmstate, CkResponse *resp, int nops)
 {
-	bool		ok;
-
-	ok = ckfdw_try_request(fmstate->conn, "POST", body, false, &fmstate->info,
-						   resp);
-	fmstate->requests += resp->attempts;
-	if (ok)
+	if (resp->kind == CK_RESULT_OK)
 		return true;
 
 	if (resp->kind == CK_RESULT_SERVER_ERROR &&
@@ -1740,12 +2222,68 @@ modify_request(CkFdwModifyState *fmstate, const char *body, int nops,
 
 	/* without a usable answer, the request may or may not have been applied */
 	if (outcome_unknown(resp))
-	{
 		count_unknown(fmstate, nops);
+	if (resp->kind == CK_RESULT_ABORTED)
+		ckfdw_rethrow_wait_error(fmstate->conn);
+	if (outcome_unknown(resp))
 		ckfdw_report_response_hint(resp, &fmstate->info, written_note(fmstate),
-									unknown_outcome_hint(fmstate));
-	}
+								   unknown_outcome_hint(fmstate));
 	ckfdw_report_response(resp, &fmstate->info, written_note(fmstate));
+}
+
+/*
+ * The memory of a batch is going (the statement failed): stop its request
+ * and forget it.
+ */
+static void
+forget_batch(void *arg)
+{
+	CkFdwWriteBatch *batch = (CkFdwWriteBatch *) arg;
+
+	if (batch->req != NULL)
+	{
+		ck_request_cancel(batch->req);
+		batch->req = NULL;
+		unlink_batch(batch);
+	}
+}
+
+/*
+ * At the end of a transaction nothing may stay in flight: cancel what an
+ * error left (before connection.c may free the clients).
+ */
+static void
+writes_xact_callback(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	cancel_batches(InvalidSubTransactionId);
+}
+
+/* A subtransaction's abort (an EXCEPTION block): cancel what it started. */
+static void
+writes_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		cancel_batches(mySubid);
+}
+
+/* Cancel the requests started in subtransaction subid or later (or all). */
+static void
+cancel_batches(SubTransactionId subid)
+{
+	CkFdwWriteBatch *batch = writes_head;
+
+	while (batch != NULL)
+	{
+		CkFdwWriteBatch *next = batch->next;
+
+		if (subid == InvalidSubTransactionId || batch->subxid >= subid)
+			forget_batch(batch);
+		batch = next;
+	}
 }
 
 /*
@@ -1778,7 +2316,8 @@ static void
 count_unknown(CkFdwModifyState *fmstate, int nops)
 {
 	fmstate->unknown += nops;
-	ckfdw_tally_unknown(nops);
+	fmstate->unknown_requests++;
+	ckfdw_tally_unknown(nops, 1);
 }
 
 /* What to do after a write whose outcome is unknown. */
@@ -2075,7 +2614,8 @@ report_failures(CkFdwModifyState *fmstate, CkFdwOpFailure *fails, int nfails,
 static char *
 written_note(CkFdwModifyState *fmstate)
 {
-	return ckfdw_write_note("This statement", fmstate->written, fmstate->unknown);
+	return ckfdw_write_note("This statement", fmstate->written, fmstate->unknown,
+							fmstate->unknown_requests);
 }
 
 static int

@@ -16,7 +16,12 @@
  *
  * A top-level statement is known by its start time (statement_timestamp(),
  * which PostgreSQL sets for each message from the client), and the tally is
- * cleared at the end of each transaction.  Only errors that are reported go
+ * cleared at the end of each transaction.
+ *
+ * Requests in flight (modify.c keeps several) count as unknown while they
+ * are: an error raised elsewhere (a scan page, a value that does not
+ * convert) leaves them to be cancelled by the abort, and CloudKit may
+ * have applied them.  modify.c's own errors wait for them first.  Only errors that are reported go
  * through the hook, and only when they go to the server log too (as every
  * ERROR does unless log_min_messages is above it): an error a PL/pgSQL
  * EXCEPTION block catches carries modify.c's count if a write raised it,
@@ -38,9 +43,14 @@ typedef struct WriteTally
 	TimestampTz statement_start;	/* the statement counted */
 	int64		written;		/* records CloudKit confirmed */
 	int64		unknown;		/* records of requests whose answer was lost */
+	int64		unknown_requests;	/* those requests */
 } WriteTally;
 
 static WriteTally tally;
+
+/* records/modify requests in flight, and their records */
+static int64 in_flight_records = 0;
+static int64 in_flight_requests = 0;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
@@ -69,6 +79,7 @@ current_tally(void)
 		tally.statement_start = now;
 		tally.written = 0;
 		tally.unknown = 0;
+		tally.unknown_requests = 0;
 	}
 	return &tally;
 }
@@ -80,11 +91,27 @@ ckfdw_tally_written(int64 n)
 	current_tally()->written += n;
 }
 
-/* A request of n records got no usable answer: it may have been applied. */
+/*
+ * Requests of n records in all got no usable answer: they may have been
+ * applied.
+ */
 void
-ckfdw_tally_unknown(int64 n)
+ckfdw_tally_unknown(int64 n, int64 requests)
 {
-	current_tally()->unknown += n;
+	WriteTally *t = current_tally();
+
+	t->unknown += n;
+	t->unknown_requests += requests;
+}
+
+/* Requests were started (positive counts) or finished (negative ones). */
+void
+ckfdw_tally_in_flight(int64 records, int64 requests)
+{
+	if (records > 0)
+		(void) current_tally();	/* the statement that has them */
+	in_flight_records = Max(in_flight_records + records, 0);
+	in_flight_requests = Max(in_flight_requests + requests, 0);
 }
 
 /*
@@ -93,7 +120,8 @@ ckfdw_tally_unknown(int64 n)
  * statement nested in it told its own part, "In all, the statement you ran".
  */
 char *
-ckfdw_write_note(const char *subject, int64 written, int64 unknown)
+ckfdw_write_note(const char *subject, int64 written, int64 unknown,
+				 int64 unknown_requests)
 {
 	if (written == 0 && unknown == 0)
 		return pstrdup("No record of this statement was written to CloudKit.");
@@ -101,6 +129,10 @@ ckfdw_write_note(const char *subject, int64 written, int64 unknown)
 		return psprintf("%s wrote " INT64_FORMAT " record%s to CloudKit before the error; a ROLLBACK does not undo %s.",
 						subject, written, written == 1 ? "" : "s",
 						written == 1 ? "it" : "them");
+	if (unknown_requests > 1)
+		return psprintf("%s wrote " INT64_FORMAT " record%s to CloudKit before the error, and the outcome of its last " INT64_FORMAT " requests (" INT64_FORMAT " record%s) is unknown: CloudKit may have applied them. A ROLLBACK does not undo what CloudKit applied.",
+						subject, written, written == 1 ? "" : "s",
+						unknown_requests, unknown, unknown == 1 ? "" : "s");
 	return psprintf("%s wrote " INT64_FORMAT " record%s to CloudKit before the error, and the outcome of its last request (" INT64_FORMAT " record%s) is unknown: CloudKit may have applied it. A ROLLBACK does not undo what CloudKit applied.",
 					subject, written, written == 1 ? "" : "s",
 					unknown, unknown == 1 ? "" : "s");
@@ -124,10 +156,12 @@ tally_emit_log_hook(ErrorData *edata)
 {
 	if (edata->elevel >= ERROR && tally.statement_start != 0 &&
 		tally.statement_start == GetCurrentStatementStartTimestamp() &&
-		(tally.written > 0 || tally.unknown > 0))
+		(tally.written > 0 || tally.unknown > 0 || in_flight_records > 0))
 	{
+		int64		unknown = tally.unknown + in_flight_records;
+		int64		unknown_requests = tally.unknown_requests + in_flight_requests;
 		char	   *note = ckfdw_write_note("This statement", tally.written,
-											tally.unknown);
+											unknown, unknown_requests);
 
 		if (edata->detail == NULL || strstr(edata->detail, note) == NULL)
 		{
@@ -136,7 +170,7 @@ tally_emit_log_hook(ErrorData *edata)
 				(strstr(edata->detail, " to CloudKit before the error") != NULL ||
 				 strstr(edata->detail, "No record of this statement was written") != NULL))
 				note = ckfdw_write_note("In all, the statement you ran", tally.written,
-										tally.unknown);
+										unknown, unknown_requests);
 			edata->detail = append_sentence(edata->detail, note);
 			if (edata->detail_log != NULL)
 				edata->detail_log = append_sentence(edata->detail_log, note);
@@ -157,5 +191,8 @@ tally_xact_callback(XactEvent event, void *arg)
 		tally.statement_start = 0;
 		tally.written = 0;
 		tally.unknown = 0;
+		tally.unknown_requests = 0;
+		in_flight_records = 0;
+		in_flight_requests = 0;
 	}
 }

@@ -220,11 +220,13 @@ check_trial()
 		RESULTS+=("$fault $kind ok")
 	else
 		c=$(changed "$kind" "$state")
-		# "... wrote N records ... the outcome of its last request (M records) is unknown"
+		# "... wrote N records ... the outcome of its last request (M records)
+		# is unknown", or "its last K requests (M records)" when several were
+		# in flight
 		w=0
 		u=0
 		[[ $err =~ statement\ (you\ ran\ )?wrote\ ([0-9]+)\ record ]] && w=${BASH_REMATCH[2]}
-		[[ $err =~ last\ request\ \(([0-9]+)\ record ]] && u=${BASH_REMATCH[1]}
+		[[ $err =~ last\ ([0-9]+\ )?requests?\ \(([0-9]+)\ record ]] && u=${BASH_REMATCH[2]}
 		if [ "$u" -eq 0 ]; then
 			check "records the error says were written, and the records ckemu holds changed ($(oneline "$err"))" "$w" "$c"
 		elif [ "$c" -ge "$w" ] && [ "$c" -le $((w + u)) ]; then

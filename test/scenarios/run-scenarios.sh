@@ -399,6 +399,9 @@ EOF
 # 5. The connection drops before ckemu applies the third records/modify
 # of an INSERT of 1,000 rows: the first two batches stay written, the
 # third is not applied, and the session goes on with a new connection.
+# One request at a time (ckfdw.max_writes_in_flight = 1), so that no later
+# batch is on its way; the fault matrix checks the counts with requests in
+# flight.
 scenario_dropped_modify()
 {
 	local out err
@@ -408,6 +411,7 @@ scenario_dropped_modify()
 	# ON_ERROR_STOP=0: the session goes on after the failed INSERT
 	out=$(psql -X -v ON_ERROR_STOP=0 -At -q 2>"$S/drop.err" <<EOF
 \set VERBOSITY verbose
+SET ckfdw.max_writes_in_flight = 1;
 INSERT INTO drop_probe (id, n) SELECT 'drop-' || lpad(g::text, 4, '0'), g
 FROM generate_series(1, 1000) g;
 \! curl -sf "$CKEMU_URL/_ckemu/stats" >"$S/drop.stats"
