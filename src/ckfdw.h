@@ -398,18 +398,15 @@ extern CkFdwPending *ckfdw_start_request(CkFdwConnection *conn, const char *meth
 										 const CkFdwRequestInfo *info);
 extern bool ckfdw_request_ready(CkFdwPending *pending);
 extern void ckfdw_poll_requests(CkFdwConnection *conn);
+extern bool ckfdw_wait_request(CkFdwPending *pending);
+extern bool ckfdw_wait_any_request(CkFdwConnection *conn);
+extern void ckfdw_take_request(CkFdwPending *pending, CkResponse *resp);
+extern void ckfdw_cancel_request(CkFdwPending *pending);
 extern bool ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp);
+extern void ckfdw_rethrow_wait_error(CkFdwConnection *conn);
 extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 						  const char *body, bool idempotent,
 						  const CkFdwRequestInfo *info, CkResponse *resp);
-extern CkRequest *ckfdw_start_request(CkFdwConnection *conn, const char *method,
-									  const char *body, size_t body_len,
-									  int flags, const CkFdwRequestInfo *info);
-extern bool ckfdw_wait_request(CkFdwConnection *conn, CkRequest *req);
-extern void ckfdw_poll_requests(CkFdwConnection *conn);
-extern void ckfdw_finish_request(CkFdwConnection *conn, CkRequest *req,
-								 const CkFdwRequestInfo *info, CkResponse *resp);
-extern void ckfdw_rethrow_wait_error(CkFdwConnection *conn);
 extern void ckfdw_report_response(const CkResponse *resp,
 								  const CkFdwRequestInfo *info,
 								  const char *note) pg_attribute_noreturn();

@@ -503,111 +503,73 @@ ckfdw_request_ready(CkFdwPending *pending)
 }
 
 /*
+ * Wait until a started request is done.  False when a cancel, a timeout or
+ * an error in our wait hook stopped the wait: every unfinished request of
+ * the connection then ends CK_RESULT_ABORTED; the caller takes their
+ * answers, says what they leave unknown, and raises the cause
+ * (ckfdw_rethrow_wait_error, or ckfdw_report_response of an aborted answer).
+ */
+bool
+ckfdw_wait_request(CkFdwPending *pending)
+{
+	if (pending->req == NULL || pending->conn->generation != pending->generation)
+		elog(ERROR, "ckfdw: a request was waited for after it was finished, or after its connection closed");
+	if (ck_request_done(pending->req))
+		return true;
+	pending->conn->hook_error = NULL;
+	return ck_client_wait(pending->conn->client, pending->req);
+}
+
+/*
+ * Wait until some request of the connection finishes (or none is left);
+ * false as for ckfdw_wait_request.
+ */
+bool
+ckfdw_wait_any_request(CkFdwConnection *conn)
+{
+	conn->hook_error = NULL;
+	return ck_client_wait(conn->client, NULL);
+}
+
+/*
+ * Take the answer of a request that is done (or was stopped), without
+ * raising anything; the request is freed.
+ */
+void
+ckfdw_take_request(CkFdwPending *pending, CkResponse *resp)
+{
+	if (pending->req == NULL || pending->conn->generation != pending->generation)
+		elog(ERROR, "ckfdw: a request was finished twice, or after its connection closed");
+	ck_request_finish(pending->req, resp);
+	pending->req = NULL;
+	pending->conn->requests += resp->attempts;
+
+	if (ckfdw_log_requests)
+		ereport(LOG,
+				(errmsg("ckfdw: %s answered with HTTP %ld after %d attempt(s)",
+						pending->info->operation, resp->http_status, resp->attempts),
+				 errhidestmt(true)));
+}
+
+/* Stop a request whose answer nobody wants any more. */
+void
+ckfdw_cancel_request(CkFdwPending *pending)
+{
+	cancel_pending(pending);
+}
+
+/*
  * Wait for a started request and take its answer: the same contract as
  * ckfdw_try_request().  Other requests of the connection go on meanwhile.
  */
 bool
 ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp)
 {
-	CkFdwConnection *conn = pending->conn;
-	const CkFdwRequestInfo *info = pending->info;
-
-	if (pending->req == NULL || conn->generation != pending->generation)
-		elog(ERROR, "ckfdw: a request was finished twice, or after its connection closed");
-	conn->hook_error = NULL;
-	(void) ck_client_wait(conn->client, pending->req);
-	ck_request_finish(pending->req, resp);
-	pending->req = NULL;
-	conn->requests += resp->attempts;
-
-	if (ckfdw_log_requests)
-		ereport(LOG,
-				(errmsg("ckfdw: %s answered with HTTP %ld after %d attempt(s)",
-						info->operation, resp->http_status, resp->attempts),
-				 errhidestmt(true)));
-
-	if (resp->kind == CK_RESULT_ABORTED && conn->hook_error != NULL)
-	{
-		ErrorData  *edata = conn->hook_error;
-
-		conn->hook_error = NULL;
-		ReThrowError(edata);
-	}
-
-	return resp->kind == CK_RESULT_OK;
-}
-
-/*
- * Start a request and return at once (several may be in flight on one
- * client; see ck_http.h).  The transport may also have done it already.
- * The body is copied.
- */
-CkRequest *
-ckfdw_start_request(CkFdwConnection *conn, const char *method, const char *body,
-					size_t body_len, int flags, const CkFdwRequestInfo *info)
-{
-	CkRequest  *req;
-
-	if (ckfdw_log_requests)
-		ereport(LOG,
-				(errmsg("ckfdw: %s %s %.*s", method, info->operation,
-						(int) body_len, body ? body : ""),
-				 errhidestmt(true)));
-
-	conn->hook_error = NULL;
-	req = ck_request_start(conn->client, method, info->operation, body,
-						   body_len, flags);
-	if (req == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory"),
-				 errdetail("Could not start a CloudKit %s request.", info->operation)));
-	return req;
-}
-
-/*
- * Drive the client's requests until req is done (req NULL: until any
- * request of the client is).  False when a cancel, a timeout or an error
- * in our wait hook stopped the wait: every unfinished request of the client
- * then ends CK_RESULT_ABORTED; the caller finishes them, says what they
- * leave unknown, and then raises the cause (ckfdw_rethrow_wait_error, or
- * ckfdw_report_response of an aborted response).
- */
-bool
-ckfdw_wait_request(CkFdwConnection *conn, CkRequest *req)
-{
-	if (req != NULL && ck_request_done(req))
-		return true;
-	return ck_client_wait(conn->client, req);
-}
-
-/* Do what the client's requests can do now, without waiting. */
-void
-ckfdw_poll_requests(CkFdwConnection *conn)
-{
-	ck_client_poll(conn->client);
-}
-
-/*
- * Take the response of a request that is done (ckfdw_wait_request), as
- * ckfdw_try_request fills it; the request is freed.
- */
-void
-ckfdw_finish_request(CkFdwConnection *conn, CkRequest *req,
-					 const CkFdwRequestInfo *info, CkResponse *resp)
-{
-	ck_request_finish(req, resp);
-	conn->requests += resp->attempts;
-
-	if (ckfdw_log_requests)
-		ereport(LOG,
-				(errmsg("ckfdw: %s answered with HTTP %ld after %d attempt(s)",
-						info->operation, resp->http_status, resp->attempts),
-				 errhidestmt(true)));
-
-	/* stopped mid-response: the connection must not be reused */
+	(void) ckfdw_wait_request(pending);
+	ckfdw_take_request(pending, resp);
 	if (resp->kind == CK_RESULT_ABORTED)
-		ck_client_reset_connection(conn->client);
+		ckfdw_rethrow_wait_error(pending->conn);
+	return resp->kind == CK_RESULT_OK;
 }
 
 /* Raise an error our wait hook caught while requests were in flight. */

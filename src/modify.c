@@ -197,7 +197,7 @@ typedef struct CkFdwPendingOp
 typedef struct CkFdwWriteBatch
 {
 	struct CkFdwModifyState *owner;
-	CkRequest  *req;			/* NULL once finished or cancelled */
+	CkFdwPending *req;			/* in cxt; NULL once finished or cancelled */
 	MemoryContext cxt;			/* this batch; a child of owner->cxt */
 	char	   *body;
 	CkFdwPendingOp *ops;
@@ -1812,8 +1812,10 @@ start_batch(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n)
 	}
 
 	/* a modify is not idempotent: the transport never sends it twice */
-	batch->req = ckfdw_start_request(fmstate->conn, "POST", body.data, body.len,
-									 0, &fmstate->info);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	batch->req = ckfdw_start_request(fmstate->conn, "POST", body.data, 0,
+									 &fmstate->info);
+	MemoryContextSwitchTo(oldcxt);
 	if (writes_tail != NULL)
 		writes_tail->next = batch;
 	else
@@ -1893,7 +1895,7 @@ wait_for_slot(void)
 			one_client &= (batch->owner->conn == conn);
 		if (one_client)
 		{
-			if (!ckfdw_wait_request(conn, NULL))
+			if (!ckfdw_wait_any_request(conn))
 				stop_all_batches(writes_head->owner);
 			if (reap_done_batches() > 0)
 				continue;
@@ -1917,7 +1919,7 @@ reap_done_batches(void)
 
 	while (batch != NULL)
 	{
-		if (ck_request_done(batch->req))
+		if (ckfdw_request_ready(batch->req))
 		{
 			complete_batch(batch, NULL);
 			n++;
@@ -1960,7 +1962,7 @@ drain_batches(CkFdwModifyState *fmstate)
 static void
 wait_for_batch(CkFdwWriteBatch *batch)
 {
-	if (!ckfdw_wait_request(batch->owner->conn, batch->req))
+	if (!ckfdw_wait_request(batch->req))
 		stop_all_batches(batch->owner);
 }
 
@@ -1988,8 +1990,7 @@ stop_all_batches(CkFdwModifyState *fmstate)
 static void
 finish_batch(CkFdwWriteBatch *batch, CkResponse *resp)
 {
-	ckfdw_finish_request(batch->owner->conn, batch->req, &batch->owner->info,
-						 resp);
+	ckfdw_take_request(batch->req, resp);
 	batch->req = NULL;
 	batch->owner->requests += resp->attempts;
 	unlink_batch(batch);
@@ -2036,7 +2037,7 @@ settle_batches(void)
 		struct json_object *records;
 
 		/* a stopped wait ends every request of the client: no loop */
-		(void) ckfdw_wait_request(fmstate->conn, batch->req);
+		(void) ckfdw_wait_request(batch->req);
 		resp = new_response(batch->cxt);
 		finish_batch(batch, resp);
 
@@ -2242,7 +2243,7 @@ forget_batch(void *arg)
 
 	if (batch->req != NULL)
 	{
-		ck_request_cancel(batch->req);
+		ckfdw_cancel_request(batch->req);
 		batch->req = NULL;
 		unlink_batch(batch);
 	}
