@@ -141,7 +141,7 @@ emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
 		{
 			if (!nulls_allowed)
 				continue;
-			f->name = emu_strdup(name);
+			f->name = emu_intern(name);
 			n++;
 			continue;
 		}
@@ -174,7 +174,7 @@ emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
 		}
 		if (!emu_value_parse(value, ftype, mode, &f->v, err, errlen))
 			goto fail;
-		f->name = emu_strdup(name);
+		f->name = emu_intern(name);
 		n++;
 	}
 	*out = arr;
@@ -203,17 +203,14 @@ emu_merge_fields(const EmuRecord *old, EmuField *given, int ngiven,
 				break;
 		if (j < ngiven)
 			continue;			/* replaced or cleared below */
-		arr[n].name = emu_strdup(old->fields[i].name);
+		arr[n].name = old->fields[i].name;
 		emu_value_copy(&arr[n].v, &old->fields[i].v);
 		n++;
 	}
 	for (j = 0; j < ngiven; j++)
 	{
 		if (emu_field_is_null(&given[j]))
-		{
-			free(given[j].name);
 			continue;
-		}
 		arr[n++] = given[j];
 	}
 	free(given);
@@ -231,10 +228,7 @@ emu_drop_nulls(EmuField *fields, int *n)
 	for (i = 0; i < *n; i++)
 	{
 		if (emu_field_is_null(&fields[i]))
-		{
-			free(fields[i].name);
 			continue;
-		}
 		fields[j++] = fields[i];
 	}
 	*n = j;

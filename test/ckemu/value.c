@@ -355,6 +355,121 @@ mismatch:
 }
 
 /*
+ * Scratch space of the thread parsing a value: the canonical JSON and the
+ * scalars are built here and then packed into one allocation, so that a
+ * value costs one malloc however many elements and strings it has.
+ */
+typedef struct EmuValueScratch
+{
+	CkBuf		json;
+	EmuScalar  *items;
+	int			cap;
+} EmuValueScratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+emu_scratch_free(void *p)
+{
+	EmuValueScratch *sc = p;
+
+	ck_buf_free(&sc->json);
+	free(sc->items);
+	free(sc);
+}
+
+static void
+emu_scratch_key_init(void)
+{
+	if (pthread_key_create(&scratch_key, emu_scratch_free) != 0)
+		abort();
+}
+
+static EmuValueScratch *
+emu_scratch(int nitems)
+{
+	EmuValueScratch *sc;
+
+	pthread_once(&scratch_once, emu_scratch_key_init);
+	sc = pthread_getspecific(scratch_key);
+	if (sc == NULL)
+	{
+		sc = emu_malloc(sizeof(EmuValueScratch));
+		memset(sc, 0, sizeof(*sc));
+		ck_buf_init(&sc->json);
+		pthread_setspecific(scratch_key, sc);
+	}
+	ck_buf_reset(&sc->json);
+	if (nitems > sc->cap)
+	{
+		sc->cap = nitems > 16 ? nitems : 16;
+		sc->items = emu_realloc(sc->items, sizeof(EmuScalar) * sc->cap);
+	}
+	return sc;
+}
+
+static void
+emu_scalars_free(EmuScalar *items, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		free(items[i].s);
+		free(items[i].zone);
+	}
+}
+
+/* Copy s to *p and return where it went (NULL stays NULL). */
+static char *
+emu_pack_string(char **p, const char *s)
+{
+	char	   *at = *p;
+	size_t		len;
+
+	if (s == NULL)
+		return NULL;
+	len = strlen(s) + 1;
+	memcpy(at, s, len);
+	*p += len;
+	return at;
+}
+
+/*
+ * One block: the scalars, then their strings, then the JSON text.  Takes
+ * over (and frees) the scalars' strings.
+ */
+static void
+emu_value_pack(EmuValue *out, EmuScalar *items, int n, const CkBuf *json)
+{
+	size_t		size = sizeof(EmuScalar) * (size_t) n + json->len + 1;
+	char	   *p;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (items[i].s)
+			size += strlen(items[i].s) + 1;
+		if (items[i].zone)
+			size += strlen(items[i].zone) + 1;
+	}
+	out->items = emu_malloc(size);
+	out->n = n;
+	out->packed = true;
+	p = (char *) (out->items + n);
+	for (i = 0; i < n; i++)
+	{
+		out->items[i] = items[i];
+		out->items[i].s = emu_pack_string(&p, items[i].s);
+		out->items[i].zone = emu_pack_string(&p, items[i].zone);
+	}
+	emu_scalars_free(items, n);
+	memcpy(p, json->data ? json->data : "", json->len + 1);
+	out->json = p;
+}
+
+/*
  * Check value (the JSON of a field dict's "value", not null) against type
  * and build out.  type must be resolved by the caller; UNKNOWN_LIST is
  * accepted only for an empty list.
@@ -363,67 +478,56 @@ bool
 emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 				EmuValue *out, char *err, size_t errlen)
 {
-	CkBuf		buf;
-	int			i;
+	EmuValueScratch *sc;
+	int			i,
+				n = 1;
 
 	memset(out, 0, sizeof(*out));
 	out->type = type;
-	ck_buf_init(&buf);
 
 	if (type.is_list)
 	{
-		int			n;
-
 		if (!json_object_is_type(value, json_type_array))
 		{
 			emu_type_mismatch(err, errlen, type, value);
-			ck_buf_free(&buf);
 			return false;
 		}
 		n = (int) json_object_array_length(value);
 		if (type.elem == CK_TYPE_UNKNOWN && n > 0)
 		{
 			snprintf(err, errlen, "BadRequestException: Invalid value, UNKNOWN_LIST must be empty");
-			ck_buf_free(&buf);
 			return false;
 		}
-		out->items = emu_malloc(sizeof(EmuScalar) * (n > 0 ? n : 1));
-		emu_lit(&buf, "[");
+		sc = emu_scratch(n);
+		emu_lit(&sc->json, "[");
 		for (i = 0; i < n; i++)
 		{
 			if (i > 0)
-				emu_lit(&buf, ",");
+				emu_lit(&sc->json, ",");
 			if (!emu_scalar_parse(json_object_array_get_idx(value, i), type.elem, mode,
-								  &out->items[i], &buf, err, errlen))
+								  &sc->items[i], &sc->json, err, errlen))
 			{
-				out->n = i + 1;
-				emu_value_free(out);
-				ck_buf_free(&buf);
+				emu_scalars_free(sc->items, i + 1);
 				return false;
 			}
-			out->n = i + 1;
 		}
-		emu_lit(&buf, "]");
-		out->n = n;
+		emu_lit(&sc->json, "]");
 	}
 	else
 	{
 		if (type.elem == CK_TYPE_UNKNOWN)
 		{
 			snprintf(err, errlen, "BadRequestException: Invalid value, unknown type");
-			ck_buf_free(&buf);
 			return false;
 		}
-		out->items = emu_malloc(sizeof(EmuScalar));
-		out->n = 1;
-		if (!emu_scalar_parse(value, type.elem, mode, &out->items[0], &buf, err, errlen))
+		sc = emu_scratch(1);
+		if (!emu_scalar_parse(value, type.elem, mode, &sc->items[0], &sc->json, err, errlen))
 		{
-			emu_value_free(out);
-			ck_buf_free(&buf);
+			emu_scalars_free(sc->items, 1);
 			return false;
 		}
 	}
-	out->json = buf.data ? buf.data : emu_strdup("null");
+	emu_value_pack(out, sc->items, n, &sc->json);
 	return true;
 }
 
@@ -474,18 +578,16 @@ emu_value_infer_type(json_object *value, CkFieldType *type)
 void
 emu_value_free(EmuValue *v)
 {
-	int			i;
-
-	for (i = 0; i < v->n; i++)
+	if (!v->packed)
 	{
-		free(v->items[i].s);
-		free(v->items[i].zone);
+		emu_scalars_free(v->items, v->n);
+		free(v->json);
 	}
 	free(v->items);
-	free(v->json);
 	v->items = NULL;
 	v->json = NULL;
 	v->n = 0;
+	v->packed = false;
 }
 
 void
@@ -495,6 +597,26 @@ emu_value_copy(EmuValue *dst, const EmuValue *src)
 
 	dst->type = src->type;
 	dst->n = src->n;
+	dst->packed = src->packed;
+	if (src->packed)
+	{
+		/* one block ending with the JSON text: copy it and move the pointers */
+		const char *base = (const char *) src->items;
+		size_t		size = (size_t) (src->json - base) + strlen(src->json) + 1;
+		char	   *copy = emu_malloc(size);
+
+		memcpy(copy, base, size);
+		dst->items = (EmuScalar *) copy;
+		for (i = 0; i < src->n; i++)
+		{
+			if (src->items[i].s)
+				dst->items[i].s = copy + (src->items[i].s - base);
+			if (src->items[i].zone)
+				dst->items[i].zone = copy + (src->items[i].zone - base);
+		}
+		dst->json = copy + (src->json - base);
+		return;
+	}
 	dst->items = emu_malloc(sizeof(EmuScalar) * (src->n > 0 ? src->n : 1));
 	for (i = 0; i < src->n; i++)
 	{
