@@ -86,7 +86,8 @@ emu_schema_field(EmuSchemaSet *set, const char *type, const char *field,
 	bool		permissive = emu_schema_permissive(set);
 
 	memset(info, 0, sizeof(*info));
-	for (i = 0; i < NSYSTEM_FIELDS; i++)
+	/* every system field starts with "___"; most fields need no look */
+	for (i = (field[0] == '_' ? 0 : NSYSTEM_FIELDS); i < NSYSTEM_FIELDS; i++)
 	{
 		if (strcmp(field, system_fields[i].name) == 0)
 		{

@@ -133,10 +133,48 @@ emu_json_double(json_object *v, bool strings_ok, double *out)
 	}
 }
 
+/*
+ * While a value is parsed, its strings go into the thread's scratch buffer
+ * and a scalar's s/zone hold their offset there plus one (NULL stays
+ * NULL); emu_value_pack turns them into pointers into the packed block.
+ */
+static char *
+emu_scratch_str(CkBuf *strs, const char *s, size_t len)
+{
+	size_t		off = strs->len;
+
+	ck_buf_append(strs, s, len + 1);	/* with its NUL */
+	return (char *) (uintptr_t) (off + 1);
+}
+
+static const char *
+emu_scratch_str_at(const CkBuf *strs, const char *enc)
+{
+	return strs->data + ((uintptr_t) enc - 1);
+}
+
+/* A decimal integer, without printf. */
+static void
+emu_append_int64(CkBuf *buf, int64_t v)
+{
+	char		tmp[24];
+	char	   *p = tmp + sizeof(tmp);
+	uint64_t	u = v < 0 ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+
+	do
+	{
+		*--p = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	ck_buf_append(buf, p, (size_t) (tmp + sizeof(tmp) - p));
+}
+
 /* Parse one scalar; appends its canonical JSON to buf. */
 static bool
 emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
-				 EmuScalar *out, CkBuf *buf, char *err, size_t errlen)
+				 EmuScalar *out, CkBuf *buf, CkBuf *strs, char *err, size_t errlen)
 {
 	CkFieldType ft = {type, false};
 	char		num[64];
@@ -159,21 +197,22 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 				snprintf(err, errlen, "BadRequestException: Invalid value, strings may not contain NUL characters");
 				return false;
 			}
-			out->s = emu_strdup(json_object_get_string(v));
-			emu_json_string(buf, out->s);
+			out->s = emu_scratch_str(strs, json_object_get_string(v),
+									 (size_t) json_object_get_string_len(v));
+			emu_json_string(buf, json_object_get_string(v));
 			return true;
 
 		case CK_TYPE_INT64:
 			/* numbersAsStrings clients send strings */
 			if (!emu_json_int64(v, true, &out->u.i))
 				goto mismatch;
-			ck_buf_appendf(buf, "%lld", (long long) out->u.i);
+			emu_append_int64(buf, out->u.i);
 			return true;
 
 		case CK_TYPE_TIMESTAMP:
 			if (!emu_json_int64(v, true, &out->u.i))
 				goto mismatch;
-			ck_buf_appendf(buf, "%lld", (long long) out->u.i);
+			emu_append_int64(buf, out->u.i);
 			return true;
 
 		case CK_TYPE_DOUBLE:
@@ -198,11 +237,15 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 					snprintf(err, errlen, "BadRequestException: Invalid value, BYTES value is not valid base64");
 					return false;
 				}
-				out->s = ck_base64_encode(raw, len);
-				free(raw);
-				if (out->s == NULL)
-					out->s = emu_strdup("");
-				emu_json_string(buf, out->s);
+				{
+					char	   *b64 = ck_base64_encode(raw, len);
+					const char *text = b64 ? b64 : "";
+
+					free(raw);
+					out->s = emu_scratch_str(strs, text, strlen(text));
+					emu_json_string(buf, text);
+					free(b64);
+				}
 				return true;
 			}
 
@@ -250,15 +293,17 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 						snprintf(err, errlen, "BadRequestException: Invalid value, reference zoneID needs a zoneName");
 						return false;
 					}
-					out->zone = emu_strdup(json_object_get_string(zn));
+					out->zone = emu_scratch_str(strs, json_object_get_string(zn),
+												strlen(json_object_get_string(zn)));
 				}
-				out->s = emu_strdup(json_object_get_string(name));
+				out->s = emu_scratch_str(strs, json_object_get_string(name),
+										 strlen(json_object_get_string(name)));
 				emu_lit(buf, "{\"recordName\":");
-				emu_json_string(buf, out->s);
+				emu_json_string(buf, json_object_get_string(name));
 				if (out->zone)
 				{
 					emu_lit(buf, ",\"zoneID\":{\"zoneName\":");
-					emu_json_string(buf, out->zone);
+					emu_json_string(buf, json_object_get_string(emu_get(zid, "zoneName")));
 					emu_lit(buf, "}");
 				}
 				if (mode != EMU_VALUE_FILTER)
@@ -311,7 +356,7 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 					first = false;
 					ck_buf_appendf(buf, "\"%s\":", location_keys[k]);
 					if (json_object_is_type(m, json_type_int))
-						ck_buf_appendf(buf, "%lld", (long long) json_object_get_int64(m));
+						emu_append_int64(buf, json_object_get_int64(m));
 					else
 					{
 						emu_format_double(d, num, sizeof(num));
@@ -337,7 +382,7 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 				}
 				if (!emu_asset_resolve(v, mode == EMU_VALUE_SEED, id, err, errlen))
 					return false;
-				out->s = emu_strdup(id);
+				out->s = emu_scratch_str(strs, id, strlen(id));
 				emu_asset_info(id, checksum, &len);
 				emu_lit(buf, "{\"fileChecksum\":");
 				emu_json_string(buf, checksum);
@@ -362,6 +407,7 @@ mismatch:
 typedef struct EmuValueScratch
 {
 	CkBuf		json;
+	CkBuf		strs;			/* the scalars' strings (emu_scratch_str) */
 	EmuScalar  *items;
 	int			cap;
 } EmuValueScratch;
@@ -375,6 +421,7 @@ emu_scratch_free(void *p)
 	EmuValueScratch *sc = p;
 
 	ck_buf_free(&sc->json);
+	ck_buf_free(&sc->strs);
 	free(sc->items);
 	free(sc);
 }
@@ -398,9 +445,11 @@ emu_scratch(int nitems)
 		sc = emu_malloc(sizeof(EmuValueScratch));
 		memset(sc, 0, sizeof(*sc));
 		ck_buf_init(&sc->json);
+		ck_buf_init(&sc->strs);
 		pthread_setspecific(scratch_key, sc);
 	}
 	ck_buf_reset(&sc->json);
+	ck_buf_reset(&sc->strs);
 	if (nitems > sc->cap)
 	{
 		sc->cap = nitems > 16 ? nitems : 16;
@@ -421,51 +470,42 @@ emu_scalars_free(EmuScalar *items, int n)
 	}
 }
 
-/* Copy s to *p and return where it went (NULL stays NULL). */
+/* Copy the scratch string enc to *p and return where it went (NULL stays NULL). */
 static char *
-emu_pack_string(char **p, const char *s)
+emu_pack_string(char **p, const CkBuf *strs, const char *enc)
 {
+	const char *s;
 	char	   *at = *p;
 	size_t		len;
 
-	if (s == NULL)
+	if (enc == NULL)
 		return NULL;
+	s = emu_scratch_str_at(strs, enc);
 	len = strlen(s) + 1;
 	memcpy(at, s, len);
 	*p += len;
 	return at;
 }
 
-/*
- * One block: the scalars, then their strings, then the JSON text.  Takes
- * over (and frees) the scalars' strings.
- */
+/* One block: the scalars, then their strings, then the JSON text. */
 static void
-emu_value_pack(EmuValue *out, EmuScalar *items, int n, const CkBuf *json)
+emu_value_pack(EmuValue *out, const EmuValueScratch *sc, int n)
 {
-	size_t		size = sizeof(EmuScalar) * (size_t) n + json->len + 1;
+	size_t		size = sizeof(EmuScalar) * (size_t) n + sc->strs.len + sc->json.len + 1;
 	char	   *p;
 	int			i;
 
-	for (i = 0; i < n; i++)
-	{
-		if (items[i].s)
-			size += strlen(items[i].s) + 1;
-		if (items[i].zone)
-			size += strlen(items[i].zone) + 1;
-	}
 	out->items = emu_malloc(size);
 	out->n = n;
 	out->packed = true;
 	p = (char *) (out->items + n);
 	for (i = 0; i < n; i++)
 	{
-		out->items[i] = items[i];
-		out->items[i].s = emu_pack_string(&p, items[i].s);
-		out->items[i].zone = emu_pack_string(&p, items[i].zone);
+		out->items[i] = sc->items[i];
+		out->items[i].s = emu_pack_string(&p, &sc->strs, sc->items[i].s);
+		out->items[i].zone = emu_pack_string(&p, &sc->strs, sc->items[i].zone);
 	}
-	emu_scalars_free(items, n);
-	memcpy(p, json->data ? json->data : "", json->len + 1);
+	memcpy(p, sc->json.data ? sc->json.data : "", sc->json.len + 1);
 	out->json = p;
 }
 
@@ -505,11 +545,8 @@ emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 			if (i > 0)
 				emu_lit(&sc->json, ",");
 			if (!emu_scalar_parse(json_object_array_get_idx(value, i), type.elem, mode,
-								  &sc->items[i], &sc->json, err, errlen))
-			{
-				emu_scalars_free(sc->items, i + 1);
+								  &sc->items[i], &sc->json, &sc->strs, err, errlen))
 				return false;
-			}
 		}
 		emu_lit(&sc->json, "]");
 	}
@@ -521,13 +558,11 @@ emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 			return false;
 		}
 		sc = emu_scratch(1);
-		if (!emu_scalar_parse(value, type.elem, mode, &sc->items[0], &sc->json, err, errlen))
-		{
-			emu_scalars_free(sc->items, 1);
+		if (!emu_scalar_parse(value, type.elem, mode, &sc->items[0], &sc->json, &sc->strs,
+							  err, errlen))
 			return false;
-		}
 	}
-	emu_value_pack(out, sc->items, n, &sc->json);
+	emu_value_pack(out, sc, n);
 	return true;
 }
 

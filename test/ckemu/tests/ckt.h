@@ -323,5 +323,6 @@ extern void group_zones_changes(void);	/* t_changes.c */
 extern void group_admin(void);	/* t_admin.c */
 extern void group_index(void);	/* t_index.c */
 extern void group_load(void);	/* t_load.c */
+extern void group_store(void);	/* t_store.c */
 
 #endif							/* CKT_H */

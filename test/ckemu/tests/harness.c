@@ -1708,6 +1708,7 @@ main(int argc, char **argv)
 	group_admin();
 	group_index();
 	group_load();
+	group_store();
 
 	if (g_main_emu)
 	{
