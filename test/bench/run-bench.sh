@@ -15,7 +15,8 @@
 # BENCH_RUNS=N sets the timed runs per measurement (default 3; the median
 # is reported), BENCH_WAN_RUNS=N those of section 2 (default 1);
 # BENCH_SKIP_BUILD=1 benchmarks what is built, without rebuilding;
-# BENCH_SECTIONS="scan changes" runs only those sections.  Exits
+# BENCH_SECTIONS="scan changes" runs only those sections;
+# BENCH_EMU_SEED_RECORDS=N sizes the emu section's seed (default 1,000,000).  Exits
 # non-zero when a measurement could not be made.
 set -euo pipefail
 
@@ -747,6 +748,78 @@ SQL
 		"$(ratio3 "$i_ms" "$q_ms")" "$(ratio3 "$mi_ms" "$mf_ms")"
 }
 
+# ckemu itself: creates from parallel connections, and a big seed's load
+section_emu()
+{
+	local seed_n=${BENCH_EMU_SEED_RECORDS:-1000000}
+	local out="$WORK_DIR/emu-create.out" c ms1 ms2 req1 req2 note1 note2
+
+	echo
+	echo "7. ckemu itself: every-type AllTypes records (every field but the assets) created through"
+	echo "   records/modify, 200 a request, from 1 and 2 connections at once (test/bench/emu_load.c);"
+	echo "   and $(commas "$seed_n") every-type records (assets too) loaded from a seed file at start-up."
+	for c in 1 2; do
+		progress "emu: creates from $c connection(s)"
+		: >"$out.$c"
+		for _ in $(seq 1 "$RUNS"); do
+			curl -sf -X POST "$BENCH_URL_FAST/_ckemu/reset" >/dev/null
+			"$WORK_DIR/emu_load" create --url "$BENCH_URL_FAST" --key-id "$CKFDW_KEY_ID" \
+				--key-file "$CKFDW_KEY_FILE" --records 20000 --connections "$c" \
+				--ckemu-pid "$BENCH_PID_FAST" >>"$out.$c"
+		done
+	done
+	curl -sf -X POST "$BENCH_URL_FAST/_ckemu/reset" >/dev/null
+	# records R requests Q connections C ms T ckemu_cpu_ms E client_cpu_ms K
+	ms1=$(median_column "$out.1" 8)
+	ms2=$(median_column "$out.2" 8)
+	req1=$(median_column "$out.1" 4)
+	req2=$(median_column "$out.2" 4)
+	note1=$(cpu_note client "$(sum_column "$out.1" 12)" "$(sum_column "$out.1" 10)" "$(sum_column "$out.1" 8)")
+	note2=$(cpu_note client "$(sum_column "$out.2" 12)" "$(sum_column "$out.2" 10)" "$(sum_column "$out.2" 8)")
+
+	progress "emu: writing a seed of $seed_n records"
+	local seed="$WORK_DIR/emu-seed.json" portfile="$WORK_DIR/emu-seed.port" pid t0 t1 load_ms cpu_ms hwm rss
+	"$WORK_DIR/emu_load" seed --records "$seed_n" --out "$seed"
+	progress "emu: loading it"
+	rm -f "$portfile"
+	t0=$(date +%s%N)
+	"$CKFDW_ROOT/test/ckemu/ckemu" --listen 127.0.0.1:0 --port-file "$portfile" \
+		--s2s-key "$CKFDW_KEY_ID=$WORK_DIR/pub.pem" --schema "$CKFDW_ROOT/test/data/gallery.ckdb" \
+		--data "$seed" --container iCloud.com.example.Gallery --quiet >"$WORK_DIR/emu-seed.log" 2>&1 &
+	pid=$!
+	while [ ! -s "$portfile" ]; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "ckemu did not load the seed:" >&2
+			cat "$WORK_DIR/emu-seed.log" >&2
+			rm -f "$seed"
+			return 1
+		fi
+		sleep 0.05
+	done
+	t1=$(date +%s%N)
+	load_ms=$(((t1 - t0) / 1000000))
+	cpu_ms=$("$WORK_DIR/cpu-ms" "$pid")
+	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	local seed_kb=$(($(stat -c %s "$seed") / 1024))
+	rm -f "$seed"
+
+	headline '  %-24s creates %s rec/s from 2 connections (1: %s rec/s) | %s every-type records seeded in %s s, peak %s MB' \
+		"ckemu:" "$(commas "$(rate 20000 "$ms2")")" "$(commas "$(rate 20000 "$ms1")")" \
+		"$(commas "$seed_n")" "$(awk -v m="$load_ms" 'BEGIN { printf "%.1f", m / 1000 }')" \
+		"$(commas $((hwm / 1024)))"
+	row "creates, 1 connection" "$req1" "$ms1" 20000 "$note1"
+	row "creates, 2 connections" "$req2" "$ms2" 20000 "$note2"
+	printf '    ckemu CPU per record created: %s us (1 connection), %s us (2 connections)\n' \
+		"$(awk -v e="$(sum_column "$out.1" 10)" -v r="$RUNS" 'BEGIN { printf "%.1f", e * 1000 / (r * 20000) }')" \
+		"$(awk -v e="$(sum_column "$out.2" 10)" -v r="$RUNS" 'BEGIN { printf "%.1f", e * 1000 / (r * 20000) }')"
+	printf '    seed of %s records (%s MB of JSON): loaded in %s ms (%s ms of CPU); peak RSS %s MB, %s MB after the load (%s bytes a record, the file text kept for resets included)\n' \
+		"$(commas "$seed_n")" "$(commas $((seed_kb / 1024)))" "$(commas "$load_ms")" "$(commas "$cpu_ms")" \
+		"$(commas $((hwm / 1024)))" "$(commas $((rss / 1024)))" "$(commas $((rss * 1024 / seed_n)))"
+}
+
 in_cluster()
 {
 	local section rc failed=0
@@ -762,7 +835,7 @@ in_cluster()
 		"PostgreSQL $(bpsql -At -c 'SHOW server_version' | cut -d' ' -f1), ckemu on 127.0.0.1"
 	# other work on the machine skews every number: say how busy it was
 	echo "CPU in use by other processes just before the first measurement: $(cpu_busy_now)"
-	for section in ${BENCH_SECTIONS:-scan wan memory insert lookup changes}; do
+	for section in ${BENCH_SECTIONS:-scan wan memory insert lookup changes emu}; do
 		section=section_$section
 		set +e
 		(set -e; $section)
@@ -841,10 +914,10 @@ else
 	fi
 	grep -i 'warning:' "$WORK_DIR/build.log" >&2 || true
 fi
-for prog in fetch_pages modify_batches; do
+for prog in fetch_pages modify_batches emu_load; do
 	cc -O2 -Wall -Wextra -Wno-unused-parameter -Isrc -I/usr/include/json-c \
 		-o "$WORK_DIR/$prog" "test/bench/$prog.c" test/bench/bench_common.c src/ck/*.c \
-		-lcurl -ljson-c -lcrypto
+		-lcurl -ljson-c -lcrypto -lpthread
 done
 
 make_test_keys "$WORK_DIR"

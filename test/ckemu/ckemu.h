@@ -126,9 +126,11 @@ typedef struct EmuMap
 	EmuMapEntry **buckets;
 	size_t		nbuckets;
 	size_t		count;
+	bool		borrowed_keys;	/* keys are the caller's, alive while mapped */
 } EmuMap;
 
 extern void emu_map_init(EmuMap *map);
+extern void emu_map_init_borrowed(EmuMap *map);
 extern void *emu_map_get(const EmuMap *map, const char *key);
 extern void emu_map_put(EmuMap *map, const char *key, void *value);
 extern void *emu_map_remove(EmuMap *map, const char *key);
@@ -269,17 +271,22 @@ typedef struct EmuScalar
 	EmuRefAction action;		/* REFERENCE */
 } EmuScalar;
 
+/*
+ * A value parsed by emu_value_parse is packed: one allocation holds the
+ * scalars, their strings and the JSON text, and items points at it.
+ */
 typedef struct EmuValue
 {
 	CkFieldType type;
 	int			n;				/* elements; 1 for a scalar */
+	bool		packed;			/* items is the one block (see above) */
 	EmuScalar  *items;
 	char	   *json;			/* the wire "value" as JSON text */
 } EmuValue;
 
 typedef struct EmuField
 {
-	char	   *name;
+	const char *name;			/* interned (emu_intern): never freed */
 	EmuValue	v;
 } EmuField;
 
@@ -309,16 +316,20 @@ extern void emu_type_mismatch(char *err, size_t errlen, CkFieldType expected,
  * store.c: scopes, zones, records, change logs
  * ------------------------------------------------------------------------
  */
+/*
+ * A record is one allocation with its name after it; type and users are
+ * interned (emu_intern), shared by every record and never freed.
+ */
 typedef struct EmuRecord
 {
-	char	   *name;
-	char	   *type;
+	char	   *name;			/* inside the record's allocation */
+	const char *type;
 	char		tag[16];		/* recordChangeTag */
 	bool		deleted;		/* a tombstone, kept for the change feed */
 	int64_t		created_ms;
 	int64_t		modified_ms;
-	char	   *created_user;
-	char	   *modified_user;
+	const char *created_user;
+	const char *modified_user;
 	EmuField   *fields;
 	int			nfields;
 	int64_t		seq;			/* zone change sequence of the last change */
@@ -399,6 +410,7 @@ extern uint64_t emu_store_gen;	/* bumped on every write, under the write lock */
 extern uint64_t emu_store_free_gen;	/* bumped whenever records are freed */
 
 extern void emu_store_init(void);
+extern const char *emu_intern(const char *s);
 extern void emu_store_clear(void);
 extern EmuScope *emu_scope_get(const char *container, const char *environment,
 							   const char *database, const char *owner);

@@ -46,7 +46,9 @@ typedef struct EmuOpResult
 	bool		ok;
 	char		code[40];
 	char		reason[512];
-	CkBuf		text;			/* the rendered success entry */
+	CkBuf	   *texts;			/* the request's rendered entries, one buffer */
+	size_t		off;			/* this entry's text in texts */
+	size_t		len;
 } EmuOpResult;
 
 static bool
@@ -141,7 +143,7 @@ emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
 		{
 			if (!nulls_allowed)
 				continue;
-			f->name = emu_strdup(name);
+			f->name = emu_intern(name);
 			n++;
 			continue;
 		}
@@ -174,7 +176,7 @@ emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
 		}
 		if (!emu_value_parse(value, ftype, mode, &f->v, err, errlen))
 			goto fail;
-		f->name = emu_strdup(name);
+		f->name = emu_intern(name);
 		n++;
 	}
 	*out = arr;
@@ -203,17 +205,14 @@ emu_merge_fields(const EmuRecord *old, EmuField *given, int ngiven,
 				break;
 		if (j < ngiven)
 			continue;			/* replaced or cleared below */
-		arr[n].name = emu_strdup(old->fields[i].name);
+		arr[n].name = old->fields[i].name;
 		emu_value_copy(&arr[n].v, &old->fields[i].v);
 		n++;
 	}
 	for (j = 0; j < ngiven; j++)
 	{
 		if (emu_field_is_null(&given[j]))
-		{
-			free(given[j].name);
 			continue;
-		}
 		arr[n++] = given[j];
 	}
 	free(given);
@@ -231,10 +230,7 @@ emu_drop_nulls(EmuField *fields, int *n)
 	for (i = 0; i < *n; i++)
 	{
 		if (emu_field_is_null(&fields[i]))
-		{
-			free(fields[i].name);
 			continue;
-		}
 		fields[j++] = fields[i];
 	}
 	*n = j;
@@ -402,7 +398,7 @@ emu_size_ok(EmuField *fields, int n, EmuOpResult *res)
 
 /*
  * Apply one operation.  Everything is checked before the store changes.
- * On success res->text holds the answer entry.
+ * On success res->texts holds the answer entry at res->off, res->len.
  */
 /* A write of a cloudkit.share record, by operation type. */
 static bool
@@ -420,8 +416,10 @@ emu_apply_share_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *
 		op = "update";
 	else
 		op = "upsert";
-	res->ok = emu_share_modify(req, zone, op, name, jrec, check_tag, &res->text,
+	res->off = res->texts->len;
+	res->ok = emu_share_modify(req, zone, op, name, jrec, check_tag, res->texts,
 							   res->code, sizeof(res->code), res->reason, sizeof(res->reason));
+	res->len = res->texts->len - res->off;
 	return res->ok;
 }
 
@@ -490,9 +488,11 @@ emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
 		}
 		if (!emu_delete_cascade(existing, now, res))
 			return false;
-		emu_lit(&res->text, "{\"recordName\":");
-		emu_json_string(&res->text, name);
-		emu_lit(&res->text, ",\"deleted\":true}");
+		res->off = res->texts->len;
+		emu_lit(res->texts, "{\"recordName\":");
+		emu_json_string(res->texts, name);
+		emu_lit(res->texts, ",\"deleted\":true}");
+		res->len = res->texts->len - res->off;
 		res->ok = true;
 		return true;
 	}
@@ -545,7 +545,9 @@ emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
 
 	saved = emu_record_put(zone, name, rtype, fields, nfields, req->caller.user, now);
 	emu_share_note_record(zone, saved, jrec, creating);
-	emu_render_record(&res->text, saved, keys, nas);
+	res->off = res->texts->len;
+	emu_render_record(res->texts, saved, keys, nas);
+	res->len = res->texts->len - res->off;
 	res->ok = true;
 	return true;
 }
@@ -565,7 +567,7 @@ emu_render_results(CkBuf *out, EmuOpResult *results, const char **names, int n,
 			emu_render_record_error(out, names[i], "ATOMIC_ERROR",
 									"Atomic failure: record will not be saved because of an error in another record of the atomic batch");
 		else if (results[i].ok)
-			ck_buf_append(out, results[i].text.data, results[i].text.len);
+			ck_buf_append(out, results[i].texts->data + results[i].off, results[i].len);
 		else
 			emu_render_record_error(out, names[i], results[i].code, results[i].reason);
 	}
@@ -583,6 +585,7 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 	const char **names = NULL;
 	char	  **generated = NULL;
 	EmuMap		seen;
+	CkBuf		texts;			/* every operation's rendered entry */
 	bool		atomic = true;
 	bool		nas = false;
 	int			n,
@@ -591,6 +594,7 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 	int64_t		now = ck_now_ms();
 	char		err[256];
 
+	ck_buf_init(&texts);
 	jops = emu_body_array(req, body, "operations", "operations", EMU_MAX_OPERATIONS, &n);
 	if (jops == NULL || !emu_body_bool(req, body, "atomic", &atomic) ||
 		!emu_body_bool(req, body, "numbersAsStrings", &nas))
@@ -608,7 +612,7 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 	}
 
 	/* the shape of every operation, before anything is applied */
-	emu_map_init(&seen);
+	emu_map_init_borrowed(&seen);	/* names live in the body, or in generated */
 	types = emu_malloc(sizeof(EmuOpType) * (n > 0 ? n : 1));
 	names = emu_malloc(sizeof(char *) * (n > 0 ? n : 1));
 	generated = calloc(n > 0 ? n : 1, sizeof(char *));
@@ -702,7 +706,7 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 		EmuKeys		keys;
 		json_object *kd = emu_get(op, "desiredKeys");
 
-		ck_buf_init(&results[i].text);
+		results[i].texts = &texts;
 		if (kd == NULL || json_object_is_type(kd, json_type_null))
 			kd = emu_get(jrec, "desiredKeys");
 		if (!emu_keys_parse(kd, &keys, &top, err, sizeof(err)))
@@ -744,9 +748,7 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 	req->answered = true;
 
 done:
-	if (results != NULL)
-		for (i = 0; i < n; i++)
-			ck_buf_free(&results[i].text);
+	ck_buf_free(&texts);
 	if (generated != NULL)
 		for (i = 0; i < n; i++)
 			free(generated[i]);

@@ -362,11 +362,11 @@ emu_record_value(const EmuRecord *rec, const char *field, EmuSys sys,
 			return tmp;
 		case SYS_CREATED_BY:
 			tmp->type.elem = CK_TYPE_REFERENCE;
-			tmpitem->s = rec->created_user;
+			tmpitem->s = (char *) rec->created_user;
 			return tmp;
 		case SYS_MODIFIED_BY:
 			tmp->type.elem = CK_TYPE_REFERENCE;
-			tmpitem->s = rec->modified_user;
+			tmpitem->s = (char *) rec->modified_user;
 			return tmp;
 		case SYS_ETAG:
 			tmp->type.elem = CK_TYPE_STRING;

@@ -76,17 +76,46 @@ emu_schema_has_type(EmuSchemaSet *set, const char *type)
  * always exist; their indexes come from the schema when it lists them.
  * Returns false when the type itself is unknown.
  */
+/*
+ * ck_schema_find_type/_field, comparing first letters before strcmp: every
+ * field of every record written is looked up here.
+ */
+static CkSchemaRecordType *
+emu_find_type(CkSchema *schema, const char *name)
+{
+	int			i;
+
+	if (schema == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < schema->ntypes; i++)
+		if (schema->types[i].name[0] == name[0] && strcmp(schema->types[i].name, name) == 0)
+			return &schema->types[i];
+	return NULL;
+}
+
+static CkSchemaField *
+emu_find_field(CkSchemaRecordType *type, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < type->nfields; i++)
+		if (type->fields[i].name[0] == name[0] && strcmp(type->fields[i].name, name) == 0)
+			return &type->fields[i];
+	return NULL;
+}
+
 bool
 emu_schema_field(EmuSchemaSet *set, const char *type, const char *field,
 				 EmuFieldInfo *info)
 {
-	CkSchemaRecordType *t = ck_schema_find_type(emu_schema_of(set), type);
+	CkSchemaRecordType *t = emu_find_type(emu_schema_of(set), type);
 	CkSchemaField *f;
 	int			i;
 	bool		permissive = emu_schema_permissive(set);
 
 	memset(info, 0, sizeof(*info));
-	for (i = 0; i < NSYSTEM_FIELDS; i++)
+	/* every system field starts with "___"; most fields need no look */
+	for (i = (field[0] == '_' ? 0 : NSYSTEM_FIELDS); i < NSYSTEM_FIELDS; i++)
 	{
 		if (strcmp(field, system_fields[i].name) == 0)
 		{
@@ -103,7 +132,7 @@ emu_schema_field(EmuSchemaSet *set, const char *type, const char *field,
 			info->queryable = info->sortable = true;
 		return false;
 	}
-	f = ck_schema_find_field(t, field);
+	f = emu_find_field(t, field);
 	if (f != NULL)
 	{
 		info->known = true;

@@ -41,6 +41,7 @@ emu_read_file(const char *path, char **out, char *err, size_t errlen)
 	CkBuf		buf;
 	char		chunk[65536];
 	size_t		n;
+	long		size;
 
 	if (f == NULL)
 	{
@@ -48,6 +49,14 @@ emu_read_file(const char *path, char **out, char *err, size_t errlen)
 		return false;
 	}
 	ck_buf_init(&buf);
+	/* a big seed is read at once, without growing the buffer step by step */
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0)
+	{
+		buf.data = emu_malloc((size_t) size + 1);
+		buf.cap = (size_t) size + 1;
+		buf.len = fread(buf.data, 1, (size_t) size, f);
+		buf.data[buf.len] = '\0';
+	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		ck_buf_append(&buf, chunk, n);
 	if (ferror(f))
@@ -172,10 +181,7 @@ emu_seed_record(EmuScope *scope, EmuZone *zone, json_object *jr, const char *cre
 	rec->created_ms = created;
 	rec->modified_ms = modified >= 0 ? modified : created;
 	if (modified_user != NULL)
-	{
-		free(rec->modified_user);
-		rec->modified_user = emu_strdup(modified_user);
-	}
+		rec->modified_user = emu_intern(modified_user);
 	if (tag != NULL && *tag != '\0' && strlen(tag) < sizeof(rec->tag))
 	{
 		strcpy(rec->tag, tag);
@@ -194,8 +200,17 @@ emu_stop_pending(void)
 		(sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1);
 }
 
+static bool emu_seed_records_text(EmuScope *scope, EmuZone *zone, const char *creator,
+								  const char *p, const char *end, char *err, size_t errlen);
+
+/*
+ * One entry of "seeds".  Its records are either in e (an array) or, when
+ * the entry came from a seed file, the text of that array from recs to
+ * recs_end, parsed one record at a time.
+ */
 static bool
-emu_seed_entry(json_object *e, char *err, size_t errlen)
+emu_seed_entry(json_object *e, const char *recs, const char *recs_end,
+			   char *err, size_t errlen)
 {
 	const char *container,
 			   *env,
@@ -284,6 +299,8 @@ emu_seed_entry(json_object *e, char *err, size_t errlen)
 	}
 
 	creator = owner_urn[0] ? owner_urn : emu_default_creator();
+	if (recs != NULL)
+		return emu_seed_records_text(scope, zone, creator, recs, recs_end, err, errlen);
 	n = jrecs ? (int) json_object_array_length(jrecs) : 0;
 	for (i = 0; i < n; i++)
 	{
@@ -306,38 +323,378 @@ emu_seed_entry(json_object *e, char *err, size_t errlen)
 	return true;
 }
 
+/* ---------------------------------------------------------------- streaming */
+
+/*
+ * A seed file can hold a million records: parsing it into one JSON tree
+ * would take many times its size in memory.  So the file's structure
+ * ({"seeds": [{..., "records": [...]}, ...]}) is walked here as text, and
+ * json-c parses one record (or one small member of an entry) at a time.
+ */
+
+static const char *
+emu_skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* After the string starting at p (at its '"'), or NULL when it never ends. */
+static const char *
+emu_skip_string(const char *p, const char *end)
+{
+	for (p++; p < end; p++)
+	{
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+	}
+	return NULL;
+}
+
+/*
+ * After the JSON value starting at p, or NULL when it is malformed.  Only
+ * the nesting is checked; json-c checks every value it is handed.
+ */
+static const char *
+emu_skip_value(const char *p, const char *end)
+{
+	int			depth = 0;
+
+	do
+	{
+		p = emu_skip_ws(p, end);
+		if (p >= end)
+			return NULL;
+		switch (*p)
+		{
+			case '"':
+				p = emu_skip_string(p, end);
+				if (p == NULL)
+					return NULL;
+				break;
+			case '{':
+			case '[':
+				depth++;
+				p++;
+				break;
+			case '}':
+			case ']':
+				if (depth == 0)
+					return NULL;
+				depth--;
+				p++;
+				break;
+			case ',':
+			case ':':
+				if (depth == 0)
+					return NULL;
+				p++;
+				break;
+			default:
+				/* a number or a literal */
+				if (!((*p >= '0' && *p <= '9') || *p == '-' || (*p >= 'a' && *p <= 'z')))
+					return NULL;
+				while (p < end && ((*p >= '0' && *p <= '9') || *p == '-' || *p == '+' ||
+								   *p == '.' || (*p >= 'a' && *p <= 'z') || *p == 'E'))
+					p++;
+				break;
+		}
+	} while (depth > 0);
+	return p;
+}
+
+/* json-c's value of the text from p to end, or NULL. */
+static json_object *
+emu_parse_span(json_tokener *tok, const char *p, const char *end)
+{
+	json_object *obj;
+
+	json_tokener_reset(tok);
+	obj = json_tokener_parse_ex(tok, p, (int) (end - p));
+	/* a bare number cannot know it has ended: show it a delimiter */
+	if (obj == NULL && json_tokener_get_error(tok) == json_tokener_continue)
+		obj = json_tokener_parse_ex(tok, " ", 1);
+	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success)
+	{
+		json_object_put(obj);
+		return NULL;
+	}
+	return obj;
+}
+
+/*
+ * Walk the members of the object at p ('{'): for each, fn gets the key
+ * (decoded) and the value's text.  Returns the position after the object,
+ * or NULL when it is malformed or fn fails (fn then sets *failed).
+ */
+typedef bool (*EmuMemberFn) (void *arg, const char *key, const char *v, const char *vend);
+
+static const char *
+emu_walk_object(json_tokener *tok, const char *p, const char *end, EmuMemberFn fn, void *arg,
+				bool *failed)
+{
+	*failed = false;
+	p = emu_skip_ws(p, end);
+	if (p >= end || *p != '{')
+		return NULL;
+	p = emu_skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return p + 1;
+	for (;;)
+	{
+		const char *kend,
+				   *v,
+				   *vend;
+		json_object *jkey;
+		bool		ok;
+
+		if (p >= end || *p != '"' || (kend = emu_skip_string(p, end)) == NULL)
+			return NULL;
+		jkey = emu_parse_span(tok, p, kend);
+		if (jkey == NULL)
+			return NULL;
+		p = emu_skip_ws(kend, end);
+		if (p >= end || *p != ':')
+		{
+			json_object_put(jkey);
+			return NULL;
+		}
+		v = emu_skip_ws(p + 1, end);
+		vend = emu_skip_value(v, end);
+		if (vend == NULL)
+		{
+			json_object_put(jkey);
+			return NULL;
+		}
+		ok = fn(arg, json_object_get_string(jkey), v, vend);
+		json_object_put(jkey);
+		if (!ok)
+		{
+			*failed = true;
+			return NULL;
+		}
+		p = emu_skip_ws(vend, end);
+		if (p < end && *p == ',')
+		{
+			p = emu_skip_ws(p + 1, end);
+			/* json-c allows a trailing comma */
+			if (p < end && *p == '}')
+				return p + 1;
+			continue;
+		}
+		if (p < end && *p == '}')
+			return p + 1;
+		return NULL;
+	}
+}
+
+/* One entry of "seeds" being read: its small members, its records' text. */
+typedef struct EmuSeedEntryText
+{
+	json_tokener *tok;
+	json_object *members;
+	const char *recs;
+	const char *recs_end;
+} EmuSeedEntryText;
+
+static bool
+emu_entry_member(void *arg, const char *key, const char *v, const char *vend)
+{
+	EmuSeedEntryText *et = arg;
+	json_object *value;
+
+	if (strcmp(key, "records") == 0 && *v == '[')
+	{
+		et->recs = v;
+		et->recs_end = vend;
+		json_object_object_del(et->members, "records");
+		return true;
+	}
+	value = emu_parse_span(et->tok, v, vend);
+	if (value == NULL)
+		return false;
+	if (strcmp(key, "records") == 0)
+		et->recs = NULL;
+	json_object_object_add(et->members, key, value);
+	return true;
+}
+
+/* The records of one entry, from the text of their array. */
+static bool
+emu_seed_records_text(EmuScope *scope, EmuZone *zone, const char *creator,
+					  const char *p, const char *end, char *err, size_t errlen)
+{
+	json_tokener *tok = json_tokener_new();
+	int			i = 0;
+	bool		ok = true;
+
+	p = emu_skip_ws(p + 1, end);	/* after '[' */
+	if (p < end && *p == ']')
+		p = end;
+	while (ok && p < end)
+	{
+		const char *vend = emu_skip_value(p, end);
+		json_object *jr = vend ? emu_parse_span(tok, p, vend) : NULL;
+		char		e2[512];
+
+		/* a big seed takes seconds: let SIGTERM/SIGINT stop it */
+		if (i % 1024 == 1023 && emu_stop_pending())
+		{
+			snprintf(err, errlen, "interrupted by a signal");
+			ok = false;
+		}
+		else if (jr == NULL)
+		{
+			snprintf(err, errlen, "records[%d]: not valid JSON", i);
+			ok = false;
+		}
+		else if (!emu_seed_record(scope, zone, jr, creator, e2, sizeof(e2)))
+		{
+			snprintf(err, errlen, "records[%d]: %s", i, e2);
+			ok = false;
+		}
+		json_object_put(jr);
+		if (!ok)
+			break;
+		i++;
+		p = emu_skip_ws(vend, end);
+		if (p < end && *p == ',')
+		{
+			p = emu_skip_ws(p + 1, end);
+			if (p < end && *p == ']')
+				break;			/* json-c allows a trailing comma */
+		}
+		else if (p < end && *p == ']')
+			break;
+		else
+		{
+			snprintf(err, errlen, "records[%d]: not valid JSON", i);
+			ok = false;
+		}
+	}
+	json_tokener_free(tok);
+	return ok;
+}
+
+/* The root's members: "seeds" is loaded entry by entry, others ignored. */
+typedef struct EmuSeedRoot
+{
+	json_tokener *tok;
+	const char *path;
+	bool		have_seeds;
+	bool		bad_json;
+	char	   *err;
+	size_t		errlen;
+} EmuSeedRoot;
+
+static bool
+emu_root_member(void *arg, const char *key, const char *v, const char *vend)
+{
+	EmuSeedRoot *root = arg;
+	const char *p;
+	int			i = 0;
+
+	if (strcmp(key, "seeds") != 0 || *v != '[')
+		return true;
+	root->have_seeds = true;
+	p = emu_skip_ws(v + 1, vend);
+	if (p < vend && *p == ']')
+		return true;
+	for (;;)
+	{
+		EmuSeedEntryText et;
+		const char *eend;
+		char		e[768];
+		bool		failed;
+		bool		ok;
+
+		memset(&et, 0, sizeof(et));
+		et.tok = root->tok;
+		et.members = json_object_new_object();
+		if (*p == '{')
+			eend = emu_walk_object(root->tok, p, vend, emu_entry_member, &et, &failed);
+		else
+		{
+			/* not a dictionary: emu_seed_entry says so */
+			json_object_put(et.members);
+			eend = emu_skip_value(p, vend);
+			et.members = eend ? emu_parse_span(root->tok, p, eend) : NULL;
+			failed = false;
+		}
+		if (eend == NULL || et.members == NULL)
+		{
+			json_object_put(et.members);
+			root->bad_json = true;
+			return false;
+		}
+		ok = emu_seed_entry(et.members, et.recs, et.recs_end, e, sizeof(e));
+		json_object_put(et.members);
+		if (!ok)
+		{
+			snprintf(root->err, root->errlen, "%s: seeds[%d]: %s", root->path, i, e);
+			return false;
+		}
+		i++;
+		p = emu_skip_ws(eend, vend);
+		if (p < vend && *p == ',')
+		{
+			p = emu_skip_ws(p + 1, vend);
+			if (p < vend && *p == ']')
+				return true;	/* json-c allows a trailing comma */
+		}
+		else if (p < vend && *p == ']')
+			return true;
+		else
+		{
+			root->bad_json = true;
+			return false;
+		}
+	}
+}
+
 static bool
 emu_seed_load_text(const char *path, const char *text, char *err, size_t errlen)
 {
-	json_object *root = json_tokener_parse(text);
-	json_object *seeds = emu_get(root, "seeds");
-	int			i,
-				n;
+	const char *end = text + strlen(text);
+	const char *p = emu_skip_ws(text, end);
+	EmuSeedRoot root;
+	bool		failed;
 
-	if (root == NULL)
+	memset(&root, 0, sizeof(root));
+	root.path = path;
+	root.err = err;
+	root.errlen = errlen;
+	if (p >= end || *p != '{')
+	{
+		/* not an object: say whether it is JSON at all */
+		json_object *any = json_tokener_parse(text);
+
+		if (any == NULL)
+			snprintf(err, errlen, "%s: not valid JSON", path);
+		else
+			snprintf(err, errlen, "%s: expected {\"seeds\": [...]}", path);
+		json_object_put(any);
+		return false;
+	}
+	root.tok = json_tokener_new();
+	p = emu_walk_object(root.tok, p, end, emu_root_member, &root, &failed);
+	json_tokener_free(root.tok);
+	if (failed && !root.bad_json)
+		return false;			/* err is set */
+	/* like json_tokener_parse, ignore what follows the value */
+	if (p == NULL)
 	{
 		snprintf(err, errlen, "%s: not valid JSON", path);
 		return false;
 	}
-	if (seeds == NULL || !json_object_is_type(seeds, json_type_array))
+	if (!root.have_seeds)
 	{
-		json_object_put(root);
 		snprintf(err, errlen, "%s: expected {\"seeds\": [...]}", path);
 		return false;
 	}
-	n = (int) json_object_array_length(seeds);
-	for (i = 0; i < n; i++)
-	{
-		char		e[768];
-
-		if (!emu_seed_entry(json_object_array_get_idx(seeds, i), e, sizeof(e)))
-		{
-			snprintf(err, errlen, "%s: seeds[%d]: %s", path, i, e);
-			json_object_put(root);
-			return false;
-		}
-	}
-	json_object_put(root);
 	return true;
 }
 

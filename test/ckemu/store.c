@@ -21,6 +21,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +42,56 @@ static uint64_t tag_counter = 36 * 36;	/* tags start at three base-36 digits */
 
 static void emu_zone_free_contents(EmuZone *zone);
 
+/*
+ * Interned strings: record types, user names and field names repeat in
+ * every record, so each distinct text is stored once and records point at
+ * it.  They are never freed; there are only as many as the schema has names
+ * and the emulator has users.
+ */
+static pthread_mutex_t intern_lock = PTHREAD_MUTEX_INITIALIZER;
+static EmuMap interned;
+
+const char *
+emu_intern(const char *s)
+{
+	const char *found;
+
+	if (s == NULL)
+		return NULL;
+	pthread_mutex_lock(&intern_lock);
+	if (interned.buckets == NULL)
+		emu_map_init_borrowed(&interned);
+	found = emu_map_get(&interned, s);
+	if (found == NULL)
+	{
+		char	   *copy = emu_strdup(s);
+
+		emu_map_put(&interned, copy, copy);
+		found = copy;
+	}
+	pthread_mutex_unlock(&intern_lock);
+	return found;
+}
+
 void
 emu_store_init(void)
 {
 	scopes = NULL;
 	scopes_tail = &scopes;
 	schema_sets = NULL;
+
+	/*
+	 * Every request builds and frees a JSON tree while the store only grows:
+	 * without these, glibc gives the freed top of the heap back to the
+	 * kernel after each request and takes it again (page faults) for the
+	 * next one.  No fast bins: freeing the request's large buffers would
+	 * then merge thousands of small chunks each time (tcache still serves
+	 * small allocations quickly).
+	 */
+	mallopt(M_MXFAST, 0);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	mallopt(M_TOP_PAD, 16 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 }
 
 void
@@ -155,7 +200,7 @@ emu_zone_new(EmuScope *scope, const char *name, const char *owner, bool is_defau
 	zone->scope = scope;
 	zone->incarnation = ++incarnation_counter;
 	zone->life_incarnation = zone->incarnation;
-	emu_map_init(&zone->records);
+	emu_map_init_borrowed(&zone->records);
 	emu_map_init(&zone->backrefs);
 	return zone;
 }
@@ -357,7 +402,7 @@ emu_zone_create(EmuScope *scope, const char *name, const char *owner)
 		zone->deleted = false;
 		zone->incarnation = ++incarnation_counter;
 		zone->life_incarnation = zone->incarnation;
-		emu_map_init(&zone->records);
+		emu_map_init_borrowed(&zone->records);
 		emu_map_init(&zone->backrefs);
 	}
 	else
@@ -377,10 +422,6 @@ static void
 emu_record_free(EmuRecord *rec)
 {
 	emu_fields_free(rec->fields, rec->nfields);
-	free(rec->name);
-	free(rec->type);
-	free(rec->created_user);
-	free(rec->modified_user);
 	free(rec);
 }
 
@@ -454,10 +495,7 @@ emu_fields_free(EmuField *fields, int n)
 	int			i;
 
 	for (i = 0; i < n; i++)
-	{
-		free(fields[i].name);
 		emu_value_free(&fields[i].v);
-	}
 	free(fields);
 }
 
@@ -614,20 +652,23 @@ emu_record_put(EmuZone *zone, const char *name, const char *type,
 		emu_batch_save(zone, rec, true);
 	if (rec == NULL)
 	{
-		rec = emu_malloc(sizeof(EmuRecord));
+		size_t		len = strlen(name) + 1;
+
+		/* the name lives right after the record; the map borrows it */
+		rec = emu_malloc(sizeof(EmuRecord) + len);
 		memset(rec, 0, sizeof(*rec));
-		rec->name = emu_strdup(name);
+		rec->name = (char *) (rec + 1);
+		memcpy(rec->name, name, len);
 		rec->zone = zone;
 		rec->deleted = true;	/* so that the creation branch below runs */
-		emu_map_put(&zone->records, name, rec);
+		emu_map_put(&zone->records, rec->name, rec);
 		emu_batch_save(zone, rec, false);
 	}
 	if (rec->deleted)
 	{
 		rec->deleted = false;
 		rec->created_ms = now_ms;
-		free(rec->created_user);
-		rec->created_user = emu_strdup(user);
+		rec->created_user = emu_intern(user);
 		rec->serial = emu_next_serial();
 		emu_order_append(rec);
 	}
@@ -638,13 +679,9 @@ emu_record_put(EmuZone *zone, const char *name, const char *type,
 	rec->fields = fields;
 	rec->nfields = nfields;
 	if (rec->type == NULL || strcmp(rec->type, type) != 0)
-	{
-		free(rec->type);
-		rec->type = emu_strdup(type);
-	}
+		rec->type = emu_intern(type);
 	rec->modified_ms = now_ms;
-	free(rec->modified_user);
-	rec->modified_user = emu_strdup(user);
+	rec->modified_user = emu_intern(user);
 	emu_new_change_tag(rec->tag);
 	emu_record_refs(rec, true);
 	emu_log_append(rec);
@@ -764,13 +801,10 @@ emu_batch_save(EmuZone *zone, EmuRecord *rec, bool existed)
 	u->saved = *rec;
 	if (existed)
 	{
-		u->saved.type = emu_strdup(rec->type);
-		u->saved.created_user = emu_strdup(rec->created_user);
-		u->saved.modified_user = emu_strdup(rec->modified_user);
 		u->saved.fields = emu_malloc(sizeof(EmuField) * (rec->nfields > 0 ? rec->nfields : 1));
 		for (i = 0; i < rec->nfields; i++)
 		{
-			u->saved.fields[i].name = emu_strdup(rec->fields[i].name);
+			u->saved.fields[i].name = rec->fields[i].name;
 			emu_value_copy(&u->saved.fields[i].v, &rec->fields[i].v);
 		}
 	}
@@ -787,9 +821,6 @@ emu_batch_save(EmuZone *zone, EmuRecord *rec, bool existed)
 static void
 emu_undo_free(EmuUndo *u)
 {
-	free(u->saved.type);
-	free(u->saved.created_user);
-	free(u->saved.modified_user);
 	emu_fields_free(u->saved.fields, u->saved.nfields);
 }
 
@@ -832,10 +863,7 @@ emu_batch_rollback(void)
 			continue;
 		}
 		emu_fields_free(rec->fields, rec->nfields);
-		free(rec->type);
-		free(rec->created_user);
-		free(rec->modified_user);
-		*rec = u->saved;		/* takes over the saved copies */
+		*rec = u->saved;		/* takes over the saved fields */
 		if (!rec->deleted)
 		{
 			zone->order[rec->order_idx] = rec;

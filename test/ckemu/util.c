@@ -88,9 +88,18 @@ emu_map_init(EmuMap *map)
 {
 	map->nbuckets = 16;
 	map->count = 0;
+	map->borrowed_keys = false;
 	map->buckets = calloc(map->nbuckets, sizeof(EmuMapEntry *));
 	if (map->buckets == NULL)
 		emu_oom();
+}
+
+/* A map that keeps the caller's key pointers instead of copies. */
+void
+emu_map_init_borrowed(EmuMap *map)
+{
+	emu_map_init(map);
+	map->borrowed_keys = true;
 }
 
 static void
@@ -147,11 +156,13 @@ emu_map_put(EmuMap *map, const char *key, void *value)
 		if (e->hash == h && strcmp(e->key, key) == 0)
 		{
 			e->value = value;
+			if (map->borrowed_keys)
+				e->key = (char *) key;
 			return;
 		}
 	}
 	e = emu_malloc(sizeof(EmuMapEntry));
-	e->key = emu_strdup(key);
+	e->key = map->borrowed_keys ? (char *) key : emu_strdup(key);
 	e->value = value;
 	e->hash = h;
 	e->next = map->buckets[k];
@@ -176,7 +187,8 @@ emu_map_remove(EmuMap *map, const char *key)
 			void	   *v = e->value;
 
 			*pe = e->next;
-			free(e->key);
+			if (!map->borrowed_keys)
+				free(e->key);
 			free(e);
 			map->count--;
 			return v;
@@ -203,7 +215,8 @@ emu_map_free(EmuMap *map, void (*free_value) (void *))
 
 			if (free_value)
 				free_value(e->value);
-			free(e->key);
+			if (!map->borrowed_keys)
+				free(e->key);
 			free(e);
 			e = next;
 		}

@@ -133,10 +133,48 @@ emu_json_double(json_object *v, bool strings_ok, double *out)
 	}
 }
 
+/*
+ * While a value is parsed, its strings go into the thread's scratch buffer
+ * and a scalar's s/zone hold their offset there plus one (NULL stays
+ * NULL); emu_value_pack turns them into pointers into the packed block.
+ */
+static char *
+emu_scratch_str(CkBuf *strs, const char *s, size_t len)
+{
+	size_t		off = strs->len;
+
+	ck_buf_append(strs, s, len + 1);	/* with its NUL */
+	return (char *) (uintptr_t) (off + 1);
+}
+
+static const char *
+emu_scratch_str_at(const CkBuf *strs, const char *enc)
+{
+	return strs->data + ((uintptr_t) enc - 1);
+}
+
+/* A decimal integer, without printf. */
+static void
+emu_append_int64(CkBuf *buf, int64_t v)
+{
+	char		tmp[24];
+	char	   *p = tmp + sizeof(tmp);
+	uint64_t	u = v < 0 ? (uint64_t) 0 - (uint64_t) v : (uint64_t) v;
+
+	do
+	{
+		*--p = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	ck_buf_append(buf, p, (size_t) (tmp + sizeof(tmp) - p));
+}
+
 /* Parse one scalar; appends its canonical JSON to buf. */
 static bool
 emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
-				 EmuScalar *out, CkBuf *buf, char *err, size_t errlen)
+				 EmuScalar *out, CkBuf *buf, CkBuf *strs, char *err, size_t errlen)
 {
 	CkFieldType ft = {type, false};
 	char		num[64];
@@ -159,21 +197,22 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 				snprintf(err, errlen, "BadRequestException: Invalid value, strings may not contain NUL characters");
 				return false;
 			}
-			out->s = emu_strdup(json_object_get_string(v));
-			emu_json_string(buf, out->s);
+			out->s = emu_scratch_str(strs, json_object_get_string(v),
+									 (size_t) json_object_get_string_len(v));
+			emu_json_string(buf, json_object_get_string(v));
 			return true;
 
 		case CK_TYPE_INT64:
 			/* numbersAsStrings clients send strings */
 			if (!emu_json_int64(v, true, &out->u.i))
 				goto mismatch;
-			ck_buf_appendf(buf, "%lld", (long long) out->u.i);
+			emu_append_int64(buf, out->u.i);
 			return true;
 
 		case CK_TYPE_TIMESTAMP:
 			if (!emu_json_int64(v, true, &out->u.i))
 				goto mismatch;
-			ck_buf_appendf(buf, "%lld", (long long) out->u.i);
+			emu_append_int64(buf, out->u.i);
 			return true;
 
 		case CK_TYPE_DOUBLE:
@@ -198,11 +237,15 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 					snprintf(err, errlen, "BadRequestException: Invalid value, BYTES value is not valid base64");
 					return false;
 				}
-				out->s = ck_base64_encode(raw, len);
-				free(raw);
-				if (out->s == NULL)
-					out->s = emu_strdup("");
-				emu_json_string(buf, out->s);
+				{
+					char	   *b64 = ck_base64_encode(raw, len);
+					const char *text = b64 ? b64 : "";
+
+					free(raw);
+					out->s = emu_scratch_str(strs, text, strlen(text));
+					emu_json_string(buf, text);
+					free(b64);
+				}
 				return true;
 			}
 
@@ -250,15 +293,17 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 						snprintf(err, errlen, "BadRequestException: Invalid value, reference zoneID needs a zoneName");
 						return false;
 					}
-					out->zone = emu_strdup(json_object_get_string(zn));
+					out->zone = emu_scratch_str(strs, json_object_get_string(zn),
+												strlen(json_object_get_string(zn)));
 				}
-				out->s = emu_strdup(json_object_get_string(name));
+				out->s = emu_scratch_str(strs, json_object_get_string(name),
+										 strlen(json_object_get_string(name)));
 				emu_lit(buf, "{\"recordName\":");
-				emu_json_string(buf, out->s);
+				emu_json_string(buf, json_object_get_string(name));
 				if (out->zone)
 				{
 					emu_lit(buf, ",\"zoneID\":{\"zoneName\":");
-					emu_json_string(buf, out->zone);
+					emu_json_string(buf, json_object_get_string(emu_get(zid, "zoneName")));
 					emu_lit(buf, "}");
 				}
 				if (mode != EMU_VALUE_FILTER)
@@ -311,7 +356,7 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 					first = false;
 					ck_buf_appendf(buf, "\"%s\":", location_keys[k]);
 					if (json_object_is_type(m, json_type_int))
-						ck_buf_appendf(buf, "%lld", (long long) json_object_get_int64(m));
+						emu_append_int64(buf, json_object_get_int64(m));
 					else
 					{
 						emu_format_double(d, num, sizeof(num));
@@ -337,7 +382,7 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 				}
 				if (!emu_asset_resolve(v, mode == EMU_VALUE_SEED, id, err, errlen))
 					return false;
-				out->s = emu_strdup(id);
+				out->s = emu_scratch_str(strs, id, strlen(id));
 				emu_asset_info(id, checksum, &len);
 				emu_lit(buf, "{\"fileChecksum\":");
 				emu_json_string(buf, checksum);
@@ -355,6 +400,116 @@ mismatch:
 }
 
 /*
+ * Scratch space of the thread parsing a value: the canonical JSON and the
+ * scalars are built here and then packed into one allocation, so that a
+ * value costs one malloc however many elements and strings it has.
+ */
+typedef struct EmuValueScratch
+{
+	CkBuf		json;
+	CkBuf		strs;			/* the scalars' strings (emu_scratch_str) */
+	EmuScalar  *items;
+	int			cap;
+} EmuValueScratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+emu_scratch_free(void *p)
+{
+	EmuValueScratch *sc = p;
+
+	ck_buf_free(&sc->json);
+	ck_buf_free(&sc->strs);
+	free(sc->items);
+	free(sc);
+}
+
+static void
+emu_scratch_key_init(void)
+{
+	if (pthread_key_create(&scratch_key, emu_scratch_free) != 0)
+		abort();
+}
+
+static EmuValueScratch *
+emu_scratch(int nitems)
+{
+	EmuValueScratch *sc;
+
+	pthread_once(&scratch_once, emu_scratch_key_init);
+	sc = pthread_getspecific(scratch_key);
+	if (sc == NULL)
+	{
+		sc = emu_malloc(sizeof(EmuValueScratch));
+		memset(sc, 0, sizeof(*sc));
+		ck_buf_init(&sc->json);
+		ck_buf_init(&sc->strs);
+		pthread_setspecific(scratch_key, sc);
+	}
+	ck_buf_reset(&sc->json);
+	ck_buf_reset(&sc->strs);
+	if (nitems > sc->cap)
+	{
+		sc->cap = nitems > 16 ? nitems : 16;
+		sc->items = emu_realloc(sc->items, sizeof(EmuScalar) * sc->cap);
+	}
+	return sc;
+}
+
+static void
+emu_scalars_free(EmuScalar *items, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		free(items[i].s);
+		free(items[i].zone);
+	}
+}
+
+/* Copy the scratch string enc to *p and return where it went (NULL stays NULL). */
+static char *
+emu_pack_string(char **p, const CkBuf *strs, const char *enc)
+{
+	const char *s;
+	char	   *at = *p;
+	size_t		len;
+
+	if (enc == NULL)
+		return NULL;
+	s = emu_scratch_str_at(strs, enc);
+	len = strlen(s) + 1;
+	memcpy(at, s, len);
+	*p += len;
+	return at;
+}
+
+/* One block: the scalars, then their strings, then the JSON text. */
+static void
+emu_value_pack(EmuValue *out, const EmuValueScratch *sc, int n)
+{
+	size_t		size = sizeof(EmuScalar) * (size_t) n + sc->strs.len + sc->json.len + 1;
+	char	   *p;
+	int			i;
+
+	out->items = emu_malloc(size);
+	out->n = n;
+	out->packed = true;
+	p = (char *) (out->items + n);
+	for (i = 0; i < n; i++)
+	{
+		out->items[i] = sc->items[i];
+		out->items[i].s = emu_pack_string(&p, &sc->strs, sc->items[i].s);
+		out->items[i].zone = emu_pack_string(&p, &sc->strs, sc->items[i].zone);
+	}
+	memcpy(p, sc->json.data ? sc->json.data : "", sc->json.len + 1);
+	out->json = p;
+}
+
+/*
  * Check value (the JSON of a field dict's "value", not null) against type
  * and build out.  type must be resolved by the caller; UNKNOWN_LIST is
  * accepted only for an empty list.
@@ -363,67 +518,51 @@ bool
 emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 				EmuValue *out, char *err, size_t errlen)
 {
-	CkBuf		buf;
-	int			i;
+	EmuValueScratch *sc;
+	int			i,
+				n = 1;
 
 	memset(out, 0, sizeof(*out));
 	out->type = type;
-	ck_buf_init(&buf);
 
 	if (type.is_list)
 	{
-		int			n;
-
 		if (!json_object_is_type(value, json_type_array))
 		{
 			emu_type_mismatch(err, errlen, type, value);
-			ck_buf_free(&buf);
 			return false;
 		}
 		n = (int) json_object_array_length(value);
 		if (type.elem == CK_TYPE_UNKNOWN && n > 0)
 		{
 			snprintf(err, errlen, "BadRequestException: Invalid value, UNKNOWN_LIST must be empty");
-			ck_buf_free(&buf);
 			return false;
 		}
-		out->items = emu_malloc(sizeof(EmuScalar) * (n > 0 ? n : 1));
-		emu_lit(&buf, "[");
+		sc = emu_scratch(n);
+		emu_lit(&sc->json, "[");
 		for (i = 0; i < n; i++)
 		{
 			if (i > 0)
-				emu_lit(&buf, ",");
+				emu_lit(&sc->json, ",");
 			if (!emu_scalar_parse(json_object_array_get_idx(value, i), type.elem, mode,
-								  &out->items[i], &buf, err, errlen))
-			{
-				out->n = i + 1;
-				emu_value_free(out);
-				ck_buf_free(&buf);
+								  &sc->items[i], &sc->json, &sc->strs, err, errlen))
 				return false;
-			}
-			out->n = i + 1;
 		}
-		emu_lit(&buf, "]");
-		out->n = n;
+		emu_lit(&sc->json, "]");
 	}
 	else
 	{
 		if (type.elem == CK_TYPE_UNKNOWN)
 		{
 			snprintf(err, errlen, "BadRequestException: Invalid value, unknown type");
-			ck_buf_free(&buf);
 			return false;
 		}
-		out->items = emu_malloc(sizeof(EmuScalar));
-		out->n = 1;
-		if (!emu_scalar_parse(value, type.elem, mode, &out->items[0], &buf, err, errlen))
-		{
-			emu_value_free(out);
-			ck_buf_free(&buf);
+		sc = emu_scratch(1);
+		if (!emu_scalar_parse(value, type.elem, mode, &sc->items[0], &sc->json, &sc->strs,
+							  err, errlen))
 			return false;
-		}
 	}
-	out->json = buf.data ? buf.data : emu_strdup("null");
+	emu_value_pack(out, sc, n);
 	return true;
 }
 
@@ -474,18 +613,16 @@ emu_value_infer_type(json_object *value, CkFieldType *type)
 void
 emu_value_free(EmuValue *v)
 {
-	int			i;
-
-	for (i = 0; i < v->n; i++)
+	if (!v->packed)
 	{
-		free(v->items[i].s);
-		free(v->items[i].zone);
+		emu_scalars_free(v->items, v->n);
+		free(v->json);
 	}
 	free(v->items);
-	free(v->json);
 	v->items = NULL;
 	v->json = NULL;
 	v->n = 0;
+	v->packed = false;
 }
 
 void
@@ -495,6 +632,26 @@ emu_value_copy(EmuValue *dst, const EmuValue *src)
 
 	dst->type = src->type;
 	dst->n = src->n;
+	dst->packed = src->packed;
+	if (src->packed)
+	{
+		/* one block ending with the JSON text: copy it and move the pointers */
+		const char *base = (const char *) src->items;
+		size_t		size = (size_t) (src->json - base) + strlen(src->json) + 1;
+		char	   *copy = emu_malloc(size);
+
+		memcpy(copy, base, size);
+		dst->items = (EmuScalar *) copy;
+		for (i = 0; i < src->n; i++)
+		{
+			if (src->items[i].s)
+				dst->items[i].s = copy + (src->items[i].s - base);
+			if (src->items[i].zone)
+				dst->items[i].zone = copy + (src->items[i].zone - base);
+		}
+		dst->json = copy + (src->json - base);
+		return;
+	}
 	dst->items = emu_malloc(sizeof(EmuScalar) * (src->n > 0 ? src->n : 1));
 	for (i = 0; i < src->n; i++)
 	{

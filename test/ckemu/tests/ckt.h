@@ -324,5 +324,6 @@ extern void group_admin(void);	/* t_admin.c */
 extern void group_index(void);	/* t_index.c */
 extern void group_load(void);	/* t_load.c */
 extern void group_sharing(void);	/* t_share.c */
+extern void group_store(void);	/* t_store.c */
 
 #endif							/* CKT_H */

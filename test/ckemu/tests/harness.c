@@ -1709,6 +1709,7 @@ main(int argc, char **argv)
 	group_admin();
 	group_index();
 	group_load();
+	group_store();
 
 	if (g_main_emu)
 	{
