@@ -205,6 +205,8 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 
 	request = build_request(&astate, options, work_cxt);
 	conn = ckfdw_get_connection(user, server, options);
+	ckfdw_asset_reader_attach(astate.columns, astate.ncolumns, conn, options,
+							  astate.relname);
 
 	for (;;)
 	{

@@ -538,6 +538,38 @@ ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp)
 }
 
 /*
+ * The client of a connection, for callers that drive several requests at
+ * once with ck_request_start (asset transfers).
+ */
+CkClient *
+ckfdw_connection_client(CkFdwConnection *conn)
+{
+	conn->hook_error = NULL;
+	return conn->client;
+}
+
+/*
+ * ck_client_wait gave up: raise what stopped it (an error inside the wait
+ * hook, or the pending cancel or termination), as ckfdw_try_request does.
+ */
+void
+ckfdw_connection_wait_stopped(CkFdwConnection *conn)
+{
+	ck_client_reset_connection(conn->client);
+	if (conn->hook_error != NULL)
+	{
+		ErrorData  *edata = conn->hook_error;
+
+		conn->hook_error = NULL;
+		ReThrowError(edata);
+	}
+	CHECK_FOR_INTERRUPTS();
+	ereport(ERROR,
+			(errcode(ERRCODE_QUERY_CANCELED),
+			 errmsg("a CloudKit transfer was stopped")));
+}
+
+/*
  * Send a request through a client.  Returns only when CloudKit answered with
  * success; every other outcome is raised as an error here.  resp must be
  * cleared by the caller, as for ckfdw_try_request.
