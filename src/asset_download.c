@@ -353,6 +353,23 @@ wait_fetches(CkFdwAssetReader *reader, const CkRecord *rec, bool last_try)
 			if (resp->kind == CK_RESULT_ABORTED)
 				ckfdw_connection_wait_stopped(reader->conn);
 			cancel_fetches(reader);
+			if (resp->kind == CK_RESULT_SERVER_ERROR)
+			{
+				/* the asset host, not CloudKit's API: its own message */
+				long		status = resp->http_status;
+				char	   *code = pstrdup(resp->server_error_code);
+				char	   *reason = ckfdw_message_text(resp->reason);
+
+				ck_response_clear(resp);
+				ereport(ERROR,
+						(errcode(ERRCODE_FDW_ERROR),
+						 errmsg("could not download the content of a CloudKit asset"),
+						 errdetail("The asset host answered HTTP %ld%s%s: %s\n%s%s",
+								   status, code[0] ? " " : "", code, reason, where,
+								   CKFDW_ASSET_URL_EXPIRED(status) ?
+								   " The download URL was refused again after a fresh lookup of the record." : ""),
+						 errhint("Run the query again; read the column as jsonb to see the asset dictionary without its content.")));
+			}
 			ckfdw_report_response(resp, &info,
 								  CKFDW_ASSET_URL_EXPIRED(resp->http_status) ?
 								  psprintf("%s The download URL was refused again after a fresh lookup of the record.", where) :

@@ -432,6 +432,24 @@ wait_upload(CkFdwAssetUploads *u, PendingAsset *a, bool last_try)
 			ckfdw_connection_wait_stopped(u->conn);
 		}
 		cancel_uploads(u);
+		if (resp->kind == CK_RESULT_SERVER_ERROR)
+		{
+			/* the upload host, not CloudKit's API: its own message */
+			long		status = resp->http_status;
+			char	   *code = pstrdup(resp->server_error_code);
+			char	   *reason = ckfdw_message_text(resp->reason);
+
+			ck_response_clear(resp);
+			ereport(ERROR,
+					(errcode(ERRCODE_FDW_ERROR),
+					 errmsg("could not upload asset content to CloudKit"),
+					 errdetail("The upload host answered HTTP %ld%s%s: %s\nThe upload of %zu bytes for column \"%s\" failed%s. " NOTHING_SENT_NOTE,
+							   status, code[0] ? " " : "", code, reason,
+							   a->len, a->col->attname,
+							   CKFDW_ASSET_URL_EXPIRED(status) ?
+							   ", also with a fresh upload URL" : ""),
+					 errhint("Run the statement again; records of batches sent before this one are saved.")));
+		}
 		ckfdw_report_response(resp, &info,
 							  psprintf("The upload of %zu bytes for column \"%s\" failed%s. " NOTHING_SENT_NOTE,
 									   a->len, a->col->attname,
