@@ -54,6 +54,18 @@ WHERE f.id LIKE 'asset-%' ORDER BY f.id;
 SELECT al[1] = '\x00ff' AND al[2] = '' AND al[3] = (SELECT bytes FROM content WHERE id = 'asset-3') AS list_same
 FROM files WHERE id = 'asset-3';
 
+-- several batches in one statement (batch_size 2: three batches, each
+-- with its own upload step)
+CREATE FOREIGN TABLE files_b2 (
+	id text OPTIONS (system 'recordName'),
+	a bytea OPTIONS (type 'ASSETID')
+) SERVER gallery OPTIONS (record_type 'AllTypes', batch_size '2');
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
+INSERT INTO files_b2 SELECT 'batch-' || g, int4send(g) FROM generate_series(1, 5) g;
+\! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations | map_values(.requests)'
+SELECT id, a FROM files_b2 WHERE id LIKE 'batch-%' ORDER BY id;
+DELETE FROM files_b2 WHERE id LIKE 'batch-%';
+
 -- the dictionary and URL forms of the same field
 SELECT id, a->>'size' AS size, a ? 'fileChecksum' AS checksum, a_url LIKE 'http%' AS url
 FROM files_dict WHERE id LIKE 'asset-%' ORDER BY id;

@@ -263,9 +263,16 @@ ckfdw_asset_fill(CkFdwAssetUploads *u, char *json, int *len)
 		p = after + 1;
 	}
 
-	/* every asset taken is in an operation now: start afresh */
+	/*
+	 * Every asset taken is in an operation now: start afresh.  The reset
+	 * runs uploads_cleanup, which forgets the assets; a reset callback runs
+	 * once, so it is registered again.
+	 */
 	if (u->unfilled == 0)
+	{
 		MemoryContextReset(u->data_cxt);
+		MemoryContextRegisterResetCallback(u->data_cxt, &u->cb);
+	}
 
 	*len = out.len;
 	return out.data;
