@@ -66,6 +66,12 @@ INSERT INTO files_b2 SELECT 'batch-' || g, int4send(g) FROM generate_series(1, 5
 SELECT id, a FROM files_b2 WHERE id LIKE 'batch-%' ORDER BY id;
 DELETE FROM files_b2 WHERE id LIKE 'batch-%';
 
+-- UPDATE uploads the new content; RETURNING reads it back
+UPDATE files SET a = '\x0102', al = ARRAY['\x03'::bytea] WHERE id = 'asset-2'
+	RETURNING id, a, al;
+UPDATE files SET a = (SELECT bytes FROM content WHERE id = 'asset-2'), al = NULL
+	WHERE id = 'asset-2';
+
 -- the dictionary and URL forms of the same field
 SELECT id, a->>'size' AS size, a ? 'fileChecksum' AS checksum, a_url LIKE 'http%' AS url
 FROM files_dict WHERE id LIKE 'asset-%' ORDER BY id;
