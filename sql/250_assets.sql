@@ -93,6 +93,11 @@ SELECT count(*) FROM (SELECT id, s FROM files WHERE s = 'asset test') x;
 SELECT count(*), count(a) FROM (SELECT a FROM files WHERE s = 'asset test' LIMIT 2) x;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations | map_values(.requests)'
 
+-- ANALYZE samples without downloading content
+\! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
+ANALYZE files;
+\! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations | map_values(.requests)'
+
 --
 -- A download URL that expired: a fresh one from a lookup of the record
 --

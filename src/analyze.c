@@ -191,7 +191,11 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 	astate.columns = ckfdw_get_columns(relation, &astate.ncolumns);
 	for (i = 0; i < astate.ncolumns; i++)
 	{
-		if (!astate.columns[i].dropped)
+		/*
+		 * Asset content is not downloaded for a sample: every file of the
+		 * record type would be.  Such a column samples as NULL.
+		 */
+		if (!astate.columns[i].dropped && !astate.columns[i].asset_content)
 			astate.retrieved_attrs = lappend_int(astate.retrieved_attrs,
 												 astate.columns[i].attnum);
 	}
@@ -205,8 +209,6 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 
 	request = build_request(&astate, options, work_cxt);
 	conn = ckfdw_get_connection(user, server, options);
-	ckfdw_asset_reader_attach(astate.columns, astate.ncolumns, conn, options,
-							  astate.relname);
 
 	for (;;)
 	{
