@@ -57,7 +57,7 @@ typedef struct AssetFetch
 	struct json_object *dict;	/* the asset dictionary in the record */
 	char	   *url;			/* its downloadURL, or a fresh one */
 	int64		declared_size;	/* "size", or -1 */
-	CkRequest  *req;			/* in flight, or NULL */
+	CkFdwPending *req;			/* in flight, or NULL */
 	bytea	   *content;		/* the bytes, once downloaded */
 	bool		expired;		/* answered as an expired URL */
 } AssetFetch;
@@ -68,7 +68,8 @@ struct CkFdwAssetReader
 	CkFdwOptions *options;
 	const char *relname;
 	MemoryContext cxt;			/* the reader and its fetch slots */
-	MemoryContextCallback cb;	/* stops transfers when cxt goes */
+	MemoryContextCallback cb;	/* frees the answer when cxt goes */
+	CkFdwRequestInfo info;		/* of the downloads */
 	AssetFetch *fetches;
 	int			nfetches;
 	int			maxfetches;
@@ -78,14 +79,12 @@ struct CkFdwAssetReader
 };
 
 static void reader_cleanup(void *arg);
-static void cancel_fetches(CkFdwAssetReader *reader);
 static void add_fetch(CkFdwAssetReader *reader, CkFdwColumn *col, int index,
 					  struct json_object *dict, const CkRecord *rec);
 static void start_fetch(CkFdwAssetReader *reader, AssetFetch *f);
 static int	wait_fetches(CkFdwAssetReader *reader, const CkRecord *rec,
 						 bool last_try);
 static void relookup(CkFdwAssetReader *reader, const CkRecord *rec);
-static CkFdwRequestInfo download_info(CkFdwAssetReader *reader);
 
 /*
  * Give the asset-content columns of a scan a reader that downloads through
@@ -116,6 +115,10 @@ ckfdw_asset_reader_attach(CkFdwColumn *columns, int ncolumns,
 			reader->options = options;
 			reader->relname = relname;
 			reader->resp.retry_after = -1;
+			reader->info.operation = "asset download";
+			reader->info.record_type = options->record_type;
+			reader->info.zone = options->zone;
+			reader->info.relname = relname;
 			reader->cb.func = reader_cleanup;
 			reader->cb.arg = reader;
 			MemoryContextRegisterResetCallback(cxt, &reader->cb);
@@ -125,29 +128,16 @@ ckfdw_asset_reader_attach(CkFdwColumn *columns, int ncolumns,
 	return reader;
 }
 
-/* Transfers and answers still held when the scan ends, by error or not. */
+/*
+ * An answer still held when the scan ends, by error or not.  Downloads in
+ * flight belong to the row's memory context, which cancels them.
+ */
 static void
 reader_cleanup(void *arg)
 {
 	CkFdwAssetReader *reader = (CkFdwAssetReader *) arg;
 
-	cancel_fetches(reader);
 	ck_response_clear(&reader->resp);
-}
-
-static void
-cancel_fetches(CkFdwAssetReader *reader)
-{
-	int			i;
-
-	for (i = 0; i < reader->nfetches; i++)
-	{
-		if (reader->fetches[i].req != NULL)
-		{
-			ck_request_cancel(reader->fetches[i].req);
-			reader->fetches[i].req = NULL;
-		}
-	}
 }
 
 /*
@@ -184,7 +174,6 @@ ckfdw_asset_fetch_record(CkFdwColumn *columns, int ncolumns,
 	if (reader == NULL)
 		return;
 
-	cancel_fetches(reader);
 	reader->nfetches = 0;
 
 	foreach(lc, retrieved_attrs)
@@ -280,22 +269,13 @@ add_fetch(CkFdwAssetReader *reader, CkFdwColumn *col, int index,
 	f->url = MemoryContextStrdup(reader->cxt, url);
 }
 
+/* Start a download, in the row's memory context (see reader_cleanup). */
 static void
 start_fetch(CkFdwAssetReader *reader, AssetFetch *f)
 {
-	CkClient   *client = ckfdw_connection_client(reader->conn);
-
-	if (ckfdw_log_requests)
-		ereport(LOG,
-				(errmsg("ckfdw: GET asset content of column \"%s\"", f->col->attname),
-				 errhidestmt(true)));
 	f->expired = false;
-	f->req = ck_request_start_url(client, "GET", f->url, NULL, NULL, 0,
-								  CK_REQUEST_IDEMPOTENT);
-	if (f->req == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory for a CloudKit asset download")));
+	f->req = ckfdw_start_url_request(reader->conn, "GET", f->url, NULL, NULL, 0,
+									 CK_REQUEST_IDEMPOTENT, &reader->info);
 	reader->downloads++;
 }
 
@@ -306,8 +286,6 @@ start_fetch(CkFdwAssetReader *reader, AssetFetch *f)
 static int
 wait_fetches(CkFdwAssetReader *reader, const CkRecord *rec, bool last_try)
 {
-	CkClient   *client = ckfdw_connection_client(reader->conn);
-	CkFdwRequestInfo info = download_info(reader);
 	int			expired = 0;
 	int			i;
 
@@ -322,12 +300,7 @@ wait_fetches(CkFdwAssetReader *reader, const CkRecord *rec, bool last_try)
 
 		if (f->req == NULL)
 			continue;
-		if (!ck_client_wait(client, f->req))
-		{
-			cancel_fetches(reader);
-			ckfdw_connection_wait_stopped(reader->conn);
-		}
-		ck_request_finish(f->req, resp);
+		(void) ckfdw_finish_request(f->req, resp);
 		f->req = NULL;
 
 		if (resp->kind == CK_RESULT_SERVER_ERROR &&
@@ -350,9 +323,6 @@ wait_fetches(CkFdwAssetReader *reader, const CkRecord *rec, bool last_try)
 		}
 		if (resp->kind != CK_RESULT_OK)
 		{
-			if (resp->kind == CK_RESULT_ABORTED)
-				ckfdw_connection_wait_stopped(reader->conn);
-			cancel_fetches(reader);
 			if (resp->kind == CK_RESULT_SERVER_ERROR)
 			{
 				/* the asset host, not CloudKit's API: its own message */
@@ -370,7 +340,8 @@ wait_fetches(CkFdwAssetReader *reader, const CkRecord *rec, bool last_try)
 								   " The download URL was refused again after a fresh lookup of the record." : ""),
 						 errhint("Run the query again; read the column as jsonb to see the asset dictionary without its content.")));
 			}
-			ckfdw_report_response(resp, &info,
+			/* a cancel or timeout is raised here too */
+			ckfdw_report_response(resp, &reader->info,
 								  CKFDW_ASSET_URL_EXPIRED(resp->http_status) ?
 								  psprintf("%s The download URL was refused again after a fresh lookup of the record.", where) :
 								  where);
@@ -381,7 +352,6 @@ wait_fetches(CkFdwAssetReader *reader, const CkRecord *rec, bool last_try)
 			size_t		got = resp->body_len;
 
 			ck_response_clear(resp);
-			cancel_fetches(reader);
 			if (f->declared_size >= 0 && (int64) got != f->declared_size)
 				ereport(ERROR,
 						(errcode(ERRCODE_FDW_ERROR),
@@ -521,18 +491,6 @@ relookup(CkFdwAssetReader *reader, const CkRecord *rec)
 		f->url = MemoryContextStrdup(reader->cxt, url);
 	}
 	ck_response_clear(&reader->resp);
-}
-
-static CkFdwRequestInfo
-download_info(CkFdwAssetReader *reader)
-{
-	CkFdwRequestInfo info;
-
-	info.operation = "asset download";
-	info.record_type = reader->options->record_type;
-	info.zone = reader->options->zone;
-	info.relname = reader->relname;
-	return info;
 }
 
 /*

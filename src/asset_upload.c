@@ -66,7 +66,7 @@ typedef struct PendingAsset
 	char	   *data;			/* the bytes, until uploaded */
 	size_t		len;
 	char	   *url;			/* upload URL, once asked for */
-	CkRequest  *req;			/* in flight, or NULL */
+	CkFdwPending *req;			/* in flight (in data_cxt), or NULL */
 	char	   *dict;			/* the asset dictionary (JSON), once uploaded */
 	bool		expired;		/* the URL was answered as expired */
 	bool		filled;			/* its placeholder was replaced */
@@ -79,6 +79,7 @@ struct CkFdwAssetUploads
 	const char *relname;
 	MemoryContext data_cxt;		/* the assets below; reset when all are sent */
 	MemoryContextCallback cb;
+	CkFdwRequestInfo info;		/* of the uploads */
 	PendingAsset *assets;
 	int			nassets;
 	int			maxassets;
@@ -88,7 +89,6 @@ struct CkFdwAssetUploads
 };
 
 static void uploads_cleanup(void *arg);
-static void cancel_uploads(CkFdwAssetUploads *u);
 static void upload_pending(CkFdwAssetUploads *u);
 static void request_upload_urls(CkFdwAssetUploads *u, int *which, int n);
 static bool wait_upload(CkFdwAssetUploads *u, PendingAsset *a, bool last_try);
@@ -121,6 +121,10 @@ ckfdw_asset_uploads_begin(CkFdwWriteColumn *wcolumns, int ncolumns,
 			u->options = options;
 			u->relname = relname;
 			u->resp.retry_after = -1;
+			u->info.operation = "asset upload";
+			u->info.record_type = options->record_type;
+			u->info.zone = options->zone;
+			u->info.relname = relname;
 			u->data_cxt = AllocSetContextCreate(CurrentMemoryContext,
 												"ckfdw asset uploads",
 												ALLOCSET_DEFAULT_SIZES);
@@ -133,34 +137,21 @@ ckfdw_asset_uploads_begin(CkFdwWriteColumn *wcolumns, int ncolumns,
 	return u;
 }
 
-/* Transfers and answers still held when the context goes (or is reset). */
+/*
+ * The assets are gone with data_cxt (uploads in flight belong to it too,
+ * which cancels them); so is an answer still held.
+ */
 static void
 uploads_cleanup(void *arg)
 {
 	CkFdwAssetUploads *u = (CkFdwAssetUploads *) arg;
 
-	cancel_uploads(u);
 	ck_response_clear(&u->resp);
 	u->assets = NULL;
 	u->nassets = 0;
 	u->maxassets = 0;
 	u->unfilled = 0;
 	u->bytes = 0;
-}
-
-static void
-cancel_uploads(CkFdwAssetUploads *u)
-{
-	int			i;
-
-	for (i = 0; i < u->nassets; i++)
-	{
-		if (u->assets[i].req != NULL)
-		{
-			ck_request_cancel(u->assets[i].req);
-			u->assets[i].req = NULL;
-		}
-	}
 }
 
 /*
@@ -312,19 +303,13 @@ upload_pending(CkFdwAssetUploads *u)
 			{
 				PendingAsset *a = &u->assets[which[k]];
 
-				if (ckfdw_log_requests)
-					ereport(LOG,
-							(errmsg("ckfdw: POST %zu bytes of asset content of column \"%s\"",
-									a->len, a->col->attname),
-							 errhidestmt(true)));
+				MemoryContext oldcxt = MemoryContextSwitchTo(u->data_cxt);
+
 				a->expired = false;
-				a->req = ck_request_start_url(ckfdw_connection_client(u->conn), "POST",
-											  a->url, "application/octet-stream",
-											  a->data, a->len, 0);
-				if (a->req == NULL)
-					ereport(ERROR,
-							(errcode(ERRCODE_OUT_OF_MEMORY),
-							 errmsg("out of memory for a CloudKit asset upload")));
+				a->req = ckfdw_start_url_request(u->conn, "POST", a->url,
+												 "application/octet-stream",
+												 a->data, a->len, 0, &u->info);
+				MemoryContextSwitchTo(oldcxt);
 			}
 			for (k = 0; k < n; k++)
 			{
@@ -408,7 +393,6 @@ request_upload_urls(CkFdwAssetUploads *u, int *which, int n)
 static bool
 wait_upload(CkFdwAssetUploads *u, PendingAsset *a, bool last_try)
 {
-	CkFdwRequestInfo info = upload_info(u, "asset upload");
 	CkResponse *resp = &u->resp;
 	struct json_object *answer;
 	struct json_object *single;
@@ -416,12 +400,7 @@ wait_upload(CkFdwAssetUploads *u, PendingAsset *a, bool last_try)
 	StringInfoData dict;
 	int			i;
 
-	if (!ck_client_wait(ckfdw_connection_client(u->conn), a->req))
-	{
-		cancel_uploads(u);
-		ckfdw_connection_wait_stopped(u->conn);
-	}
-	ck_request_finish(a->req, resp);
+	(void) ckfdw_finish_request(a->req, resp);
 	a->req = NULL;
 
 	if (resp->kind == CK_RESULT_SERVER_ERROR &&
@@ -433,12 +412,6 @@ wait_upload(CkFdwAssetUploads *u, PendingAsset *a, bool last_try)
 	}
 	if (resp->kind != CK_RESULT_OK)
 	{
-		if (resp->kind == CK_RESULT_ABORTED)
-		{
-			cancel_uploads(u);
-			ckfdw_connection_wait_stopped(u->conn);
-		}
-		cancel_uploads(u);
 		if (resp->kind == CK_RESULT_SERVER_ERROR)
 		{
 			/* the upload host, not CloudKit's API: its own message */
@@ -457,7 +430,8 @@ wait_upload(CkFdwAssetUploads *u, PendingAsset *a, bool last_try)
 							   ", also with a fresh upload URL" : ""),
 					 errhint("Run the statement again; records of batches sent before this one are saved.")));
 		}
-		ckfdw_report_response(resp, &info,
+		/* a cancel or timeout is raised here too */
+		ckfdw_report_response(resp, &u->info,
 							  psprintf("The upload of %zu bytes for column \"%s\" failed%s. " NOTHING_SENT_NOTE,
 									   a->len, a->col->attname,
 									   CKFDW_ASSET_URL_EXPIRED(resp->http_status) ?
@@ -477,7 +451,6 @@ wait_upload(CkFdwAssetUploads *u, PendingAsset *a, bool last_try)
 	{
 		if (answer != NULL)
 			json_object_put(answer);
-		cancel_uploads(u);
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("CloudKit answered the upload of an asset without a receipt for its %zu bytes",

@@ -402,8 +402,6 @@ extern void ckfdw_check_changes(CkFdwOptions *opts, const char *relname,
 								const char *what);
 
 /* in connection.c */
-extern CkClient *ckfdw_connection_client(CkFdwConnection *conn);
-extern void ckfdw_connection_wait_stopped(CkFdwConnection *conn);
 extern CkFdwConnection *ckfdw_get_connection(UserMapping *user, ForeignServer *server,
 											 CkFdwOptions *options);
 extern void ckfdw_release_connection(CkFdwConnection *conn);
@@ -414,6 +412,12 @@ typedef struct CkFdwPending CkFdwPending;
 extern CkFdwPending *ckfdw_start_request(CkFdwConnection *conn, const char *method,
 										 const char *body, int flags,
 										 const CkFdwRequestInfo *info);
+extern CkFdwPending *ckfdw_start_url_request(CkFdwConnection *conn,
+											 const char *method, const char *url,
+											 const char *content_type,
+											 const char *body, size_t body_len,
+											 int flags,
+											 const CkFdwRequestInfo *info);
 extern bool ckfdw_request_ready(CkFdwPending *pending);
 extern void ckfdw_poll_requests(CkFdwConnection *conn);
 extern bool ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp);
