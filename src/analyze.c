@@ -191,7 +191,11 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 	astate.columns = ckfdw_get_columns(relation, &astate.ncolumns);
 	for (i = 0; i < astate.ncolumns; i++)
 	{
-		if (!astate.columns[i].dropped)
+		/*
+		 * Asset content is not downloaded for a sample: every file of the
+		 * record type would be.  Such a column samples as NULL.
+		 */
+		if (!astate.columns[i].dropped && !astate.columns[i].asset_content)
 			astate.retrieved_attrs = lappend_int(astate.retrieved_attrs,
 												 astate.columns[i].attnum);
 	}

@@ -42,6 +42,14 @@ struct CkRecord;
 #define CKFDW_DEFAULT_MAX_RETRIES	5
 #define CKFDW_DEFAULT_MAX_IN_FLIGHT	8	/* halved while CloudKit throttles */
 #define CKFDW_MAX_IN_FLIGHT			64
+
+/*
+ * Largest asset read or written as bytea.  Apple's assets/upload page says
+ * 15 MB per upload URL, its Data Size Limits page 50 MB per asset field
+ * (unconfirmed which holds): the smaller is the default, the server option
+ * "max_asset_size" changes it.
+ */
+#define CKFDW_DEFAULT_MAX_ASSET_SIZE	(15 * 1000 * 1000)
 #define CKFDW_DEFAULT_MAX_RETRY_WAIT_MS		30000
 
 /* Where a full scan reads its records (option "scan_source"). */
@@ -68,6 +76,7 @@ typedef struct CkFdwOptions
 	long		connect_timeout_ms;
 	long		request_timeout_ms;
 	long		max_response_size;
+	long		max_asset_size;
 	int			max_retries;
 	long		max_retry_wait_ms;
 	int			max_in_flight;	/* requests of one connection at once */
@@ -151,6 +160,14 @@ typedef struct CkFdwColumn
 	int32		input_typmod;	/* typmod the input function is given */
 	void	   *domain_extra;	/* domain_check() cache ... */
 	MemoryContext mcxt;			/* ... and where it lives */
+
+	/*
+	 * A bytea column (or bytea[] list) of type ASSETID: the asset's content,
+	 * downloaded by the reader a scan attaches (asset_download.c), uploaded
+	 * when written (asset_upload.c).
+	 */
+	bool		asset_content;
+	struct CkFdwAssetReader *assets;
 } CkFdwColumn;
 
 /*
@@ -396,6 +413,12 @@ typedef struct CkFdwPending CkFdwPending;
 extern CkFdwPending *ckfdw_start_request(CkFdwConnection *conn, const char *method,
 										 const char *body, int flags,
 										 const CkFdwRequestInfo *info);
+extern CkFdwPending *ckfdw_start_url_request(CkFdwConnection *conn,
+											 const char *method, const char *url,
+											 const char *content_type,
+											 const char *body, size_t body_len,
+											 int flags,
+											 const CkFdwRequestInfo *info);
 extern bool ckfdw_request_ready(CkFdwPending *pending);
 extern void ckfdw_poll_requests(CkFdwConnection *conn);
 extern bool ckfdw_wait_request(CkFdwPending *pending);
@@ -440,6 +463,7 @@ typedef struct CkFdwWriteColumn
 	bool		use_output;		/* the value is the type's text form */
 	bool		strip_blanks;	/* char(n): without its padding */
 	FmgrInfo	output_fn;
+	struct CkFdwAssetUploads *uploads;	/* asset content: see asset_upload.c */
 } CkFdwWriteColumn;
 
 /* A scan feeding an UPDATE or DELETE, which registers its rows (modify.c). */
@@ -451,6 +475,32 @@ extern CkFdwRowSource *ckfdw_row_source_begin(ForeignScanState *node);
 extern bool ckfdw_row_source_accept(CkFdwRowSource *src, TupleTableSlot *slot,
 									const char *record_name,
 									const char *change_tag);
+
+/* in asset_download.c */
+typedef struct CkFdwAssetReader CkFdwAssetReader;
+extern CkFdwAssetReader *ckfdw_asset_reader_attach(CkFdwColumn *columns, int ncolumns,
+												   CkFdwConnection *conn,
+												   CkFdwOptions *options,
+												   const char *relname);
+extern void ckfdw_asset_fetch_record(CkFdwColumn *columns, int ncolumns,
+									 List *retrieved_attrs,
+									 const struct CkRecord *rec);
+extern Datum ckfdw_asset_content(CkFdwColumn *col, struct json_object *dict);
+extern void ckfdw_explain_asset_content(CkFdwColumn *columns, int ncolumns,
+										List *retrieved_attrs,
+										struct ExplainState *es);
+
+/* in asset_upload.c */
+typedef struct CkFdwAssetUploads CkFdwAssetUploads;
+extern CkFdwAssetUploads *ckfdw_asset_uploads_begin(CkFdwWriteColumn *wcolumns,
+													int ncolumns,
+													CkFdwConnection *conn,
+													CkFdwOptions *options,
+													const char *relname);
+extern void ckfdw_asset_upload_add(CkFdwAssetUploads *uploads, StringInfo buf,
+								   const CkFdwColumn *col, Datum value);
+extern bool ckfdw_asset_uploads_full(CkFdwAssetUploads *uploads);
+extern char *ckfdw_asset_fill(CkFdwAssetUploads *uploads, char *json, int *len);
 
 /* in write_tally.c */
 extern void ckfdw_write_tally_init(void);

@@ -484,6 +484,41 @@ ckfdw_start_request(CkFdwConnection *conn, const char *method, const char *body,
 }
 
 /*
+ * The same for a URL outside CloudKit's API (an asset's upload or download
+ * URL): no authentication is added, the body goes as content_type, and the
+ * answer's body is kept raw.  The URL is not logged: a download URL is a
+ * credential while it lasts.
+ */
+CkFdwPending *
+ckfdw_start_url_request(CkFdwConnection *conn, const char *method,
+						const char *url, const char *content_type,
+						const char *body, size_t body_len, int flags,
+						const CkFdwRequestInfo *info)
+{
+	CkFdwPending *pending = palloc0(sizeof(CkFdwPending));
+
+	if (ckfdw_log_requests)
+		ereport(LOG,
+				(errmsg("ckfdw: %s %s of %zu bytes", method, info->operation, body_len),
+				 errhidestmt(true)));
+
+	pending->conn = conn;
+	pending->generation = conn->generation;
+	pending->info = info;
+	conn->hook_error = NULL;
+	pending->req = ck_request_start_url(conn->client, method, url, content_type,
+										body, body_len, flags);
+	if (pending->req == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	pending->cancel_cb.func = cancel_pending;
+	pending->cancel_cb.arg = pending;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &pending->cancel_cb);
+	return pending;
+}
+
+/*
  * Move the connection's requests on without waiting: send what can be sent,
  * read what has arrived.  Cheap (one poll(2)); called while rows are
  * converted so that a request read ahead is not left waiting for us.

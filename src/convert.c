@@ -287,6 +287,9 @@ column_cktype(Relation rel, CkFdwColumn *col, const char *type_opt)
 			ok = col->is_array ? target_holds(col->target, col->cktype.elem) : json;
 		else
 			ok = !col->is_array && target_holds(col->target, col->cktype.elem);
+		/* bytea of type ASSETID: the asset's content (asset_download.c) */
+		col->asset_content = (col->target == CKFDW_TGT_BYTEA &&
+							  col->cktype.elem == CK_TYPE_ASSETID);
 		if (!ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
@@ -361,8 +364,9 @@ target_holds(CkFdwTarget target, CkScalarType type)
 		case CK_TYPE_BYTES:
 			return target == CKFDW_TGT_BYTEA;
 		case CK_TYPE_REFERENCE:
-		case CK_TYPE_ASSETID:
 			return target == CKFDW_TGT_TEXT;
+		case CK_TYPE_ASSETID:
+			return target == CKFDW_TGT_TEXT || target == CKFDW_TGT_BYTEA;
 		case CK_TYPE_LOCATION:
 			return target == CKFDW_TGT_POINT;
 		case CK_TYPE_UNKNOWN:
@@ -384,7 +388,7 @@ default_pg_type(CkFieldType type)
 		[CK_TYPE_BYTES] = "bytea or jsonb",
 		[CK_TYPE_REFERENCE] = "text (the record name) or jsonb",
 		[CK_TYPE_LOCATION] = "jsonb or point",
-		[CK_TYPE_ASSETID] = "jsonb or text (the download URL)",
+		[CK_TYPE_ASSETID] = "jsonb, text (the download URL) or bytea (the content)",
 	};
 
 	if (type.is_list)
@@ -417,6 +421,9 @@ ckfdw_record_to_values(CkFdwColumn *columns, int ncolumns,
 	errcallback.arg = &loc;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
+
+	/* asset content of this record: downloaded side by side, first */
+	ckfdw_asset_fetch_record(columns, ncolumns, retrieved_attrs, rec);
 
 	foreach(lc, retrieved_attrs)
 	{
@@ -904,6 +911,8 @@ convert_scalar(CkFdwColumn *col, CkScalarType type, struct json_object *v)
 				size_t		len = 0;
 				bytea	   *result;
 
+				if (type == CK_TYPE_ASSETID)
+					return ckfdw_asset_content(col, v);
 				if (!ck_value_bytes(v, &data, &len))
 					bad_value(type, v);
 				/* data is malloc'd: nothing may throw before it is freed */

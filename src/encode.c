@@ -328,6 +328,12 @@ append_scalar(StringInfo buf, CkFdwWriteColumn *wcol, CkScalarType type,
 				return;
 			}
 		case CKFDW_TGT_BYTEA:
+			if (type == CK_TYPE_ASSETID)
+			{
+				/* content to upload: a placeholder for its receipt */
+				ckfdw_asset_upload_add(wcol->uploads, buf, col, value);
+				return;
+			}
 			{
 				bytea	   *b = DatumGetByteaPP(value);
 				int			len = VARSIZE_ANY_EXHDR(b);

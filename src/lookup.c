@@ -498,6 +498,8 @@ lookup_join_begin(CustomScanState *node, EState *estate, int eflags)
 	state->info.zone = state->options->zone;
 	state->info.relname = state->relname;
 	state->conn = ckfdw_get_connection(user, server, state->options);
+	ckfdw_asset_reader_attach(state->columns, state->ncolumns, state->conn,
+							  state->options, state->relname);
 }
 
 static TupleTableSlot *

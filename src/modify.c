@@ -267,6 +267,7 @@ typedef struct CkFdwModifyState
 	MemoryContext batch_cxt;	/* reset after each request */
 	CkFdwPendingOp *pending;
 	int			npending;
+	CkFdwAssetUploads *uploads;	/* asset content to upload, or NULL */
 
 	/* counters, for errors and EXPLAIN ANALYZE */
 	int64		written;		/* records of this statement CloudKit saved */
@@ -1042,6 +1043,13 @@ create_modify_state(EState *estate, ResultRelInfo *rinfo, Oid userid,
 
 	fmstate->conn = ckfdw_get_connection(user, server, fmstate->options);
 
+	/* asset content: downloaded for RETURNING, uploaded when written */
+	ckfdw_asset_reader_attach(fmstate->columns, fmstate->ncolumns, fmstate->conn,
+							  fmstate->options, fmstate->relname);
+	fmstate->uploads = ckfdw_asset_uploads_begin(fmstate->wcolumns, fmstate->ncolumns,
+												 fmstate->conn, fmstate->options,
+												 fmstate->relname);
+
 	MemoryContextSwitchTo(oldcxt);
 	return fmstate;
 }
@@ -1676,7 +1684,8 @@ add_pending(CkFdwModifyState *fmstate, CkFdwPendingOp *op)
 	else
 		fmstate->pending[fmstate->npending++] = *op;
 
-	if (fmstate->npending >= fmstate->batch_size)
+	if (fmstate->npending >= fmstate->batch_size ||
+		(fmstate->uploads != NULL && ckfdw_asset_uploads_full(fmstate->uploads)))
 		flush_pending(fmstate);
 }
 
@@ -1750,6 +1759,13 @@ start_batch(CkFdwModifyState *fmstate, CkFdwPendingOp *ops, int n)
 	int			i;
 
 	CHECK_FOR_INTERRUPTS();
+
+	/* asset content first: the operations then carry the upload receipts */
+	if (fmstate->uploads != NULL)
+	{
+		for (i = 0; i < n; i++)
+			ops[i].json = ckfdw_asset_fill(fmstate->uploads, ops[i].json, &ops[i].len);
+	}
 
 	/* the record names, sorted: the same in two batches makes one wait */
 	names = palloc(sizeof(char *) * n);

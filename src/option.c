@@ -111,6 +111,8 @@ static const CkFdwOption ckfdw_options[] = {
 	{"connect_timeout", SERVER, CKFDW_OPT_SECONDS, NULL, 0.001, 3600, false},
 	{"request_timeout", SERVER, CKFDW_OPT_SECONDS, NULL, 0.001, 86400, false},
 	{"max_response_size", SERVER, CKFDW_OPT_BYTES, NULL, 1024, 1024 * 1024 * 1024, false},
+	/* asset content read or written as bytea (asset_download.c, asset_upload.c) */
+	{"max_asset_size", SERVER, CKFDW_OPT_BYTES, NULL, 0, 1024 * 1024 * 1024, false},
 	{"max_retries", SERVER, CKFDW_OPT_INT, NULL, 0, 100, false},
 	{"max_retry_wait", SERVER, CKFDW_OPT_SECONDS, NULL, 0.001, 3600, false},
 	{"max_in_flight", SERVER, CKFDW_OPT_INT, NULL, 1, CKFDW_MAX_IN_FLIGHT, false},
@@ -945,6 +947,13 @@ apply_option(CkFdwOptions *opts, DefElem *def)
 		(void) parse_int(value, &n, GUC_UNIT_BYTE, NULL);
 		opts->max_response_size = n;
 	}
+	else if (strcmp(name, "max_asset_size") == 0)
+	{
+		int			n = 0;
+
+		(void) parse_int(value, &n, GUC_UNIT_BYTE, NULL);
+		opts->max_asset_size = n;
+	}
 	else if (strcmp(name, "max_retries") == 0)
 		opts->max_retries = int_value(value);
 	else if (strcmp(name, "max_retry_wait") == 0)
@@ -987,6 +996,7 @@ ckfdw_get_options(ForeignServer *server, ForeignTable *table, Relation rel)
 	opts->connect_timeout_ms = CKFDW_DEFAULT_CONNECT_TIMEOUT_MS;
 	opts->request_timeout_ms = CKFDW_DEFAULT_REQUEST_TIMEOUT_MS;
 	opts->max_response_size = CKFDW_DEFAULT_MAX_RESPONSE_SIZE;
+	opts->max_asset_size = CKFDW_DEFAULT_MAX_ASSET_SIZE;
 	opts->max_retries = CKFDW_DEFAULT_MAX_RETRIES;
 	opts->max_retry_wait_ms = CKFDW_DEFAULT_MAX_RETRY_WAIT_MS;
 	opts->max_in_flight = CKFDW_DEFAULT_MAX_IN_FLIGHT;

@@ -165,6 +165,8 @@ ckfdwBeginForeignScan(ForeignScanState *node, int eflags)
 
 	/* the client is created at first use, its key problems reported here */
 	fsstate->conn = ckfdw_get_connection(user, server, fsstate->options);
+	ckfdw_asset_reader_attach(fsstate->columns, fsstate->ncolumns, fsstate->conn,
+							  fsstate->options, fsstate->relname);
 
 	/* rows an UPDATE or DELETE will modify carry a handle in ctid */
 	fsstate->row_source = ckfdw_row_source_begin(node);
@@ -787,6 +789,18 @@ ckfdwExplainForeignScan(ForeignScanState *node, ExplainState *es)
 			}
 			ExplainPropertyText("CloudKit Refused", buf.data, es);
 		}
+	}
+	if (fsstate != NULL)
+		ckfdw_explain_asset_content(fsstate->columns, fsstate->ncolumns,
+									fsstate->fetch_attrs, es);
+	else
+	{
+		int			ncolumns;
+		CkFdwColumn *columns = ckfdw_get_columns(rel, &ncolumns);
+
+		ckfdw_explain_asset_content(columns, ncolumns,
+									(List *) list_nth(plan->fdw_private,
+													  FdwScanPrivateRetrievedAttrs), es);
 	}
 }
 

@@ -90,6 +90,7 @@ start_ckemu()
 		--s2s-key "$CKFDW_KEY_ID=$WORK_DIR/pub.pem" \
 		"${CKEMU_SEED_FLAGS[@]}" \
 		--container iCloud.com.example.Gallery \
+		--container iCloud.com.example.GalleryCopy \
 		--api-token "$CKFDW_API_TOKEN" \
 		--web-auth-token "$CKFDW_WEB_AUTH_TOKEN=$CKFDW_WEB_AUTH_USER" \
 		"$@" >"$WORK_DIR/ckemu-$name.log" 2>&1 &

@@ -755,7 +755,7 @@ section_emu()
 	local out="$WORK_DIR/emu-create.out" c ms1 ms2 req1 req2 note1 note2
 
 	echo
-	echo "7. ckemu itself: every-type AllTypes records (every field but the assets) created through"
+	echo "9. ckemu itself: every-type AllTypes records (every field but the assets) created through"
 	echo "   records/modify, 200 a request, from 1 and 2 connections at once (test/bench/emu_load.c);"
 	echo "   and $(commas "$seed_n") every-type records (assets too) loaded from a seed file at start-up."
 	for c in 1 2; do
@@ -820,6 +820,78 @@ section_emu()
 		"$(commas $((hwm / 1024)))" "$(commas $((rss / 1024)))" "$(commas $((rss * 1024 / seed_n)))"
 }
 
+# Assets: 1,000 records with 100 kB assets backed up (content read as
+# bytea) and copied into the second container, against the raw transfer of
+# the same bytes (curl fetching the same download URLs over one keep-alive
+# connection).
+section_assets()
+{
+	local n=1000
+	echo
+	echo "8. Back up $n records with 100 kB assets: COPY (SELECT id, a FROM <AllTypes, a bytea of type ASSETID>)"
+	echo "   TO '/dev/null' (FORMAT binary); and copy them into a second container with INSERT ... SELECT."
+	progress "assets: loading $n records with 100 kB assets"
+	bpsql -q <<EOF
+SET client_min_messages = warning;
+CREATE SERVER asset_copy FOREIGN DATA WRAPPER ckfdw OPTIONS (
+	container 'iCloud.com.example.GalleryCopy', base_url '$BENCH_URL_FAST');
+CREATE USER MAPPING FOR CURRENT_USER SERVER asset_copy OPTIONS (
+	key_id '$CKFDW_KEY_ID', private_key_file '$CKFDW_KEY_FILE');
+CREATE FOREIGN TABLE asset_src (id text OPTIONS (system 'recordName'), s text,
+	a bytea OPTIONS (type 'ASSETID')) SERVER fast OPTIONS (record_type 'AllTypes');
+CREATE FOREIGN TABLE asset_url (id text OPTIONS (system 'recordName'), s text,
+	a text OPTIONS (type 'ASSETID')) SERVER fast OPTIONS (record_type 'AllTypes');
+CREATE FOREIGN TABLE asset_dst (id text OPTIONS (system 'recordName'), s text,
+	a bytea OPTIONS (type 'ASSETID')) SERVER asset_copy OPTIONS (record_type 'AllTypes',
+	insert_mode 'replace');
+CREATE TABLE asset_local AS
+	SELECT 'bench-asset-' || lpad(g::text, 5, '0') AS id, 'bench-asset' AS s,
+		int8send(g::bigint) || convert_to(repeat(md5(g::text), 3125), 'UTF8') AS a
+	FROM generate_series(1, $n) g;
+INSERT INTO asset_src SELECT * FROM asset_local;
+EOF
+
+	progress "assets: backup (download) with ckfdw"
+	time_sql assets_backup "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 \
+		"COPY (SELECT id, a FROM asset_src WHERE s = 'bench-asset') TO '/dev/null' WITH (FORMAT binary)"
+	expect_tag "COPY $n"
+	local b_ms=$T_MS b_req=$T_REQ b_note b_bytes
+	b_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+	b_bytes=$(stat_of assets_backup assets/download bytes_out)
+
+	progress "assets: raw transfer of the same bytes with curl"
+	bpsql -At -c "SELECT 'url = \"' || a || E'\"\noutput = \"/dev/null\"' FROM asset_url WHERE s = 'bench-asset'" \
+		>"$WORK_DIR/asset-urls"
+	local raw=() t0 t1 r_ms
+	for _ in $(seq 1 "$RUNS"); do
+		t0=$(date +%s%N)
+		curl -sf -K "$WORK_DIR/asset-urls"
+		t1=$(date +%s%N)
+		raw+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { print (b - a) / 1e6 }')")
+	done
+	r_ms=$(median "${raw[@]}")
+
+	progress "assets: copy (download + upload) into the second container with ckfdw"
+	time_sql assets_copy "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 \
+		"INSERT INTO asset_dst SELECT * FROM asset_src WHERE s = 'bench-asset'" \
+		"INSERT INTO asset_dst SELECT * FROM asset_src WHERE s = 'bench-asset' LIMIT 1"
+	expect_tag "INSERT 0 $n"
+	local c_ms=$T_MS c_req=$T_REQ c_note same
+	c_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+	same=$(bpsql -At -c "SELECT count(*) FROM asset_dst d JOIN asset_local l USING (id) WHERE d.a = l.a")
+
+	headline '  %-24s backup %s rec/s (%s MB/s) | raw transfer of the same bytes %s ms (ckfdw takes %sx as long) | copy to a 2nd container %s rec/s' \
+		"assets 1,000 x 100 kB" "$(commas "$(rate $n "$b_ms")")" \
+		"$(awk -v b="$b_bytes" -v t="$b_ms" 'BEGIN { printf "%.1f", b / 1e6 / (t / 1000) }')" \
+		"$(printf '%.0f' "$r_ms")" "$(times_x "$b_ms" "$r_ms")" "$(commas "$(rate $n "$c_ms")")"
+	row "backup: COPY of id and content" "$b_req" "$b_ms" "$n" "$b_note"
+	row "raw: curl, the same $n download URLs" "$n" "$r_ms" "$n" ""
+	row "copy to a 2nd container (download + upload)" "$c_req" "$c_ms" "$n" "$c_note"
+	printf '    checked: %s bytes downloaded per backup run; %s of the %s copies equal to the originals\n' \
+		"$(commas "$b_bytes")" "$(commas "$same")" "$(commas $n)"
+	curl -sf -X POST "$BENCH_URL_FAST/_ckemu/reset" >/dev/null
+}
+
 in_cluster()
 {
 	local section rc failed=0
@@ -835,7 +907,7 @@ in_cluster()
 		"PostgreSQL $(bpsql -At -c 'SHOW server_version' | cut -d' ' -f1), ckemu on 127.0.0.1"
 	# other work on the machine skews every number: say how busy it was
 	echo "CPU in use by other processes just before the first measurement: $(cpu_busy_now)"
-	for section in ${BENCH_SECTIONS:-scan wan memory insert lookup changes emu}; do
+	for section in ${BENCH_SECTIONS:-scan wan memory insert lookup changes assets emu}; do
 		section=section_$section
 		set +e
 		(set -e; $section)

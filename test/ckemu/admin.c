@@ -14,6 +14,10 @@
  *
  * What counts, precisely:
  *
+ * - asset transfers count as operations "assets/download" (GET of a
+ *	 downloadURL) and "assets/upload-file" (POST of a file to an upload
+ *	 URL), whatever their answer; fault rules apply to them by these names
+ *	 (actions "error" and "delay").
  * - requests, records_out, bytes_in, bytes_out: /database/ requests whose
  *	 answer was handed to a client still connected and then sent whole,
  *	 and requests a fault rule dropped or cut short on purpose (those are
@@ -46,9 +50,32 @@
 
 #include "ckemu.h"
 
+/*
+ * A fault rule for an asset transfer: an error answer (true: answered) or
+ * a delay.
+ */
+static bool
+emu_asset_fault(EmuRequest *req, const char *op)
+{
+	EmuFault	fault;
+
+	memset(&fault, 0, sizeof(fault));
+	emu_faults_pick(op, &fault);
+	free(fault.body);
+	if (fault.action == EMU_FAULT_DELAY)
+		return !emu_wait_for_client(req, fault.delay_ms);
+	if (fault.action != EMU_FAULT_ERROR)
+		return false;
+	emu_error_retry(req, fault.code, fault.retry_after, NULL,
+					fault.reason[0] ? fault.reason : "Injected by ckemu");
+	if (fault.status > 0)
+		req->status = fault.status;
+	return true;
+}
+
 /* Operations counted, sorted by name (the order of the stats answer). */
 static const char *const stat_ops[] = {
-	"assets/upload", "changes/database", "changes/zone", "records/lookup",
+	"assets/download", "assets/upload", "assets/upload-file", "changes/database", "changes/zone", "records/lookup",
 	"records/modify", "records/query", "users/caller", "users/current",
 	"zones/list", "zones/lookup", "zones/modify"
 };
@@ -334,8 +361,10 @@ emu_admin_handle(EmuRequest *req, const char *path)
 	{
 		if (!emu_method(req, "POST PUT"))
 			return true;
-		if (emu_wait_for_client(req, emu_config.latency_ms))
+		if (emu_wait_for_client(req, emu_config.latency_ms) &&
+			!emu_asset_fault(req, "assets/upload-file"))
 			emu_asset_upload_bytes(req, p + 14);
+		emu_stats_count("assets/upload-file", 0, 0, req->body.len, req->out.len);
 		return true;
 	}
 	if (strncmp(p, "assets/download/", 16) == 0)
@@ -347,15 +376,27 @@ emu_admin_handle(EmuRequest *req, const char *path)
 			return true;
 		if (!emu_wait_for_client(req, emu_config.latency_ms))
 			return true;
-		emu_asset_download(req, p + 16, &data, &len);
-		if (data != NULL)
+		if (!emu_asset_fault(req, "assets/download"))
 		{
-			ck_buf_reset(&req->out);
-			ck_buf_append(&req->out, data, len);
-			free(data);
-			req->status = 200;
-			req->answered = true;
+			emu_asset_download(req, p + 16, &data, &len);
+			if (data != NULL)
+			{
+				ck_buf_reset(&req->out);
+				ck_buf_append(&req->out, data, len);
+				free(data);
+				req->status = 200;
+				req->answered = true;
+			}
 		}
+		emu_stats_count("assets/download", 0, 0, req->body.len, req->out.len);
+		return true;
+	}
+	if (strcmp(p, "assets/expire") == 0)
+	{
+		if (!emu_method(req, "POST"))
+			return true;
+		emu_assets_expire_urls();
+		emu_admin_ok(req, "{\"expired\":true}");
 		return true;
 	}
 	if (strcmp(p, "signin") == 0)

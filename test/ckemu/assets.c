@@ -10,6 +10,16 @@
  * and by upload token.  They are kept until a reset; assets are small in
  * tests.
  *
+ * What Apple documents and ckemu enforces: an upload URL is good for
+ * EMU_UPLOAD_URL_TTL_S and for files up to EMU_MAX_ASSET_BYTES; a receipt
+ * must come with the checksum and size of the file it was given for.  POST
+ * /_ckemu/assets/expire ends every upload URL handed out so far, so that a
+ * test needs no clock.  How Apple's hosts answer an expired URL or a file
+ * too large is not documented (unconfirmed): ckemu answers 403
+ * ACCESS_DENIED and 413 BAD_REQUEST with CloudKit's error envelope.
+ * Download URLs are stored in the record and never expire by themselves;
+ * a fault rule on operation "assets/download" answers as an expired one.
+ *
  * test/ckemu/assets.c
  *
  *-------------------------------------------------------------------------
@@ -17,15 +27,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
 #include "ckemu.h"
 
+/* Apple's assets/upload page: URLs valid 15 minutes, 15 MB per file. */
+#define EMU_UPLOAD_URL_TTL_S	(15 * 60)
+#define EMU_MAX_ASSET_BYTES		(15 * 1000 * 1000)
+
+/* The status an expired upload URL gets (unconfirmed, see above). */
+#define EMU_EXPIRED_URL_STATUS	403
+
 static pthread_mutex_t blob_lock = PTHREAD_MUTEX_INITIALIZER;
 static EmuMap blobs;			/* id -> EmuBlob */
 static EmuMap receipts;			/* receipt -> EmuBlob */
-static EmuMap upload_tokens;	/* token -> (void *) 1 */
+static EmuMap upload_tokens;	/* token -> EmuUploadToken */
+static long token_serial;		/* tokens handed out */
+static long expired_upto;		/* tokens up to this serial are dead */
+
+typedef struct EmuUploadToken
+{
+	long		serial;
+	time_t		issued;
+} EmuUploadToken;
 
 void
 emu_assets_init(void)
@@ -50,7 +76,7 @@ emu_assets_clear(void)
 	pthread_mutex_lock(&blob_lock);
 	emu_map_free(&receipts, NULL);
 	emu_map_free(&blobs, emu_blob_free);
-	emu_map_free(&upload_tokens, NULL);
+	emu_map_free(&upload_tokens, free);
 	emu_assets_init();
 	pthread_mutex_unlock(&blob_lock);
 }
@@ -148,6 +174,19 @@ emu_asset_resolve(json_object *dict, bool seed, char *id_out, char *err, size_t 
 		snprintf(err, errlen, "BadRequestException: Invalid value, asset fileChecksum does not match the uploaded file");
 		return false;
 	}
+	if (b != NULL && jreceipt != NULL)
+	{
+		json_object *jsize = emu_get(dict, "size");
+
+		/* a receipt is good only with what the upload answered */
+		if (jsum == NULL ||
+			(jsize != NULL && json_object_get_int64(jsize) != (int64_t) b->len))
+		{
+			pthread_mutex_unlock(&blob_lock);
+			snprintf(err, errlen, "BadRequestException: Invalid value, asset receipt needs the fileChecksum and size of its upload");
+			return false;
+		}
+	}
 	if (b != NULL)
 		strcpy(id_out, b->id);
 	pthread_mutex_unlock(&blob_lock);
@@ -237,6 +276,7 @@ emu_op_assets_upload(EmuRequest *req, json_object *body)
 		char		uuid[37];
 		char		tok[41];
 		const char *name;
+		EmuUploadToken *ut;
 
 		if (rn != NULL && json_object_is_type(rn, json_type_string))
 			name = json_object_get_string(rn);
@@ -246,8 +286,11 @@ emu_op_assets_upload(EmuRequest *req, json_object *body)
 			name = uuid;
 		}
 		emu_random_hex(tok, 20);
+		ut = emu_malloc(sizeof(EmuUploadToken));
+		ut->issued = time(NULL);
 		pthread_mutex_lock(&blob_lock);
-		emu_map_put(&upload_tokens, tok, (void *) 1);
+		ut->serial = ++token_serial;
+		emu_map_put(&upload_tokens, tok, ut);
 		pthread_mutex_unlock(&blob_lock);
 		if (i > 0)
 			emu_lit(&req->out, ",");
@@ -267,14 +310,33 @@ void
 emu_asset_upload_bytes(EmuRequest *req, const char *token)
 {
 	EmuBlob    *b;
+	EmuUploadToken *ut;
 	bool		known;
+	bool		expired = false;
 
 	pthread_mutex_lock(&blob_lock);
-	known = emu_map_get(&upload_tokens, token) != NULL;
+	ut = emu_map_get(&upload_tokens, token);
+	known = (ut != NULL);
+	if (known)
+		expired = (ut->serial <= expired_upto ||
+				   time(NULL) - ut->issued > EMU_UPLOAD_URL_TTL_S);
 	pthread_mutex_unlock(&blob_lock);
 	if (!known)
 	{
-		emu_error(req, "NOT_FOUND", "Unknown or expired upload URL");
+		emu_error(req, "NOT_FOUND", "Unknown upload URL");
+		return;
+	}
+	if (expired)
+	{
+		emu_error(req, "ACCESS_DENIED", "Upload URL has expired");
+		req->status = EMU_EXPIRED_URL_STATUS;
+		return;
+	}
+	if (req->body.len > EMU_MAX_ASSET_BYTES)
+	{
+		emu_error(req, "BAD_REQUEST", "Asset file of %zu bytes exceeds the limit of %d bytes",
+				  req->body.len, EMU_MAX_ASSET_BYTES);
+		req->status = 413;
 		return;
 	}
 	b = emu_blob_new((const unsigned char *) (req->body.data ? req->body.data : ""), req->body.len);
@@ -283,6 +345,15 @@ emu_asset_upload_bytes(EmuRequest *req, const char *token)
 	ck_buf_appendf(&req->out, ",\"size\":%zu,\"receipt\":\"%s\"}}", b->len, b->receipt);
 	req->status = 200;
 	req->answered = true;
+}
+
+/* POST /_ckemu/assets/expire: every upload URL handed out so far is dead. */
+void
+emu_assets_expire_urls(void)
+{
+	pthread_mutex_lock(&blob_lock);
+	expired_upto = token_serial;
+	pthread_mutex_unlock(&blob_lock);
 }
 
 /* GET of a downloadURL: the bytes themselves. */

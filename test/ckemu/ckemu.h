@@ -546,6 +546,7 @@ extern bool emu_asset_resolve(json_object *dict, bool seed, char *id_out, char *
 extern bool emu_asset_info(const char *id, char *checksum, size_t *len);
 extern unsigned char *emu_asset_bytes(const char *id, size_t *len);
 extern void emu_asset_upload_bytes(EmuRequest *req, const char *token);
+extern void emu_assets_expire_urls(void);
 extern void emu_asset_download(EmuRequest *req, const char *id, unsigned char **data,
 							   size_t *len);
 

@@ -961,4 +961,62 @@ group_records(void)
 					   "{\"image\":{\"value\":{\"fileChecksum\":\"AAAA\",\"size\":3,\"receipt\":\"bogus\"}}}");
 		CHECKM(resp_code(r, 0) != NULL, "an unknown asset receipt was accepted");
 	}
+
+	TEST("assets: upload URLs expire, files over 15 MB are refused, a receipt needs its checksum")
+	{
+		Resp	   *r;
+		Req			req = {0};
+		const char *url;
+		unsigned char *big;
+		json_object *asset;
+		static const unsigned char small[] = "abc";
+
+		r = ck_post(emu, "public", "assets/upload",
+					"{\"tokens\":[{\"recordType\":\"Artwork\",\"fieldName\":\"image\"}]}");
+		url = jps(r->json, "tokens[0].url");
+		if (!CHECKM(url != NULL, "assets/upload returned no url"))
+			continue;
+		url = tfmt("%s", url);
+		r = admin(emu, "POST", "/_ckemu/assets/expire", "");
+		CHECK_STATUS(r, 200);
+		req.path = url + strlen(emu->base);
+		req.body = (const char *) small;
+		req.body_len = 3;
+		req.content_type = "application/octet-stream";
+		req.raw = true;
+		r = http(emu, &req);
+		CHECKM(r->status == 403 && strstr(r->body ? r->body : "", "expired") != NULL,
+			   "an expired upload URL got HTTP %ld: %.200s", r->status, r->body ? r->body : "");
+
+		/* a URL handed out after the expiry works */
+		asset = upload_asset(emu, "asset-3", "Artwork", "image", small, 3);
+		CHECKM(asset != NULL, "a fresh upload URL did not work");
+
+		/* over the limit: refused with 413 */
+		r = ck_post(emu, "public", "assets/upload",
+					"{\"tokens\":[{\"recordType\":\"Artwork\",\"fieldName\":\"image\"}]}");
+		url = jps(r->json, "tokens[0].url");
+		if (!CHECKM(url != NULL, "assets/upload returned no url"))
+			continue;
+		big = calloc(1, 15 * 1000 * 1000 + 1);
+		req.path = tfmt("%s", url + strlen(emu->base));
+		req.body = (const char *) big;
+		req.body_len = 15 * 1000 * 1000 + 1;
+		r = http(emu, &req);
+		free(big);
+		CHECKM(r->status == 413, "a file over 15 MB got HTTP %ld", r->status);
+
+		/* a receipt without the checksum of its upload is refused */
+		if (asset != NULL)
+		{
+			r = pub_modify(emu, "create", "asset-4", "Artwork", NULL,
+						   tfmt("{\"image\":{\"value\":{\"size\":3,\"receipt\":\"%s\"}}}",
+								jps(asset, "receipt")));
+			CHECKM(resp_code(r, 0) != NULL, "a receipt without fileChecksum was accepted");
+			r = pub_modify(emu, "create", "asset-4", "Artwork", NULL,
+						   tfmt("{\"image\":{\"value\":{\"fileChecksum\":\"%s\",\"size\":4,\"receipt\":\"%s\"}}}",
+								jps(asset, "fileChecksum"), jps(asset, "receipt")));
+			CHECKM(resp_code(r, 0) != NULL, "a receipt with the wrong size was accepted");
+		}
+	}
 }
