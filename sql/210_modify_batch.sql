@@ -187,7 +187,9 @@ SELECT ckfdw_test_error($$INSERT INTO alltypes (id, s) SELECT 'nosplit-' || g, '
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/stats" >/dev/null
 SELECT clock_timestamp() AS started \gset
 INSERT INTO alltypes (id, s) SELECT 'throttled-' || g, 'x' FROM generate_series(1, 300) g;
-SELECT clock_timestamp() - :'started' >= interval '2 seconds' AS waited;
+-- (the two requests of 150 are throttled at once and retried together
+-- after retryAfter, or one after the other: at least one second either way)
+SELECT clock_timestamp() - :'started' >= interval '1 second' AS waited;
 \! curl -s "$CKEMU_URL/_ckemu/stats" | jq -c '.operations["records/modify"] | {requests, records_in, records_out}'
 SELECT count(*) FROM alltypes WHERE id LIKE 'throttled-%';
 
@@ -299,7 +301,10 @@ SELECT count(*) AS before FROM ticket WHERE id LIKE 'fresh3-%' OR id LIKE 'fresh
 \! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/modify", "action": "malformed", "after": 1, "count": 1}]'
 SELECT ckfdw_test_error($$DELETE FROM ticket WHERE id LIKE 'fresh3-%' OR id LIKE 'fresh4-%'$$) AS err \gset
 SELECT split_part(:'err', E'\n', 1) AS error;
-SELECT unknown, :before - held BETWEEN written AND written + unknown AS counted
+-- (the second request ckemu gets may be any of those in flight, the last
+-- one of 9 records too)
+SELECT unknown BETWEEN 9 AND 10 AS one_request_unknown,
+	:before - held BETWEEN written AND written + unknown AS counted
 FROM pg_temp.write_counts(:'err'),
 	(SELECT count(*) AS held FROM ticket WHERE id LIKE 'fresh3-%' OR id LIKE 'fresh4-%') h;
 \! curl -s -X DELETE "$CKEMU_URL/_ckemu/faults" >/dev/null
