@@ -442,6 +442,7 @@ extern void ckfdw_report_record_error(const char *server_error_code,
 									  double retry_after,
 									  const CkFdwRequestInfo *info) pg_attribute_noreturn();
 
+extern const char *ckfdw_authentication_hint(const CkResponse *resp);
 extern CkFdwConnection *ckfdw_open_connection(UserMapping *user,
 											  ForeignServer *server,
 											  CkFdwOptions *options);

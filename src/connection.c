@@ -1067,11 +1067,12 @@ report_interrupt(const CkFdwRequestInfo *info, const char *note,
 }
 
 /*
- * The hint of a refused authentication, for the method the user mapping
- * uses; NULL when the error table's hint fits.
+ * The hint of a refused authentication, naming only the options the user
+ * mapping uses, with CloudKit's sign-in URL for a web-auth token; NULL when
+ * resp is not a refused authentication.
  */
-static const char *
-authentication_hint(const CkResponse *resp)
+const char *
+ckfdw_authentication_hint(const CkResponse *resp)
 {
 	bool		required;
 	bool		spent;
@@ -1148,11 +1149,11 @@ report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
 	{
 		case CK_RESULT_SERVER_ERROR:
 			{
-				const char *auth_hint = authentication_hint(resp);
+				const char *auth_hint = ckfdw_authentication_hint(resp);
 
 				if (auth_failure.resp == resp ? auth_failure.token_spent :
 					resp->web_auth_token_spent)
-					note = with_note("CloudKit refused the web-auth token this session had from its last answer: the sign-in expired, or a request whose answer was lost used the token up (CloudKit takes each web-auth token once, and sends the next with its answer).",
+					note = with_note("CloudKit refused the web-auth token its last answer handed out: the sign-in expired, or a request whose answer was lost used the token up (CloudKit takes each web-auth token once, and sends the next with its answer).",
 									 note);
 				report_server_error(resp->server_error_code, resp->reason, resp->uuid,
 									resp->http_status, resp->retry_after,
