@@ -48,12 +48,24 @@ SELECT user_record_name = :'web_auth_user' AS the_signed_in_user FROM ckfdw_whoa
 \! curl -sf -o /dev/null -X DELETE "$CKEMU_ROTATING_URL/_ckemu/faults"
 SELECT count(*) FROM rot_artist;
 
+-- a session waiting for another's request waits on a lock (pg_locks:
+-- advisory, objsubid 17227), which a cancel or statement_timeout breaks;
+-- the token goes on
+\! curl -sf -o /dev/null -X POST "$CKEMU_ROTATING_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "delay", "delayMs": 3000}]'
+\! psql -X -Atq -c 'SELECT count(*) FROM rot_artist' & until psql -X -Atq -c "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 17227 AND granted" | grep -q 1; do sleep 0.1; done; psql -X -Atq -c 'SET statement_timeout = 200' -c 'SELECT count(*) FROM rot_artist' 2>&1; wait
+\! curl -sf -o /dev/null -X DELETE "$CKEMU_ROTATING_URL/_ckemu/faults"
+SELECT count(*) FROM rot_artist;
+
 -- the token is kept in the data directory, readable by the server's OS
 -- user only; never the token of the option, which CloudKit used up
-SELECT current_setting('data_directory') AS data_directory \gset
-\setenv CKFDW_DATA_DIRECTORY :data_directory
-\! stat -c '%a %n' "$CKFDW_DATA_DIRECTORY/ckfdw_tokens" "$CKFDW_DATA_DIRECTORY"/ckfdw_tokens/* | sed 's|/.*/ckfdw_tokens|ckfdw_tokens|; s|/[0-9]*_[0-9]*$|/DBOID_UMOID|'
-\! grep -c "token $CKFDW_WEB_AUTH_TOKEN\$" "$CKFDW_DATA_DIRECTORY"/ckfdw_tokens/*
+SELECT current_setting('data_directory') || '/ckfdw_tokens' AS token_dir,
+	current_setting('data_directory') || '/ckfdw_tokens/' || d.oid || '_' || m.umid AS token_file
+FROM pg_user_mappings m, pg_database d
+WHERE m.srvname = 'rotating' AND m.usename = current_user AND d.datname = current_database() \gset
+\setenv CKFDW_TOKEN_DIR :token_dir
+\setenv CKFDW_TOKEN_FILE :token_file
+\! stat -c '%a' "$CKFDW_TOKEN_DIR" "$CKFDW_TOKEN_FILE"
+\! grep -c "^token " "$CKFDW_TOKEN_FILE"; grep -c "^token $CKFDW_WEB_AUTH_TOKEN\$" "$CKFDW_TOKEN_FILE"
 
 -- a restart of PostgreSQL in between
 \! "$CKFDW_RESTART_CLUSTER"
@@ -61,7 +73,7 @@ SELECT current_setting('data_directory') AS data_directory \gset
 SELECT count(*) FROM rot_artist;
 \c
 SELECT count(*) FROM rot_artist;
--- eleven queries of two pages, none of them sent twice
+-- thirteen queries of two pages, none of them sent twice
 \! curl -sf "$CKEMU_ROTATING_URL/_ckemu/stats" | jq -c '.operations["records/query"].requests'
 
 -- an answer lost after CloudKit took the token: the query's resend and
