@@ -52,7 +52,7 @@ SELECT count(*) FROM rot_artist;
 -- advisory, objsubid 17227), which a cancel or statement_timeout breaks;
 -- the token goes on
 \! curl -sf -o /dev/null -X POST "$CKEMU_ROTATING_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "delay", "delayMs": 3000}]'
-\! psql -X -Atq -c 'SELECT count(*) FROM rot_artist' & until psql -X -Atq -c "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 17227 AND granted" | grep -q 1; do sleep 0.1; done; psql -X -Atq -c 'SET statement_timeout = 200' -c 'SELECT count(*) FROM rot_artist' 2>&1; wait
+\! psql -X -Atq -c 'SELECT count(*) FROM rot_artist' & for i in $(seq 100); do psql -X -Atq -c "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 17227 AND granted" | grep -q 1 && break; sleep 0.1; done; psql -X -Atq -c 'SET statement_timeout = 200' -c 'SELECT count(*) FROM rot_artist' 2>&1; wait
 \! curl -sf -o /dev/null -X DELETE "$CKEMU_ROTATING_URL/_ckemu/faults"
 SELECT count(*) FROM rot_artist;
 
