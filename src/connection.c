@@ -66,6 +66,7 @@ typedef struct CkFdwSignIn
 typedef struct CkFdwAuthFailure
 {
 	const CkResponse *resp;		/* the response it is about */
+	bool		has_web_token;	/* the user mapping has a web_auth_token */
 	bool		token_spent;	/* the token was CloudKit's, or in doubt */
 	char		signin_url[2048];	/* CloudKit's redirectURL, or "" */
 } CkFdwAuthFailure;
@@ -846,6 +847,7 @@ note_auth_failure(CkFdwConnection *conn, const CkResponse *resp)
 	if (resp->auth != CK_AUTH_API_TOKEN || conn->signin == NULL)
 		return;
 	auth_failure.resp = resp;
+	auth_failure.has_web_token = conn->tokens != NULL;
 	auth_failure.token_spent = resp->web_auth_token_spent ||
 		(conn->tokens != NULL && ckfdw_token_store_sent_spent(conn->tokens));
 	auth_failure.signin_url[0] = '\0';
@@ -1104,6 +1106,8 @@ ckfdw_authentication_hint(const CkResponse *resp)
 	if (required)
 		return psprintf("This database or operation needs a signed-in iCloud user: sign in and give the web-auth token to the user mapping's option \"web_auth_token\" (ALTER USER MAPPING ... OPTIONS (ADD web_auth_token '...'), or SET if it has one).%s",
 						signin);
+	if (auth_failure.resp == resp && !auth_failure.has_web_token)
+		return "Check the user mapping's \"api_token\": it must be an API token of this container and environment.";
 	if (spent)
 		return psprintf("Sign in to iCloud again and give the new token to the user mapping's option \"web_auth_token\" (ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...')); every session then starts over with it.%s",
 						signin);
