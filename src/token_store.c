@@ -357,8 +357,17 @@ write_token_file(CkFdwTokenStore *store, const char *token, bool in_doubt)
 				 errmsg("could not close web-auth token file \"%s\": %m", tmp)));
 	}
 	/* fsyncs the file and the directory (when the server's fsync is on) */
-	if (durable_rename(tmp, store->path, ERROR) != 0)
+	if (durable_rename(tmp, store->path, LOG) != 0)
+	{
+		int			save_errno = errno;
+
 		unlink(tmp);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rename web-auth token file \"%s\" to \"%s\": %m",
+						tmp, store->path)));
+	}
 
 	free_secret(store->seen_token);
 	store->seen_token = strdup(token);
