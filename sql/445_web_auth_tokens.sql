@@ -41,6 +41,15 @@ SELECT count(*) FROM rot_artist;
 SELECT count(*) FROM rot_artist;
 SELECT user_record_name = :'web_auth_user' AS the_signed_in_user FROM ckfdw_whoami('rotating');
 
+-- a cursor closed while its next page is read ahead: the answer, which
+-- brings the next token, is waited for, not dropped
+BEGIN;
+DECLARE c CURSOR FOR SELECT id FROM rot_artist;
+MOVE 150 IN c;
+CLOSE c;
+COMMIT;
+SELECT count(*) FROM rot_artist;
+
 -- two sessions at once, each request held up by ckemu so that they meet:
 -- each waits for the other's answer and goes on with the token it brought
 \! curl -sf -o /dev/null -X POST "$CKEMU_ROTATING_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "delay", "delayMs": 150, "count": 0}]'
@@ -73,7 +82,7 @@ WHERE m.srvname = 'rotating' AND m.usename = current_user AND d.datname = curren
 SELECT count(*) FROM rot_artist;
 \c
 SELECT count(*) FROM rot_artist;
--- thirteen queries of two pages, none of them sent twice
+-- fifteen scans of two pages, none of them sent twice
 \! curl -sf "$CKEMU_ROTATING_URL/_ckemu/stats" | jq -c '.operations["records/query"].requests'
 
 -- an answer lost after CloudKit took the token: the query's resend and

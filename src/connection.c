@@ -597,10 +597,30 @@ static void
 cancel_pending(void *arg)
 {
 	CkFdwPending *pending = (CkFdwPending *) arg;
+	CkFdwConnection *conn = pending->conn;
 
 	/* a freed client freed its requests */
-	if (pending->req != NULL && pending->conn->generation == pending->generation)
-		ck_request_cancel(pending->req);
+	if (pending->req != NULL && conn->generation == pending->generation)
+	{
+		/*
+		 * CloudKit takes a web-auth token once the request is out, and its
+		 * answer brings the next one: dropping the answer (a cursor closed
+		 * while a page was read ahead) would lose the token for every
+		 * session.  So wait for it, unless the transaction is failing (an
+		 * error, a cancel), which must not wait.
+		 */
+		if (conn->tokens != NULL && IsTransactionState())
+		{
+			CkResponse	resp;
+
+			(void) ck_client_wait(conn->client, pending->req);
+			ck_request_finish(pending->req, &resp);
+			ck_response_clear(&resp);
+			conn->hook_error = NULL;
+		}
+		else
+			ck_request_cancel(pending->req);
+	}
 	pending->req = NULL;
 }
 

@@ -450,10 +450,21 @@ token_end(void *arg, const char *token, bool in_doubt)
 {
 	CkFdwTokenStore *store = (CkFdwTokenStore *) arg;
 	MemoryContext oldcxt = CurrentMemoryContext;
+	LOCKTAG		tag;
+	bool		held;
+
+	/*
+	 * A request cancelled while its transaction is aborted ends after the
+	 * transaction's locks are gone: another session may have the turn, and
+	 * the file is then its to write.
+	 */
+	token_lock_tag(store, &tag);
+	held = store->locked && LockHeldByMe(&tag, ExclusiveLock);
+	store->locked = false;
 
 	PG_TRY();
 	{
-		if (token != NULL &&
+		if (held && token != NULL &&
 			(store->seen_token == NULL || strcmp(store->seen_token, token) != 0 ||
 			 store->seen_in_doubt != in_doubt))
 			write_token_file(store, token, in_doubt);
@@ -472,12 +483,6 @@ token_end(void *arg, const char *token, bool in_doubt)
 	}
 	PG_END_TRY();
 
-	if (store->locked)
-	{
-		LOCKTAG		tag;
-
-		token_lock_tag(store, &tag);
+	if (held)
 		LockRelease(&tag, ExclusiveLock, false);
-		store->locked = false;
-	}
 }
