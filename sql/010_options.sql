@@ -27,10 +27,11 @@ BEGIN
 EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
 		det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
-	RETURN regexp_replace(state || ': ' || msg
+	-- no directories or ckemu's port, which vary from run to run
+	RETURN regexp_replace(regexp_replace(state || ': ' || msg
 			|| coalesce(E'\nDETAIL: ' || nullif(det, ''), '')
 			|| coalesce(E'\nHINT: ' || nullif(hnt, ''), ''),
-		'"/[^"]*/', '".../', 'g');
+		'"/[^"]*/', '".../', 'g'), 'http://127\.0\.0\.1:[0-9]+', 'http://127.0.0.1:PORT', 'g');
 END
 $$;
 

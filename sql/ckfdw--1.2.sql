@@ -139,3 +139,12 @@ CREATE FUNCTION ckfdw_accept_share (server name, short_guid text,
 RETURNS record
 AS 'MODULE_PATHNAME'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL RESTRICTED;
+
+-- The CloudKit user the caller's user mapping of a server acts as
+-- (users/caller): a set-up checked in one line.
+CREATE FUNCTION ckfdw_whoami (server name,
+    OUT user_record_name text, OUT given_name text, OUT family_name text,
+    OUT email_address text)
+RETURNS record
+AS 'MODULE_PATHNAME'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;

@@ -442,6 +442,21 @@ extern void ckfdw_report_record_error(const char *server_error_code,
 									  double retry_after,
 									  const CkFdwRequestInfo *info) pg_attribute_noreturn();
 
+extern const char *ckfdw_authentication_hint(const CkResponse *resp);
+extern CkFdwConnection *ckfdw_open_connection(UserMapping *user,
+											  ForeignServer *server,
+											  CkFdwOptions *options);
+
+/* in token_store.c */
+typedef struct CkFdwTokenStore CkFdwTokenStore;
+
+extern CkFdwTokenStore *ckfdw_token_store_open(Oid umid,
+											   const CkClientConfig *config);
+extern void ckfdw_token_store_close(CkFdwTokenStore *store);
+extern void ckfdw_token_store_attach(CkFdwTokenStore *store, CkClient *client);
+extern void ckfdw_token_store_raise(CkFdwTokenStore *store);
+extern bool ckfdw_token_store_sent_spent(const CkFdwTokenStore *store);
+
 /* in convert.c */
 extern CkFdwColumn *ckfdw_get_columns(Relation rel, int *ncolumns);
 extern void ckfdw_record_to_values(CkFdwColumn *columns, int ncolumns,

@@ -21,6 +21,8 @@
  */
 #include "postgres.h"
 
+#include "ckfdw_json.h"
+
 #include "access/xact.h"
 #include "catalog/pg_user_mapping.h"
 #include "funcapi.h"
@@ -43,6 +45,35 @@
 #define CKFDW_MAX_KEY_FILE_SIZE	(64 * 1024)
 
 /*
+ * What an API-token client needs to ask CloudKit for its sign-in URL when a
+ * web-auth token is refused or missing: a request with the API token alone
+ * is answered AUTHENTICATION_REQUIRED with a redirectURL.
+ */
+typedef struct CkFdwSignIn
+{
+	CkClientConfig config;		/* strings below, no web-auth token */
+	char	   *base_url;
+	char	   *container;
+	char	   *environment;
+	char	   *api_token;
+	char	   *ca_file;		/* NULL: the system's */
+} CkFdwSignIn;
+
+/*
+ * The analysis of the last refused authentication, made by
+ * ckfdw_try_request while the client is at hand, for the error's hint.
+ */
+typedef struct CkFdwAuthFailure
+{
+	const CkResponse *resp;		/* the response it is about */
+	bool		has_web_token;	/* the user mapping has a web_auth_token */
+	bool		token_spent;	/* the token was CloudKit's, or in doubt */
+	char		signin_url[2048];	/* CloudKit's redirectURL, or "" */
+} CkFdwAuthFailure;
+
+static CkFdwAuthFailure auth_failure;
+
+/*
  * A connection cache entry, keyed by user mapping OID (so that a PUBLIC
  * user mapping used by many roles has one client, as in postgres_fdw).
  */
@@ -59,6 +90,9 @@ struct CkFdwConnection
 	int64		requests;		/* HTTP requests this client sent, retries included */
 	ErrorData  *hook_error;		/* an error caught inside the wait hook */
 	uint64		generation;		/* bumped when the client is freed */
+	CkFdwTokenStore *tokens;	/* the web-auth token's store, or NULL */
+	CkFdwSignIn *signin;		/* where to ask for a sign-in URL, or NULL */
+	MemoryContextCallback close_cb; /* ckfdw_open_connection's clients */
 };
 
 static HTAB *ConnectionHash = NULL;
@@ -70,6 +104,11 @@ PG_FUNCTION_INFO_V1(ckfdw_disconnect_all);
 static void make_client(CkFdwConnection *entry, UserMapping *user,
 						ForeignServer *server, CkFdwOptions *options);
 static void disconnect_client(CkFdwConnection *entry);
+static void close_private_connection(void *arg);
+static CkFdwSignIn *make_signin(const CkClientConfig *config);
+static void free_signin(CkFdwSignIn *signin);
+static void note_auth_failure(CkFdwConnection *conn, const CkResponse *resp);
+static bool is_auth_failure(const CkResponse *resp);
 static char *read_key_file(const char *path, size_t *len);
 static bool ckfdw_wait_hook(void *arg, const CkWaitSocket *socks, int nsocks,
 							long timeout_ms);
@@ -123,6 +162,8 @@ ckfdw_get_connection(UserMapping *user, ForeignServer *server,
 		entry->invalidated = false;
 		entry->requests = 0;
 		entry->hook_error = NULL;
+		entry->tokens = NULL;
+		entry->signin = NULL;
 	}
 
 	if (entry->client != NULL && entry->invalidated && entry->refcount == 0)
@@ -142,6 +183,46 @@ ckfdw_release_connection(CkFdwConnection *conn)
 		conn->refcount--;
 	if (conn->refcount == 0 && conn->invalidated && conn->client != NULL)
 		disconnect_client(conn);
+}
+
+/*
+ * A client of its own, outside the cache, for a call that needs options the
+ * cached client does not have (users/caller lives in the public database,
+ * whatever the server's).  It is freed with the current memory context,
+ * also after an error; do not release it.
+ */
+CkFdwConnection *
+ckfdw_open_connection(UserMapping *user, ForeignServer *server,
+					  CkFdwOptions *options)
+{
+	CkFdwConnection *entry;
+
+	entry = MemoryContextAllocZero(TopMemoryContext, sizeof(CkFdwConnection));
+	entry->key = user->umid;
+	PG_TRY();
+	{
+		make_client(entry, user, server, options);
+	}
+	PG_CATCH();
+	{
+		pfree(entry);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	entry->refcount = 1;
+	entry->close_cb.func = close_private_connection;
+	entry->close_cb.arg = entry;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &entry->close_cb);
+	return entry;
+}
+
+static void
+close_private_connection(void *arg)
+{
+	CkFdwConnection *entry = (CkFdwConnection *) arg;
+
+	disconnect_client(entry);
+	pfree(entry);
 }
 
 /*
@@ -265,6 +346,32 @@ make_client(CkFdwConnection *entry, UserMapping *user, ForeignServer *server,
 	PG_END_TRY();
 
 	ck_client_set_wait_hook(client, ckfdw_wait_hook, entry);
+
+	/*
+	 * Every session of the user mapping goes on from the newest web-auth
+	 * token (token_store.c); an API-token client can fetch the sign-in URL.
+	 */
+	if (config.auth == CK_AUTH_API_TOKEN)
+	{
+		PG_TRY();
+		{
+			if (web_token != NULL && web_token[0] != '\0')
+			{
+				entry->tokens = ckfdw_token_store_open(user->umid, &config);
+				ckfdw_token_store_attach(entry->tokens, client);
+			}
+			entry->signin = make_signin(&config);
+		}
+		PG_CATCH();
+		{
+			ck_client_free(client);
+			ReleaseExternalFD();
+			ckfdw_token_store_close(entry->tokens);
+			entry->tokens = NULL;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
 	entry->client = client;
 	entry->requests = 0;
 	entry->serverid = server->serverid;
@@ -274,6 +381,49 @@ make_client(CkFdwConnection *entry, UserMapping *user, ForeignServer *server,
 		GetSysCacheHashValue1(FOREIGNSERVEROID, ObjectIdGetDatum(server->serverid));
 	entry->mapping_hashvalue =
 		GetSysCacheHashValue1(USERMAPPINGOID, ObjectIdGetDatum(user->umid));
+}
+
+/* Keep what asking for the sign-in URL takes (see CkFdwSignIn). */
+static CkFdwSignIn *
+make_signin(const CkClientConfig *config)
+{
+	CkFdwSignIn *signin;
+
+	signin = MemoryContextAllocZero(TopMemoryContext, sizeof(CkFdwSignIn));
+	signin->config = *config;
+	signin->base_url = MemoryContextStrdup(TopMemoryContext, config->base_url);
+	signin->container = MemoryContextStrdup(TopMemoryContext, config->container);
+	signin->environment = MemoryContextStrdup(TopMemoryContext, config->environment);
+	signin->api_token = MemoryContextStrdup(TopMemoryContext, config->api_token);
+	signin->config.base_url = signin->base_url;
+	signin->config.container = signin->container;
+	signin->config.environment = signin->environment;
+	signin->config.api_token = signin->api_token;
+	if (config->ca_file != NULL)
+		signin->ca_file = MemoryContextStrdup(TopMemoryContext, config->ca_file);
+	signin->config.ca_file = signin->ca_file;
+	signin->config.database = "public";
+	signin->config.key_id = NULL;
+	signin->config.private_key_pem = NULL;
+	signin->config.web_auth_token = NULL;
+	signin->config.user_agent = NULL;
+	signin->config.max_retries = 0;
+	return signin;
+}
+
+static void
+free_signin(CkFdwSignIn *signin)
+{
+	if (signin == NULL)
+		return;
+	explicit_bzero(signin->api_token, strlen(signin->api_token));
+	pfree(signin->api_token);
+	pfree(signin->base_url);
+	pfree(signin->container);
+	pfree(signin->environment);
+	if (signin->ca_file != NULL)
+		pfree(signin->ca_file);
+	pfree(signin);
 }
 
 /*
@@ -329,6 +479,10 @@ disconnect_client(CkFdwConnection *entry)
 		entry->generation++;	/* its requests went with it */
 		ReleaseExternalFD();
 	}
+	ckfdw_token_store_close(entry->tokens);
+	entry->tokens = NULL;
+	free_signin(entry->signin);
+	entry->signin = NULL;
 	entry->invalidated = false;
 	entry->refcount = 0;
 }
@@ -443,10 +597,30 @@ static void
 cancel_pending(void *arg)
 {
 	CkFdwPending *pending = (CkFdwPending *) arg;
+	CkFdwConnection *conn = pending->conn;
 
 	/* a freed client freed its requests */
-	if (pending->req != NULL && pending->conn->generation == pending->generation)
-		ck_request_cancel(pending->req);
+	if (pending->req != NULL && conn->generation == pending->generation)
+	{
+		/*
+		 * CloudKit takes a web-auth token once the request is out, and its
+		 * answer brings the next one: dropping the answer (a cursor closed
+		 * while a page was read ahead) would lose the token for every
+		 * session.  So wait for it, unless the transaction is failing (an
+		 * error, a cancel), which must not wait.
+		 */
+		if (conn->tokens != NULL && IsTransactionState())
+		{
+			CkResponse	resp;
+
+			(void) ck_client_wait(conn->client, pending->req);
+			ck_request_finish(pending->req, &resp);
+			ck_response_clear(&resp);
+			conn->hook_error = NULL;
+		}
+		else
+			ck_request_cancel(pending->req);
+	}
 	pending->req = NULL;
 }
 
@@ -604,6 +778,13 @@ ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp)
 	ckfdw_take_request(pending, resp);
 	if (resp->kind == CK_RESULT_ABORTED)
 		ckfdw_rethrow_wait_error(pending->conn);
+	else if (pending->conn->tokens != NULL)
+		ckfdw_token_store_raise(pending->conn->tokens);
+
+	auth_failure.resp = NULL;
+	if (is_auth_failure(resp))
+		note_auth_failure(pending->conn, resp);
+
 	return resp->kind == CK_RESULT_OK;
 }
 
@@ -617,6 +798,118 @@ ckfdw_rethrow_wait_error(CkFdwConnection *conn)
 
 		conn->hook_error = NULL;
 		ReThrowError(edata);
+	}
+	/* a cancel while waiting for the token, a token that could not be kept */
+	if (conn->tokens != NULL)
+		ckfdw_token_store_raise(conn->tokens);
+}
+
+/* CloudKit refused the credentials, or wants a signed-in user. */
+static bool
+is_auth_failure(const CkResponse *resp)
+{
+	return resp->kind == CK_RESULT_SERVER_ERROR &&
+		(resp->http_status == 401 || resp->http_status == 421 ||
+		 strcmp(resp->server_error_code, "AUTHENTICATION_FAILED") == 0 ||
+		 strcmp(resp->server_error_code, "AUTHENTICATION_REQUIRED") == 0);
+}
+
+/* The string member of a JSON object, or NULL. */
+static const char *
+json_string_member(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
+		!json_object_object_get_ex(obj, key, &v) ||
+		!json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/*
+ * Keep a sign-in URL for the hint, with every occurrence of the API token
+ * cut out: a token never goes into an error.
+ */
+static void
+set_signin_url(const char *url, const char *api_token)
+{
+	StringInfoData buf;
+	size_t		toklen = api_token ? strlen(api_token) : 0;
+	const char *p = url;
+	const char *hit;
+
+	initStringInfo(&buf);
+	while (toklen > 0 && (hit = strstr(p, api_token)) != NULL)
+	{
+		appendBinaryStringInfo(&buf, p, hit - p);
+		appendStringInfoString(&buf, "<api_token>");
+		p = hit + toklen;
+	}
+	appendStringInfoString(&buf, p);
+	strlcpy(auth_failure.signin_url, ckfdw_message_text(buf.data),
+			sizeof(auth_failure.signin_url));
+	pfree(buf.data);
+}
+
+/*
+ * A refused authentication of an API-token client: remember whether the
+ * token it carried was CloudKit's own (then the sign-in expired or was used
+ * up), and CloudKit's sign-in URL.  When the refusal came without one (a
+ * dead token gets AUTHENTICATION_FAILED), ask for it as CloudKit JS does: a
+ * request with the API token alone is answered with the URL.
+ */
+static void
+note_auth_failure(CkFdwConnection *conn, const CkResponse *resp)
+{
+	const char *url;
+
+	if (resp->auth != CK_AUTH_API_TOKEN || conn->signin == NULL)
+		return;
+	auth_failure.resp = resp;
+	auth_failure.has_web_token = conn->tokens != NULL;
+	auth_failure.token_spent = resp->web_auth_token_spent ||
+		(conn->tokens != NULL && ckfdw_token_store_sent_spent(conn->tokens));
+	auth_failure.signin_url[0] = '\0';
+
+	url = json_string_member(resp->json, "redirectURL");
+	if (url != NULL)
+	{
+		set_signin_url(url, conn->signin->api_token);
+		return;
+	}
+
+	if (AcquireExternalFD())
+	{
+		CkClient   *client;
+		CkResponse	r;
+		char		err[256];
+
+		client = ck_client_new(&conn->signin->config, err, sizeof(err));
+		if (client != NULL)
+		{
+			ck_client_set_wait_hook(client, ckfdw_wait_hook, conn);
+			ck_client_request(client, "GET", "users/caller", NULL, 0, true, &r);
+			conn->requests += r.attempts;
+			url = (r.kind == CK_RESULT_SERVER_ERROR) ?
+				json_string_member(r.json, "redirectURL") : NULL;
+			PG_TRY();
+			{
+				if (url != NULL)
+					set_signin_url(url, conn->signin->api_token);
+			}
+			PG_FINALLY();
+			{
+				ck_response_clear(&r);
+				ck_client_free(client);
+				ReleaseExternalFD();
+			}
+			PG_END_TRY();
+		}
+		else
+			ReleaseExternalFD();
+		/* a cancel meanwhile is raised with the refusal's report */
+		conn->hook_error = NULL;
 	}
 }
 
@@ -796,19 +1089,50 @@ report_interrupt(const CkFdwRequestInfo *info, const char *note,
 }
 
 /*
- * The hint of a refused authentication, for the method the user mapping
- * uses; NULL when the error table's hint fits.
+ * The hint of a refused authentication, naming only the options the user
+ * mapping uses, with CloudKit's sign-in URL for a web-auth token; NULL when
+ * resp is not a refused authentication.
  */
-static const char *
-authentication_hint(const CkResponse *resp)
+const char *
+ckfdw_authentication_hint(const CkResponse *resp)
 {
-	if (resp->auth != CK_AUTH_API_TOKEN ||
-		(strcmp(resp->server_error_code, "AUTHENTICATION_FAILED") != 0 &&
-		 resp->http_status != 401))
+	bool		required;
+	bool		spent;
+	const char *signin;
+
+	if (!is_auth_failure(resp))
 		return NULL;
-	if (resp->web_auth_token_spent)
-		return "Sign in to iCloud again and give the new token to the user mapping's option \"web_auth_token\" (ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...')); the session then starts over with it.";
-	return "Check the user mapping: \"api_token\" must be an API token of this container, and \"web_auth_token\" a current sign-in of an iCloud user (one expires, and CloudKit takes each token once and sends the next with its answer): sign in again and set the new token with ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...').";
+	required = resp->http_status == 421 ||
+		strcmp(resp->server_error_code, "AUTHENTICATION_REQUIRED") == 0;
+
+	/* only the options the user mapping uses */
+	if (resp->auth == CK_AUTH_SERVER_KEY)
+		return required ?
+			"Server-to-server keys act as the developer, in the public database only: to act as an iCloud user, give the user mapping \"api_token\" and \"web_auth_token\" instead of \"key_id\"." :
+			"Check the user mapping: \"key_id\" and the private key must belong to a server-to-server key of this container and environment, and the database server's clock must be correct.";
+	if (resp->auth != CK_AUTH_API_TOKEN)
+		return NULL;
+
+	spent = resp->web_auth_token_spent;
+	signin = "";
+	if (auth_failure.resp == resp)
+	{
+		spent = auth_failure.token_spent;
+		if (auth_failure.signin_url[0] != '\0')
+			signin = psprintf(" CloudKit's sign-in page for this container: %s",
+							  auth_failure.signin_url);
+	}
+
+	if (required)
+		return psprintf("This database or operation needs a signed-in iCloud user: sign in and give the web-auth token to the user mapping's option \"web_auth_token\" (ALTER USER MAPPING ... OPTIONS (ADD web_auth_token '...'), or SET if it has one).%s",
+						signin);
+	if (auth_failure.resp == resp && !auth_failure.has_web_token)
+		return "Check the user mapping's \"api_token\": it must be an API token of this container and environment.";
+	if (spent)
+		return psprintf("Sign in to iCloud again and give the new token to the user mapping's option \"web_auth_token\" (ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...')); every session then starts over with it.%s",
+						signin);
+	return psprintf("Check the user mapping: \"api_token\" must be an API token of this container, and \"web_auth_token\" a current sign-in of an iCloud user (one expires, and CloudKit takes each token once and sends the next with its answer): sign in again and set the new token with ALTER USER MAPPING ... OPTIONS (SET web_auth_token '...').%s",
+					signin);
 }
 
 /*
@@ -849,10 +1173,11 @@ report_response(const CkResponse *resp, const CkFdwRequestInfo *info,
 	{
 		case CK_RESULT_SERVER_ERROR:
 			{
-				const char *auth_hint = authentication_hint(resp);
+				const char *auth_hint = ckfdw_authentication_hint(resp);
 
-				if (resp->web_auth_token_spent)
-					note = with_note("CloudKit refused the web-auth token this session had from its last answer: the sign-in expired, or a request whose answer was lost used the token up (CloudKit takes each web-auth token once, and sends the next with its answer).",
+				if (auth_failure.resp == resp ? auth_failure.token_spent :
+					resp->web_auth_token_spent)
+					note = with_note("CloudKit refused the web-auth token its last answer handed out: the sign-in expired, or a request whose answer was lost used the token up (CloudKit takes each web-auth token once, and sends the next with its answer).",
 									 note);
 				report_server_error(resp->server_error_code, resp->reason, resp->uuid,
 									resp->http_status, resp->retry_after,

@@ -217,6 +217,7 @@ report_request_error(ZoneCall *call, const CkResponse *resp, const char *msg,
 		const char *code = resp->server_error_code[0] ?
 			resp->server_error_code : ck_error_lookup(NULL)->code;
 		const char *reason = resp->reason[0] ? resp->reason : "(no reason given)";
+		const char *auth_hint = ckfdw_authentication_hint(resp);
 
 		ereport(ERROR,
 				(errcode(sqlstate_of(code)),
@@ -224,7 +225,7 @@ report_request_error(ZoneCall *call, const CkResponse *resp, const char *msg,
 				 errdetail_internal("CloudKit error %s (HTTP %ld): %s",
 									ckfdw_message_text(code), resp->http_status,
 									ckfdw_message_text(reason)),
-				 errhint("%s", error_hint(code, hint)),
+				 errhint("%s", auth_hint ? auth_hint : error_hint(code, hint)),
 				 errcontext("CloudKit %s, server \"%s\"", call->info.operation,
 							call->server->servername)));
 	}

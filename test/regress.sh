@@ -1,9 +1,9 @@
 #!/bin/bash
 # regress.sh [SUITE...]: the pg_regress suites (all, or the ones named, e.g.
-# "030_scan 200_modify") against three fresh ckemus -- the sample container,
-# a slow one for cancellation tests, and one serving HTTPS with a test CA's
-# certificate (018_tls) -- in a throw-away cluster
-# (test/with-cluster.sh).  Assumes "make all"; installs into a private tree
+# "030_scan 200_modify") against four fresh ckemus -- the sample container,
+# a slow one for cancellation tests, one serving HTTPS with a test CA's
+# certificate (018_tls), and one rotating web-auth tokens on every answer
+# (445_web_auth_tokens) -- in a throw-away cluster (test/with-cluster.sh).  Assumes "make all"; installs into a private tree
 # unless CKFDW_PG_TREE names one.  Ends with "regress: N passed, M failed".
 set -uo pipefail
 
@@ -19,12 +19,15 @@ if [ -z "${CKFDW_PG_TREE:-}" ] && ! install_private >"$WORK_DIR/install.log" 2>&
 	echo "regress: 0 passed, 1 failed"
 	exit 1
 fi
-if ! start_ckemu main || ! start_ckemu slow --latency-ms 5000 || ! start_ckemu tls --tls; then
+if ! start_ckemu main || ! start_ckemu slow --latency-ms 5000 || ! start_ckemu tls --tls ||
+	! start_ckemu rotating --rotate-web-auth-tokens; then
 	echo "regress: 0 passed, 1 failed"
 	exit 1
 fi
 # shellcheck disable=SC2154	# set by start_ckemu
 export CKEMU_URL=$CKEMU_URL_main CKEMU_SLOW_URL=$CKEMU_URL_slow CKEMU_TLS_URL=$CKEMU_URL_tls
+# web-auth tokens good for one round trip, as CloudKit's
+export CKEMU_ROTATING_URL=$CKEMU_URL_rotating
 
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && mapfile -t suites < <(ls sql/[0-9]*.sql | xargs -n1 basename | sed 's/\.sql$//')

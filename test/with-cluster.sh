@@ -47,6 +47,8 @@ pid=""
 cleanup()
 {
 	if [ -n "$pid" ]; then
+		# a restart (CKFDW_RESTART_CLUSTER) gave the postmaster a new pid
+		[ -s "$dir/data/postmaster.pid" ] && pid=$(head -n 1 "$dir/data/postmaster.pid")
 		"${as_server[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 ||
 			kill "$pid" 2>/dev/null
 	fi
@@ -67,5 +69,14 @@ if ! "${as_server[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
 fi
 pid=$(head -n 1 "$dir/data/postmaster.pid")
 
+# CKFDW_RESTART_CLUSTER: a command that restarts the cluster (fast
+# shutdown), for suites that check what survives a restart
+cat >"$dir/restart.sh" <<EOF
+#!/bin/sh
+exec ${as_server[*]} "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -m fast restart >/dev/null
+EOF
+chmod 755 "$dir/restart.sh"
+
 export PGHOST=$dir PGPORT=5432 PGUSER=$superuser PGDATABASE=postgres
+export CKFDW_RESTART_CLUSTER=$dir/restart.sh
 "$@"

@@ -289,8 +289,14 @@ EOF
 # fault, and two more; prints psql's output and errors
 rotation_session()
 {
-	local rule=$1
+	local rule=$1 token
 	curl -sf -X POST "$CKEMU_ROTATING_URL/_ckemu/reset" >/dev/null
+	# ckemu forgot every token it handed out, and the user mapping's
+	# sessions go on from the newest one it handed out: sign in again
+	token=$(curl -sf "$CKEMU_ROTATING_URL/_ckemu/signin?user=$CKFDW_WEB_AUTH_USER" | jq -r .ckWebAuthToken)
+	psql -X -q -v ON_ERROR_STOP=1 -v token="$token" 2>&1 <<'EOF'
+ALTER USER MAPPING FOR CURRENT_USER SERVER rot OPTIONS (SET web_auth_token :'token');
+EOF
 	psql -X -At -v ON_ERROR_STOP=0 2>&1 <<EOF
 \set VERBOSITY default
 SELECT count(*) FROM m_rot;
