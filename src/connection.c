@@ -758,6 +758,11 @@ ckfdw_take_request(CkFdwPending *pending, CkResponse *resp)
 				(errmsg("ckfdw: %s answered with HTTP %ld after %d attempt(s)",
 						pending->info->operation, resp->http_status, resp->attempts),
 				 errhidestmt(true)));
+
+	/* the sign-in URL for the error's hint, should this be reported */
+	auth_failure.resp = NULL;
+	if (is_auth_failure(resp))
+		note_auth_failure(pending->conn, resp);
 }
 
 /* Stop a request whose answer nobody wants any more. */
@@ -780,10 +785,6 @@ ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp)
 		ckfdw_rethrow_wait_error(pending->conn);
 	else if (pending->conn->tokens != NULL)
 		ckfdw_token_store_raise(pending->conn->tokens);
-
-	auth_failure.resp = NULL;
-	if (is_auth_failure(resp))
-		note_auth_failure(pending->conn, resp);
 
 	return resp->kind == CK_RESULT_OK;
 }
