@@ -75,6 +75,9 @@ static bool ckfdw_wait_hook(void *arg, const CkWaitSocket *socks, int nsocks,
 static void ckfdw_inval_callback(Datum arg, int cacheid, uint32 hashvalue);
 static void ckfdw_xact_callback(XactEvent event, void *arg);
 static bool disconnect_cached_clients(Oid serverid);
+static bool try_request_flags(CkFdwConnection *conn, const char *method,
+							  const char *body, int flags,
+							  const CkFdwRequestInfo *info, CkResponse *resp);
 static char *describe_request(const CkFdwRequestInfo *info);
 static char *with_note(const char *detail, const char *note);
 static char *with_hint(const char *hint, const char *extra);
@@ -414,7 +417,39 @@ bool
 ckfdw_try_request(CkFdwConnection *conn, const char *method, const char *body,
 				  bool idempotent, const CkFdwRequestInfo *info, CkResponse *resp)
 {
+	return try_request_flags(conn, method, body,
+							 idempotent ? CK_REQUEST_IDEMPOTENT : 0, info, resp);
+}
+
+/*
+ * ckfdw_try_request for a read whose answer the caller parses itself: a
+ * success comes back as resp->body (CK_REQUEST_RAW_BODY), resp->json NULL.
+ */
+bool
+ckfdw_try_request_raw(CkFdwConnection *conn, const char *method,
+					  const char *body, const CkFdwRequestInfo *info,
+					  CkResponse *resp)
+{
+	return try_request_flags(conn, method, body,
+							 CK_REQUEST_IDEMPOTENT | CK_REQUEST_RAW_BODY,
+							 info, resp);
+}
+
+/* ckfdw_request for a read whose answer the caller parses itself. */
+void
+ckfdw_request_raw(CkFdwConnection *conn, const char *method, const char *body,
+				  const CkFdwRequestInfo *info, CkResponse *resp)
+{
+	if (!ckfdw_try_request_raw(conn, method, body, info, resp))
+		ckfdw_report_response(resp, info, NULL);
+}
+
+static bool
+try_request_flags(CkFdwConnection *conn, const char *method, const char *body,
+				  int flags, const CkFdwRequestInfo *info, CkResponse *resp)
+{
 	size_t		body_len = body ? strlen(body) : 0;
+	CkRequest  *req;
 
 	if (ckfdw_log_requests)
 		ereport(LOG,
@@ -423,8 +458,15 @@ ckfdw_try_request(CkFdwConnection *conn, const char *method, const char *body,
 				 errhidestmt(true)));
 
 	conn->hook_error = NULL;
-	ck_client_request(conn->client, method, info->operation, body, body_len,
-					  idempotent, resp);
+	req = ck_request_start(conn->client, method, info->operation, body,
+						   body_len, flags);
+	if (req == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed to start a CloudKit %s request.", info->operation)));
+	(void) ck_client_wait(conn->client, req);	/* an abort ends it ABORTED */
+	ck_request_finish(req, resp);
 	conn->requests += resp->attempts;
 
 	if (ckfdw_log_requests)

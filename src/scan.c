@@ -218,7 +218,6 @@ next_row(ForeignScanState *node)
 
 	for (;;)
 	{
-		struct json_object *obj;
 		CkRecord	rec;
 		char		err[256];
 		MemoryContext oldcxt;
@@ -236,8 +235,7 @@ next_row(ForeignScanState *node)
 			continue;
 		}
 
-		obj = json_object_array_get_idx(fsstate->records, fsstate->next_record++);
-		if (!ck_record_parse(obj, &rec, err, sizeof(err)))
+		if (!ckfdw_scan_next_record(fsstate, &rec, err, sizeof(err)))
 			ereport(ERROR,
 					(errcode(ckfdw_invalid_record_errcode(&rec)),
 					 errmsg("CloudKit sent an invalid record in response to the %s of record type \"%s\"",
@@ -520,9 +518,7 @@ ckfdw_scan_set_records(CkFdwScanState *fsstate, struct json_object *obj)
 static void
 free_page(void *arg)
 {
-	CkFdwPage  *page = (CkFdwPage *) arg;
-
-	ck_response_clear(&page->resp);
+	ckfdw_scan_free_page((CkFdwPage *) arg);
 }
 
 static void
@@ -552,7 +548,7 @@ ckfdwReScanForeignScan(ForeignScanState *node)
 	 */
 	if (node->ss.ps.chgParam == NULL && fsstate->started &&
 		!fsstate->sort_locally && fsstate->pages_fetched == 1 &&
-		!fsstate->more && fsstate->records != NULL)
+		!fsstate->more && ckfdw_scan_has_page(fsstate))
 	{
 		fsstate->next_record = 0;
 		fsstate->rows_seen = 0;
