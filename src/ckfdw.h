@@ -130,6 +130,7 @@ typedef struct CkFdwColumn
 	char	   *attname;
 	char	   *field;			/* CloudKit field name; NULL for system columns */
 	char	   *field_utf8;		/* the same in UTF-8, as sent on the wire */
+	size_t		field_utf8_len;
 	CkFdwSystemField system;
 	CkFieldType cktype;			/* declared (option "type") or derived */
 	bool		any_type;		/* json(b) without "type": any wire type */

@@ -139,7 +139,10 @@ ckfdw_get_columns(Relation rel, int *ncolumns)
 		column_target(rel, col);
 		column_cktype(rel, col, type_opt);
 		if (col->system == CKFDW_SYS_NONE)
+		{
 			col->field_utf8 = ckfdw_to_utf8(col->field);
+			col->field_utf8_len = strlen(col->field_utf8);
+		}
 		else
 			col->field = NULL;
 	}
@@ -525,7 +528,7 @@ raw_field_to_value(CkFdwColumn *col, const CkRawRecord *raw,
 				   ConversionLocation *loc, Datum *value, bool *isnull)
 {
 	const CkRawField *f = ck_raw_record_field(raw, col->field_utf8,
-											  strlen(col->field_utf8));
+											  col->field_utf8_len);
 	struct json_object *volatile json;
 
 	if (f == NULL || f->value.p == NULL)

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
 #include "common/shortest_dec.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
@@ -36,6 +37,7 @@
 
 static bool raw_scalar(CkFdwColumn *col, CkScalarType type, CkJsonSpan v,
 					   Datum *result);
+static bool raw_jsonb(CkJsonSpan v, Datum *result);
 
 /* A NUL escape anywhere in the value: json-c's path reports it. */
 static inline bool
@@ -76,12 +78,11 @@ ckfdw_raw_value(CkFdwColumn *col, const CkRawField *f, Datum *result)
 	CkFieldType wire = f->type;
 	bool		wire_given = (wire.elem != CK_TYPE_UNKNOWN || wire.is_list);
 
-	if (col->target == CKFDW_TGT_JSON || col->target == CKFDW_TGT_JSONB ||
-		col->any_type)
-		return false;
-	if (!wire_given && f->type_given)
+	if (col->target == CKFDW_TGT_JSON)
+		return false;			/* its text is json-c's: convert.c */
+	if (!col->any_type && !wire_given && f->type_given)
 		return false;			/* a type this version does not know */
-	if (wire_given)
+	if (!col->any_type && wire_given)
 	{
 		bool		match;
 
@@ -92,6 +93,12 @@ ckfdw_raw_value(CkFdwColumn *col, const CkRawField *f, Datum *result)
 		if (!match)
 			return false;
 	}
+
+	/* a whole value into jsonb, lists included */
+	if (!col->is_array && col->target == CKFDW_TGT_JSONB)
+		return raw_jsonb(f->value, result);
+	if (col->any_type)
+		return false;
 
 	if (col->is_array)
 	{
@@ -350,9 +357,79 @@ raw_scalar(CkFdwColumn *col, CkScalarType type, CkJsonSpan v, Datum *result)
 				*result = PointPGetDatum(p);
 				return true;
 			}
-		case CKFDW_TGT_JSON:
 		case CKFDW_TGT_JSONB:
+			return raw_jsonb(v, result);
+		case CKFDW_TGT_JSON:
 			return false;
 	}
 	return false;
+}
+
+/*
+ * A value into jsonb.  convert.c gives jsonb_in json-c's text of the value,
+ * with every double in its shortest form ("1.50" reads as 1.5, "2.0" stays
+ * a double); jsonb ignores everything else in which that text differs from
+ * the answer's (spacing, escapes, key order, duplicate keys: the last one
+ * counts in both).  So the answer's own text, with its numbers written as
+ * json-c writes them, makes the same jsonb.  Only for UTF-8 databases,
+ * where jsonb_in reads escapes as json-c does, and without a NUL, whose
+ * error would quote the text.
+ */
+static bool
+raw_jsonb(CkJsonSpan v, Datum *result)
+{
+	StringInfoData buf;
+	const char *p = v.p;
+	const char *end = v.p + v.len;
+
+	if (GetDatabaseEncoding() != PG_UTF8 || may_hold_nul(v))
+		return false;
+	initStringInfo(&buf);
+	enlargeStringInfo(&buf, v.len + 16);
+	while (p < end)
+	{
+		const char *s = p;
+
+		/* copy up to the next number outside a string */
+		while (s < end && *s != '"' && *s != '-' && !(*s >= '0' && *s <= '9'))
+			s++;
+		appendBinaryStringInfo(&buf, p, s - p);
+		p = s;
+		if (p >= end)
+			break;
+		if (*p == '"')
+		{
+			s = ck_span_string_end(p);
+			appendBinaryStringInfo(&buf, p, s - p);
+			p = s;
+			continue;
+		}
+		else
+		{
+			CkJsonSpan	num;
+			int64		i;
+			double		d;
+			char		text[DOUBLE_SHORTEST_DECIMAL_LEN + 2];
+
+			while (s < end && ((*s >= '0' && *s <= '9') || *s == '-' ||
+							   *s == '+' || *s == '.' || *s == 'e' || *s == 'E'))
+				s++;
+			num.p = p;
+			num.len = s - p;
+			if (ck_span_int64(num, &i))
+				appendStringInfo(&buf, INT64_FORMAT, i);
+			else
+			{
+				if (!ck_span_double(num, &d))
+					return false;	/* infinite: json-c's text */
+				double_to_shortest_decimal_buf(d, text);
+				if (strpbrk(text, ".eE") == NULL)
+					strcat(text, ".0");
+				appendStringInfoString(&buf, text);
+			}
+			p = s;
+		}
+	}
+	*result = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	return true;
 }

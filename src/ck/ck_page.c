@@ -110,6 +110,20 @@ utf8_sequence(const unsigned char *p, const unsigned char *end)
 	return 0;
 }
 
+/* Bytes a string's text may hold as they are (printable ASCII). */
+static bool plain_byte[256];
+static bool plain_byte_ready = false;
+
+static void
+init_plain_bytes(void)
+{
+	int			c;
+
+	for (c = 0x20; c < 0x80; c++)
+		plain_byte[c] = (c != '"' && c != '\\');
+	plain_byte_ready = true;
+}
+
 /*
  * Check the string whose opening quote is at p; returns the byte after its
  * closing quote, or NULL.  *escaped tells whether it holds an escape.
@@ -123,8 +137,16 @@ skip_string(const char *p, const char *end, bool *escaped)
 	*escaped = false;
 	while (s < e)
 	{
-		unsigned char c = *s;
+		unsigned char c;
 
+		while (s + 4 <= e && plain_byte[s[0]] && plain_byte[s[1]] &&
+			   plain_byte[s[2]] && plain_byte[s[3]])
+			s += 4;
+		while (s < e && plain_byte[*s])
+			s++;
+		if (s >= e)
+			break;
+		c = *s;
 		if (c == '"')
 			return (const char *) s + 1;
 		if (c < 0x20)
@@ -393,6 +415,8 @@ ck_page_scan(CkPage *page, const char *body, size_t len,
 	const char *p;
 	bool		seen_list = false;
 
+	if (!plain_byte_ready)
+		init_plain_bytes();
 	page->body = body;
 	page->body_len = len;
 	page->nrecords = 0;
@@ -489,6 +513,54 @@ ck_page_free(CkPage *page)
  *		Values in place (the body has been checked: no bound checks)
  * ----------------------------------------------------------------
  */
+
+/* The byte after the checked string whose opening quote is at p. */
+const char *
+ck_span_string_end(const char *p)
+{
+	for (p++;;)
+	{
+		if (*p == '"')
+			return p + 1;
+		/* an escape is two bytes at least ("\u" goes on as text) */
+		p += (*p == '\\') ? 2 : 1;
+	}
+}
+
+/* The byte after the checked value at p. */
+static const char *
+end_of_value(const char *p)
+{
+	int			depth = 0;
+
+	switch (*p)
+	{
+		case '"':
+			return ck_span_string_end(p);
+		case '{':
+		case '[':
+			for (;;)
+			{
+				char		c = *p;
+
+				if (c == '"')
+				{
+					p = ck_span_string_end(p);
+					continue;
+				}
+				if (c == '{' || c == '[')
+					depth++;
+				else if ((c == '}' || c == ']') && --depth == 0)
+					return p + 1;
+				p++;
+			}
+		default:
+			while (*p != ',' && *p != '}' && *p != ']' && *p != ' ' &&
+				   *p != '\n' && *p != '\r' && *p != '\t' && *p != '\0')
+				p++;
+			return p;
+	}
+}
 
 bool
 ck_span_plain_string(CkJsonSpan v, const char **s, size_t *len)
@@ -657,7 +729,7 @@ ck_span_each_element(CkJsonSpan list, bool (*fn) (void *arg, CkJsonSpan elem),
 		return true;
 	for (;;)
 	{
-		const char *e = skip_value(p, end, 1);
+		const char *e = end_of_value(p);
 		CkJsonSpan	elem = {p, e - p};
 
 		if (!fn(arg, elem))
@@ -702,10 +774,10 @@ ck_span_each_member(CkJsonSpan obj,
 		return true;
 	for (;;)
 	{
-		bool		escaped;
-		const char *key_end = skip_string(p, end, &escaped);
+		const char *key_end = ck_span_string_end(p);
+		bool		escaped = memchr(p + 1, '\\', key_end - p - 2) != NULL;
 		const char *v = skip_ws(skip_ws(key_end, end) + 1, end);
-		const char *e = skip_value(v, end, 1);
+		const char *e = end_of_value(v);
 		CkJsonSpan	value = {v, e - v};
 
 		if (!fn(arg, p + 1, key_end - p - 2, escaped, value))
@@ -811,6 +883,56 @@ zone_member(void *arg, const char *key, size_t len, bool escaped, CkJsonSpan v)
 	return true;
 }
 
+/*
+ * The wire names ck_type_name prints, for a quick match of the names every
+ * field carries (the rest go to ck_type_parse).
+ */
+typedef struct KnownType
+{
+	const char *name;
+	size_t		len;
+	CkFieldType type;
+} KnownType;
+
+static KnownType known_types[2 * (CK_TYPE_ASSETID + 1)];
+static int	nknown_types = 0;
+
+static bool
+known_type(const char *s, size_t n, CkFieldType *type)
+{
+	int			i;
+
+	if (nknown_types == 0)
+	{
+		int			t;
+		int			list;
+
+		for (t = CK_TYPE_UNKNOWN; t <= CK_TYPE_ASSETID; t++)
+			for (list = 0; list <= 1; list++)
+			{
+				KnownType  *k;
+
+				if (t == CK_TYPE_UNKNOWN && !list)
+					continue;	/* no wire type: ck_type_parse refuses it */
+				k = &known_types[nknown_types++];
+
+				k->type.elem = (CkScalarType) t;
+				k->type.is_list = list;
+				k->name = ck_type_name(k->type);
+				k->len = strlen(k->name);
+			}
+	}
+	for (i = 0; i < nknown_types; i++)
+	{
+		if (known_types[i].len == n && memcmp(known_types[i].name, s, n) == 0)
+		{
+			*type = known_types[i].type;
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool
 field_dict_member(void *arg, const char *key, size_t len, bool escaped,
 				  CkJsonSpan v)
@@ -840,7 +962,7 @@ field_dict_member(void *arg, const char *key, size_t len, bool escaped,
 		memcpy(f->type_name, s, n);
 		f->type_name[n] = '\0';
 		f->type_given = true;
-		if (!ck_type_parse(f->type_name, &f->type))
+		if (!known_type(s, n, &f->type) && !ck_type_parse(f->type_name, &f->type))
 		{
 			f->type.elem = CK_TYPE_UNKNOWN;
 			f->type.is_list = false;

@@ -134,6 +134,9 @@ extern bool ck_span_string(CkJsonSpan v, char *out, size_t *outlen);
 /* A JSON string without escapes: its bytes inside the quotes. */
 extern bool ck_span_plain_string(CkJsonSpan v, const char **s, size_t *len);
 
+/* The byte after the string (of a checked body) whose quote is at p. */
+extern const char *ck_span_string_end(const char *p);
+
 /* A JSON integer (no fraction, no exponent): its value. */
 extern bool ck_span_int64(CkJsonSpan v, int64_t *out);
 
