@@ -37,7 +37,28 @@ same_string(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-/* A value read in place parses (json-c) to what json-c has there. */
+static void check_value(CkJsonSpan span, struct json_object *want);
+
+typedef struct ElementCheck
+{
+	struct json_object *list;
+	size_t		i;
+} ElementCheck;
+
+static bool
+check_element(void *arg, CkJsonSpan elem)
+{
+	ElementCheck *c = (ElementCheck *) arg;
+
+	CHECK(c->i < json_object_array_length(c->list));
+	check_value(elem, json_object_array_get_idx(c->list, c->i++));
+	return true;
+}
+
+/*
+ * A value read in place parses (json-c) to what json-c has there, and
+ * decodes as json-c's decoders do; a list element by element.
+ */
 static void
 check_value(CkJsonSpan span, struct json_object *want)
 {
@@ -73,6 +94,14 @@ check_value(CkJsonSpan span, struct json_object *want)
 	{
 		CHECK(ck_value_double(want, &e));
 		CHECK(memcmp(&d, &e, sizeof(d)) == 0);
+	}
+	if (ck_span_kind(span) == '[')
+	{
+		ElementCheck c = {want, 0};
+
+		CHECK(json_object_is_type(want, json_type_array));
+		CHECK(ck_span_each_element(span, check_element, &c));
+		CHECK(c.i == json_object_array_length(want));
 	}
 }
 
