@@ -110,8 +110,13 @@ utf8_sequence(const unsigned char *p, const unsigned char *end)
 	return 0;
 }
 
-/* Bytes a string's text may hold as they are (printable ASCII). */
+/*
+ * Bytes a string's text may hold as they are (printable ASCII), and bytes
+ * that neither end nor escape a string already checked (all but '"', '\\'
+ * and the NUL after the body).
+ */
 static bool plain_byte[256];
+static bool inner_byte[256];
 static bool plain_byte_ready = false;
 
 static void
@@ -119,8 +124,11 @@ init_plain_bytes(void)
 {
 	int			c;
 
-	for (c = 0x20; c < 0x80; c++)
-		plain_byte[c] = (c != '"' && c != '\\');
+	for (c = 0; c < 256; c++)
+	{
+		plain_byte[c] = (c >= 0x20 && c < 0x80 && c != '"' && c != '\\');
+		inner_byte[c] = (c != 0 && c != '"' && c != '\\');
+	}
 	plain_byte_ready = true;
 }
 
@@ -518,12 +526,22 @@ ck_page_free(CkPage *page)
 const char *
 ck_span_string_end(const char *p)
 {
-	for (p++;;)
+	const unsigned char *s = (const unsigned char *) p + 1;
+
+	if (!plain_byte_ready)
+		init_plain_bytes();
+	for (;;)
 	{
-		if (*p == '"')
-			return p + 1;
-		/* an escape is two bytes at least ("\u" goes on as text) */
-		p += (*p == '\\') ? 2 : 1;
+		/* && stops at the quote: nothing past it is read */
+		while (inner_byte[s[0]] && inner_byte[s[1]] && inner_byte[s[2]] &&
+			   inner_byte[s[3]])
+			s += 4;
+		while (inner_byte[*s])
+			s++;
+		if (*s == '"')
+			return (const char *) s + 1;
+		/* an escape is two bytes at least ("\\u" goes on as text) */
+		s += 2;
 	}
 }
 
