@@ -142,6 +142,7 @@ typedef struct CkFdwColumn
 	char	   *attname;
 	char	   *field;			/* CloudKit field name; NULL for system columns */
 	char	   *field_utf8;		/* the same in UTF-8, as sent on the wire */
+	size_t		field_utf8_len;
 	CkFdwSystemField system;
 	CkFieldType cktype;			/* declared (option "type") or derived */
 	bool		any_type;		/* json(b) without "type": any wire type */
@@ -430,6 +431,12 @@ extern void ckfdw_rethrow_wait_error(CkFdwConnection *conn);
 extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 						  const char *body, bool idempotent,
 						  const CkFdwRequestInfo *info, CkResponse *resp);
+extern bool ckfdw_try_request_raw(CkFdwConnection *conn, const char *method,
+								  const char *body, const CkFdwRequestInfo *info,
+								  CkResponse *resp);
+extern void ckfdw_request_raw(CkFdwConnection *conn, const char *method,
+							  const char *body, const CkFdwRequestInfo *info,
+							  CkResponse *resp);
 extern void ckfdw_report_response(const CkResponse *resp,
 								  const CkFdwRequestInfo *info,
 								  const char *note) pg_attribute_noreturn();
@@ -467,6 +474,13 @@ extern char *ckfdw_to_utf8(const char *s);
 extern char *ckfdw_from_utf8(const char *s, size_t len);
 extern char *ckfdw_message_text(const char *s);
 extern int	ckfdw_invalid_record_errcode(const struct CkRecord *rec);
+extern Datum ckfdw_convert_text(CkFdwColumn *col, const char *s, size_t len);
+extern Datum ckfdw_convert_timestamp(CkFdwColumn *col, int64 ms);
+
+/* in convert_raw.c */
+struct CkRawField;
+extern bool ckfdw_raw_value(CkFdwColumn *col, const struct CkRawField *f,
+							Datum *result);
 
 /*
  * How one column is written to CloudKit (see encode.c).

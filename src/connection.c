@@ -580,6 +580,31 @@ ckfdw_try_request(CkFdwConnection *conn, const char *method, const char *body,
 }
 
 /*
+ * ckfdw_try_request for a read whose answer the caller parses itself: a
+ * success comes back as resp->body (CK_REQUEST_RAW_BODY), resp->json NULL.
+ */
+bool
+ckfdw_try_request_raw(CkFdwConnection *conn, const char *method,
+					  const char *body, const CkFdwRequestInfo *info,
+					  CkResponse *resp)
+{
+	CkFdwPending *pending = ckfdw_start_request(conn, method, body,
+												CK_REQUEST_IDEMPOTENT | CK_REQUEST_RAW_BODY,
+												info);
+
+	return ckfdw_finish_request(pending, resp);
+}
+
+/* ckfdw_request for a read whose answer the caller parses itself. */
+void
+ckfdw_request_raw(CkFdwConnection *conn, const char *method, const char *body,
+				  const CkFdwRequestInfo *info, CkResponse *resp)
+{
+	if (!ckfdw_try_request_raw(conn, method, body, info, resp))
+		ckfdw_report_response(resp, info, NULL);
+}
+
+/*
  * A request in flight.  It belongs to the memory context it was started in:
  * when that goes (the statement ended, or an error unwound it) before the
  * answer was taken, the request is cancelled, so nothing runs on unseen.

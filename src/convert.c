@@ -47,6 +47,7 @@
 #include "utils/timestamp.h"
 
 #include "ckfdw.h"
+#include "ck/ck_page.h"
 #include "ck/ck_record.h"
 #include "ck/ck_types.h"
 
@@ -76,6 +77,9 @@ static Datum convert_scalar(CkFdwColumn *col, CkScalarType type,
 static Datum convert_timestamp(CkFdwColumn *col, int64 ms);
 static Datum text_datum(CkFdwColumn *col, const char *s, size_t len);
 static void bad_value(CkScalarType type, struct json_object *v) pg_attribute_noreturn();
+static void raw_field_to_value(CkFdwColumn *col, const CkRawRecord *raw,
+							   ConversionLocation *loc, Datum *value,
+							   bool *isnull);
 
 /*
  * The column mapping of a foreign table, indexed by attnum - 1.  Raises an
@@ -135,7 +139,10 @@ ckfdw_get_columns(Relation rel, int *ncolumns)
 		column_target(rel, col);
 		column_cktype(rel, col, type_opt);
 		if (col->system == CKFDW_SYS_NONE)
+		{
 			col->field_utf8 = ckfdw_to_utf8(col->field);
+			col->field_utf8_len = strlen(col->field_utf8);
+		}
 		else
 			col->field = NULL;
 	}
@@ -446,6 +453,11 @@ ckfdw_record_to_values(CkFdwColumn *columns, int ncolumns,
 					struct json_object *typeobj;
 					CkFieldType wire;
 
+					if (rec->raw != NULL)
+					{
+						raw_field_to_value(col, rec->raw, &loc, &values[i], &nulls[i]);
+						break;
+					}
 					if (!ck_record_field(rec, col->field_utf8, &value, &wire))
 						break;	/* missing field: NULL */
 					if (rec->fields != NULL &&
@@ -511,6 +523,60 @@ ckfdw_record_to_values(CkFdwColumn *columns, int ncolumns,
 	}
 
 	error_context_stack = errcallback.previous;
+}
+
+/*
+ * A field of a record read in place (ck_page.h): converted in place where
+ * convert_raw.c can, else parsed with json-c and converted as above, which
+ * also raises whatever is wrong with it.
+ */
+static void
+raw_field_to_value(CkFdwColumn *col, const CkRawRecord *raw,
+				   ConversionLocation *loc, Datum *value, bool *isnull)
+{
+	const CkRawField *f = ck_raw_record_field(raw, col->field_utf8,
+											  col->field_utf8_len);
+	struct json_object *volatile json;
+
+	if (f == NULL || f->value.p == NULL)
+		return;					/* missing field, or null: NULL */
+	loc->wire_type = f->type_given ? f->type_name : NULL;
+	if (ckfdw_raw_value(col, f, value))
+	{
+		*isnull = false;
+		return;
+	}
+
+	json = ck_json_parse_span(f->value);
+	if (json == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Failed to parse a CloudKit value.")));
+	PG_TRY();
+	{
+		*value = convert_field(col, json, f->type, loc);
+	}
+	PG_FINALLY();
+	{
+		json_object_put(json);
+	}
+	PG_END_TRY();
+	*isnull = false;
+}
+
+/* text_datum, for convert_raw.c */
+Datum
+ckfdw_convert_text(CkFdwColumn *col, const char *s, size_t len)
+{
+	return text_datum(col, s, len);
+}
+
+/* convert_timestamp, for convert_raw.c */
+Datum
+ckfdw_convert_timestamp(CkFdwColumn *col, int64 ms)
+{
+	return convert_timestamp(col, ms);
 }
 
 /*

@@ -222,7 +222,6 @@ next_row(ForeignScanState *node)
 
 	for (;;)
 	{
-		struct json_object *obj;
 		CkRecord	rec;
 		char		err[256];
 		MemoryContext oldcxt;
@@ -246,8 +245,7 @@ next_row(ForeignScanState *node)
 		else if ((fsstate->next_record & 31) == 0)
 			ckfdw_poll_requests(fsstate->conn);
 
-		obj = json_object_array_get_idx(fsstate->records, fsstate->next_record++);
-		if (!ck_record_parse(obj, &rec, err, sizeof(err)))
+		if (!ckfdw_scan_next_record(fsstate, &rec, err, sizeof(err)))
 			ereport(ERROR,
 					(errcode(ckfdw_invalid_record_errcode(&rec)),
 					 errmsg("CloudKit sent an invalid record in response to the %s of record type \"%s\"",
@@ -495,7 +493,7 @@ read_ahead(CkFdwScanState *fsstate)
 	oldcxt = MemoryContextSwitchTo(fsstate->params_cxt);
 	fsstate->ahead = ckfdw_start_request(fsstate->conn, "POST",
 										 fsstate->source->next_request(fsstate),
-										 CK_REQUEST_IDEMPOTENT, &fsstate->info);
+										 fsstate->source->page_flags, &fsstate->info);
 	MemoryContextSwitchTo(oldcxt);
 }
 
@@ -575,9 +573,7 @@ ckfdw_scan_set_records(CkFdwScanState *fsstate, struct json_object *obj)
 static void
 free_page(void *arg)
 {
-	CkFdwPage  *page = (CkFdwPage *) arg;
-
-	ck_response_clear(&page->resp);
+	ckfdw_scan_free_page((CkFdwPage *) arg);
 }
 
 static void
@@ -607,7 +603,7 @@ ckfdwReScanForeignScan(ForeignScanState *node)
 	 */
 	if (node->ss.ps.chgParam == NULL && fsstate->started &&
 		!fsstate->sort_locally && fsstate->pages_fetched == 1 &&
-		!fsstate->more && fsstate->records != NULL)
+		!fsstate->more && ckfdw_scan_has_page(fsstate))
 	{
 		fsstate->next_record = 0;
 		fsstate->rows_seen = 0;

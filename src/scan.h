@@ -25,13 +25,20 @@
 
 #include "ckfdw.h"
 #include "ck/ck_http.h"
+#include "ck/ck_page.h"
 #include "ck/ck_record.h"
 
 /* One page of a scan: the response and the records in it. */
 typedef struct CkFdwPage
 {
-	CkResponse	resp;			/* owns the parsed JSON */
+	CkResponse	resp;			/* owns the parsed JSON, or the raw body */
 	MemoryContextCallback cb;	/* frees it when page_cxt is reset */
+
+	/* a raw body read in place (scan_page.c): no JSON tree */
+	bool		raw;
+	CkPage		raw_page;		/* where its records are */
+	CkRawRecord raw_record;		/* the current one, read in place */
+	struct json_object *record_json;	/* or parsed by json-c */
 } CkFdwPage;
 
 /*
@@ -162,6 +169,7 @@ typedef struct CkScanSource
 	 * ckfdw_scan_take_ahead.
 	 */
 	const char *(*next_request) (CkFdwScanState *fsstate);
+	int			page_flags;		/* CK_REQUEST_* flags of those requests */
 
 	/* optional: the executor has had every row of every page */
 	void		(*finished) (CkFdwScanState *fsstate);
@@ -185,6 +193,15 @@ extern void ckfdw_scan_new_page(CkFdwScanState *fsstate);
 extern void ckfdw_scan_set_records(CkFdwScanState *fsstate, struct json_object *obj);
 extern void ckfdw_scan_forget_page(CkFdwScanState *fsstate);
 extern bool ckfdw_scan_take_ahead(CkFdwScanState *fsstate);
+
+/* in scan_page.c */
+extern void ckfdw_scan_set_body(CkFdwScanState *fsstate, const char *marker_key);
+extern bool ckfdw_scan_has_page(CkFdwScanState *fsstate);
+extern const char *ckfdw_scan_page_marker(CkFdwScanState *fsstate,
+										  const char *marker_key);
+extern bool ckfdw_scan_next_record(CkFdwScanState *fsstate, CkRecord *rec,
+								   char *err, size_t errlen);
+extern void ckfdw_scan_free_page(CkFdwPage *page);
 
 /* in scan_query.c */
 extern const CkScanSource ckfdw_query_source;

@@ -80,6 +80,7 @@ const CkScanSource ckfdw_changes_source = {
 	.accept = changes_accept,
 	.complete_row = changes_complete_row,
 	.next_request = changes_next_request,
+	.page_flags = CK_REQUEST_IDEMPOTENT,
 	.finished = changes_finished,
 	.explain_request = changes_explain_request,
 };

@@ -97,12 +97,12 @@ lookup_fetch(CkFdwScanState *fsstate)
 									  batch, NIL, 0);
 
 	ckfdw_scan_new_page(fsstate);
-	ckfdw_request(fsstate->conn, "POST", body, true, &fsstate->info,
-				  &fsstate->page->resp);
+	ckfdw_request_raw(fsstate->conn, "POST", body, &fsstate->info,
+					  &fsstate->page->resp);
 	fsstate->pages_fetched++;
 	fsstate->requests += fsstate->page->resp.attempts;
 
-	ckfdw_scan_set_records(fsstate, fsstate->page->resp.json);
+	ckfdw_scan_set_body(fsstate, NULL);
 
 	fsstate->next_name += batch;
 	fsstate->more = (fsstate->next_name < fsstate->nnames);

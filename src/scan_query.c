@@ -42,6 +42,7 @@ const CkScanSource ckfdw_query_source = {
 	.fetch = query_fetch,
 	.accept = query_accept,
 	.next_request = query_next_request,
+	.page_flags = CK_REQUEST_IDEMPOTENT | CK_REQUEST_RAW_BODY,
 	.explain_request = query_explain_request,
 };
 
@@ -169,7 +170,6 @@ static void
 query_fetch(CkFdwScanState *fsstate)
 {
 	const char *body;
-	struct json_object *marker;
 
 	if (!ckfdw_scan_take_ahead(fsstate))
 	{
@@ -185,8 +185,8 @@ query_fetch(CkFdwScanState *fsstate)
 			/* CloudKit may refuse a filter or sort of the first page */
 			if (fsstate->pages_fetched > 0)
 			{
-				ckfdw_request(fsstate->conn, "POST", body, true, &fsstate->info,
-							  &fsstate->page->resp);
+				ckfdw_request_raw(fsstate->conn, "POST", body, &fsstate->info,
+								  &fsstate->page->resp);
 				break;
 			}
 			if (!send_query(fsstate, body, &fsstate->page->resp))
@@ -199,13 +199,10 @@ query_fetch(CkFdwScanState *fsstate)
 	fsstate->pages_fetched++;
 	fsstate->requests += fsstate->page->resp.attempts;
 
-	ckfdw_scan_set_records(fsstate, fsstate->page->resp.json);
+	ckfdw_scan_set_body(fsstate, "continuationMarker");
 
 	/* the marker is present only when more records follow */
-	if (json_object_object_get_ex(fsstate->page->resp.json, "continuationMarker", &marker) &&
-		json_object_is_type(marker, json_type_string) &&
-		json_object_get_string_len(marker) > 0)
-		fsstate->marker = json_object_get_string(marker);
+	fsstate->marker = ckfdw_scan_page_marker(fsstate, "continuationMarker");
 	fsstate->more = (fsstate->marker != NULL);
 
 	/* an empty page that points back at itself would loop for ever */
@@ -221,7 +218,6 @@ query_fetch(CkFdwScanState *fsstate)
 		ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, fsstate->marker,
 						   strlen(fsstate->marker), fsstate->pages_fetched,
 						   "continuationMarker", "query", fsstate->options->record_type);
-
 }
 
 /* An error instead of a record is an error, never a gap. */
@@ -255,7 +251,7 @@ query_explain_request(const char *base, CkFdwPushdown *pd,
 static bool
 send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp)
 {
-	if (ckfdw_try_request(fsstate->conn, "POST", body, true, &fsstate->info, resp))
+	if (ckfdw_try_request_raw(fsstate->conn, "POST", body, &fsstate->info, resp))
 		return false;
 	if (resp->kind == CK_RESULT_SERVER_ERROR &&
 		strcmp(resp->server_error_code, "BAD_REQUEST") == 0 &&

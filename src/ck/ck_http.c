@@ -40,6 +40,7 @@
 #include "ck/ck_addr.h"
 #include "ck/ck_error.h"
 #include "ck/ck_http.h"
+#include "ck/ck_page.h"
 #include "ck/ck_sign.h"
 #include "ck/ck_util.h"
 
@@ -746,148 +747,6 @@ ck_scrub_secrets(CkRequest *req, char *s, size_t size)
 		snprintf(s, size, "request failed (message withheld: it contained the request URL)");
 }
 
-/*
- * Integer literals outside [INT64_MIN, UINT64_MAX] are saturated silently by
- * json-c's parser, and INT64_MIN cannot be told apart afterwards, so a body
- * containing one is rejected here before it could become a wrong value.
- * Returns the offending offset, or -1.
- */
-static long
-ck_find_wide_integer(const char *s, size_t len)
-{
-	size_t		i = 0;
-
-	while (i < len)
-	{
-		char		c = s[i];
-
-		if (c == '"')
-		{
-			/* skip the string: find its closing quote, not an escaped one */
-			for (;;)
-			{
-				const char *q = memchr(s + i + 1, '"', len - i - 1);
-				size_t		nbackslash = 0;
-
-				if (q == NULL)
-					return -1;
-				i = (size_t) (q - s);
-				while (s[i - 1 - nbackslash] == '\\')
-					nbackslash++;
-				if (nbackslash % 2 == 0)
-					break;
-			}
-			i++;
-			continue;
-		}
-		if (c == '-' || (c >= '0' && c <= '9'))
-		{
-			size_t		start = i;
-			bool		neg = (c == '-');
-			size_t		dstart;
-			size_t		ndig;
-			bool		is_int = true;
-
-			if (neg)
-				i++;
-			dstart = i;
-			while (i < len && s[i] >= '0' && s[i] <= '9')
-				i++;
-			ndig = i - dstart;
-			while (i < len && (s[i] == '.' || s[i] == 'e' || s[i] == 'E' ||
-							   s[i] == '+' || s[i] == '-' ||
-							   (s[i] >= '0' && s[i] <= '9')))
-			{
-				is_int = false;
-				i++;
-			}
-			if (is_int)
-			{
-				const char *limit = neg ? "9223372036854775808" : "18446744073709551615";
-				size_t		llen = strlen(limit);
-
-				/* skip leading zeros the lax parser may accept */
-				while (ndig > 1 && s[dstart] == '0')
-				{
-					dstart++;
-					ndig--;
-				}
-				if (ndig > llen ||
-					(ndig == llen && strncmp(s + dstart, limit, llen) > 0))
-					return (long) start;
-			}
-			continue;
-		}
-		i++;
-	}
-	return -1;
-}
-
-/*
- * Parse the body as JSON.  Returns NULL (and why in err) if it is not one
- * complete JSON value.  data[len] must be readable (a CkBuf's NUL).
- */
-static struct json_object *
-ck_parse_body(const char *data, size_t len, char *err, size_t errlen)
-{
-	struct json_tokener *tok;
-	struct json_object *obj;
-	long		wide;
-
-	if (len == 0)
-	{
-		snprintf(err, errlen, "empty body");
-		return NULL;
-	}
-	if (len > (size_t) INT32_MAX)
-	{
-		snprintf(err, errlen, "body too large to parse");
-		return NULL;
-	}
-	tok = json_tokener_new_ex(64);
-	if (tok == NULL)
-	{
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-
-	/*
-	 * Hand over the terminating NUL too (CkBuf always has one): it tells
-	 * json-c the input ends here, so a truncated body is an error rather
-	 * than "continue", and a bare top-level literal is complete.
-	 */
-	obj = json_tokener_parse_ex(tok, data, (int) len + (data[len] == '\0' ? 1 : 0));
-	if (obj == NULL || json_tokener_get_parse_end(tok) != len)
-	{
-		enum json_tokener_error jerr = json_tokener_get_error(tok);
-
-		if (obj == NULL && (jerr == json_tokener_continue ||
-							jerr == json_tokener_error_parse_eof))
-			snprintf(err, errlen, "truncated JSON");
-		else if (obj == NULL && jerr == json_tokener_success)
-			snprintf(err, errlen, "JSON null");
-		else if (obj == NULL)
-			snprintf(err, errlen, "invalid JSON at byte %zu: %s",
-					 json_tokener_get_parse_end(tok), json_tokener_error_desc(jerr));
-		else
-			snprintf(err, errlen, "trailing data after the JSON value at byte %zu",
-					 json_tokener_get_parse_end(tok));
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-
-	/* valid JSON, but json-c may have clamped an integer in it */
-	if (obj != NULL && (wide = ck_find_wide_integer(data, len)) >= 0)
-	{
-		snprintf(err, errlen, "integer out of 64-bit range at byte %ld", wide);
-		json_object_put(obj);
-		obj = NULL;
-	}
-	return obj;
-}
-
 static void
 ck_copy_member(struct json_object *obj, const char *key, char *dst, size_t size)
 {
@@ -1352,33 +1211,15 @@ ck_attempt_result(CkRequest *req, CURLcode code)
 		return;
 	}
 
-	json = ck_parse_body(req->rbody.data, req->rbody.len, perr, sizeof(perr));
 	if (status >= 200 && status < 300)
 	{
-		long		lone;
-
-		resp->json = json;
-		if (json && (lone = ck_json_find_lone_surrogate(req->rbody.data,
-														 req->rbody.len)) >= 0)
-		{
-			/* json-c made it U+FFFD: a changed string, not CloudKit's */
-			resp->kind = CK_RESULT_BAD_RESPONSE;
-			resp->bad_text = true;
-			snprintf(resp->reason, sizeof(resp->reason),
-					 "a string holds a lone UTF-16 surrogate (%.6s at byte %ld), which is not Unicode text",
-					 req->rbody.data + lone, lone);
-		}
-		else if (json && json_object_is_type(json, json_type_object))
-			resp->kind = CK_RESULT_OK;
-		else
-		{
-			resp->kind = CK_RESULT_BAD_RESPONSE;
-			snprintf(resp->reason, sizeof(resp->reason),
-					 "CloudKit answered HTTP %ld with a body that is not a JSON object (%s)",
-					 status, json ? "another JSON value" : perr);
-		}
+		resp->json = ck_page_parse_json(req->rbody.data, req->rbody.len, status,
+										&resp->bad_text, resp->reason,
+										sizeof(resp->reason));
+		resp->kind = resp->json ? CK_RESULT_OK : CK_RESULT_BAD_RESPONSE;
 		return;
 	}
+	json = ck_json_parse_body(req->rbody.data, req->rbody.len, perr, sizeof(perr));
 	ck_fill_server_error(req, resp, json);
 	if (!req->is_url && client->auth == CK_AUTH_API_TOKEN &&
 		(client->web_auth_token_rotated || client->web_auth_token_in_doubt) &&

@@ -45,6 +45,8 @@ typedef struct CkRecord
 	double		retry_after;	/* < 0 when absent */
 	/* set when ck_record_parse failed on a NUL character in a name */
 	bool		nul_in_text;
+	/* read in place from a raw page (ck_page.h): fields is NULL */
+	const struct CkRawRecord *raw;
 } CkRecord;
 
 /*

@@ -171,21 +171,41 @@ unsigned char *
 ck_base64_decode(const char *text, size_t textlen, size_t *outlen)
 {
 	unsigned char *out;
+
+	*outlen = 0;
+	if (text == NULL || textlen % 4 != 0)
+		return NULL;
+	out = malloc(textlen / 4 * 3 + 1);
+	if (out == NULL)
+		return NULL;
+	if (!ck_base64_decode_to(text, textlen, out, outlen))
+	{
+		free(out);
+		return NULL;
+	}
+	out[*outlen] = '\0';
+	return out;
+}
+
+/*
+ * ck_base64_decode into the caller's buffer (room for textlen / 4 * 3
+ * bytes), for callers that allocate it their own way.
+ */
+bool
+ck_base64_decode_to(const char *text, size_t textlen, unsigned char *out,
+					size_t *outlen)
+{
 	size_t		pad = 0;
 	size_t		o = 0;
 	size_t		i;
 
 	*outlen = 0;
 	if (text == NULL || textlen % 4 != 0)
-		return NULL;
+		return false;
 	if (textlen >= 1 && text[textlen - 1] == '=')
 		pad++;
 	if (textlen >= 2 && text[textlen - 2] == '=')
 		pad++;
-
-	out = malloc(textlen / 4 * 3 + 1);
-	if (out == NULL)
-		return NULL;
 
 	for (i = 0; i < textlen; i += 4)
 	{
@@ -215,13 +235,11 @@ ck_base64_decode(const char *text, size_t textlen, size_t *outlen)
 		else if (nvalid == 3 && (v[2] & 0x03) != 0)
 			goto bad;
 	}
-	out[o] = '\0';
 	*outlen = o;
-	return out;
+	return true;
 
 bad:
-	free(out);
-	return NULL;
+	return false;
 }
 
 void

@@ -38,6 +38,8 @@ extern bool ck_buf_appendf(CkBuf *buf, const char *fmt,...) __attribute__((forma
  */
 extern char *ck_base64_encode(const unsigned char *data, size_t len);
 extern unsigned char *ck_base64_decode(const char *text, size_t textlen, size_t *outlen);
+extern bool ck_base64_decode_to(const char *text, size_t textlen,
+								unsigned char *out, size_t *outlen);
 
 /*
  * In JSON text that parsed, the offset of the first \uXXXX escape of a

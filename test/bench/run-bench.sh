@@ -16,6 +16,7 @@
 # is reported), BENCH_WAN_RUNS=N those of section 2 (default 1);
 # BENCH_SKIP_BUILD=1 benchmarks what is built, without rebuilding;
 # BENCH_SECTIONS="scan changes" runs only those sections;
+# BENCH_EXPORT_RECORDS=N sets the export section's record count (default 100000);
 # BENCH_EMU_SEED_RECORDS=N sizes the emu section's seed (default 1,000,000).  Exits
 # non-zero when a measurement could not be made.
 set -euo pipefail
@@ -892,6 +893,105 @@ EOF
 	curl -sf -X POST "$BENCH_URL_FAST/_ckemu/reset" >/dev/null
 }
 
+# Every-type records exported: how many records the backend converts per
+# CPU-second, against the direct client and Apple's CloudKit JS in Node
+# (test/bench/export_js.js) exporting the same records.
+section_export()
+{
+	local n=${BENCH_EXPORT_RECORDS:-100000}
+	local fields="s,i,d,t,b,r,l,sl,il,dl,tl,bl,rl,ll,plain"
+	local cols="id text OPTIONS (system 'recordName'), tag text OPTIONS (system 'recordChangeTag'),
+		created timestamptz OPTIONS (system 'createdTimestamp'),
+		modified timestamptz OPTIONS (system 'modifiedTimestamp'),
+		s text, i bigint, d double precision, t timestamptz, b bytea, r text OPTIONS (type 'REFERENCE'),
+		l jsonb OPTIONS (type 'LOCATION'), sl text[], il bigint[], dl double precision[],
+		tl timestamptz[], bl bytea[], rl text[] OPTIONS (type 'REFERENCE_LIST'),
+		ll jsonb OPTIONS (type 'LOCATION_LIST'), plain text"
+
+	echo
+	echo "7. Export $(commas "$n") AllTypes records, every field type but assets (15 fields and 4 system"
+	echo "   columns): COPY (SELECT * FROM alltypes_export) TO '/dev/null', against the direct client"
+	echo "   and Apple's CloudKit JS in Node paging through the same records and writing each as JSON."
+	progress "export: loading $(commas "$n") records"
+	curl -sf -X POST "$BENCH_URL_FAST/_ckemu/reset" >/dev/null
+	bpsql -q <<SQL
+SET client_min_messages = warning;
+CREATE FOREIGN TABLE alltypes_export ($cols) SERVER fast OPTIONS (record_type 'AllTypes');
+INSERT INTO alltypes_export (id, s, i, d, t, b, r, l, sl, il, dl, tl, bl, rl, ll, plain)
+SELECT 'export-' || lpad(g::text, 6, '0'), 'string value ' || g || ' é', g::bigint * 1000003, g * 1.1,
+	timestamptz '2020-01-01' + g * interval '1 s', decode(md5(g::text), 'hex'), 'artist-0001',
+	jsonb_build_object('latitude', 45.5, 'longitude', -122.25),
+	ARRAY['a' || g, 'b', 'c'], ARRAY[g, g + 1, g + 2]::bigint[], ARRAY[g * 0.5, 1.25],
+	ARRAY[timestamptz '2021-01-01', timestamptz '2022-06-01'], ARRAY[decode('0102', 'hex')],
+	ARRAY['artist-0002', 'artist-0003'],
+	jsonb_build_array(jsonb_build_object('latitude', 1.5, 'longitude', 2.5)), 'plain ' || g
+FROM generate_series(1, $n) g;
+SQL
+
+	progress "export: ckfdw"
+	time_sql export "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 \
+		"COPY (SELECT * FROM alltypes_export) TO '/dev/null'" \
+		"COPY (SELECT * FROM alltypes_export LIMIT 1) TO '/dev/null'"
+	expect_tag "COPY $n"
+	local f_ms=$T_MS f_req=$T_REQ f_cpu=$T_CPU f_note
+	f_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+	# records converted (and output) per CPU-second of the backend
+	local f_per_cpu
+	f_per_cpu=$(awk -v n="$n" -v r="$RUNS" -v c="$f_cpu" 'BEGIN { print (c > 0) ? n * r / (c / 1000) : 0 }')
+
+	progress "export: direct client"
+	local out="$WORK_DIR/export_direct.out"
+	"$WORK_DIR/fetch_pages" --url "$BENCH_URL_FAST" --key-id "$CKFDW_KEY_ID" --key-file "$CKFDW_KEY_FILE" \
+		--record-type AllTypes --page-size 200 --runs "$RUNS" --ckemu-pid "$BENCH_PID_FAST" \
+		--fields "$fields" >"$out"
+	if [ "$(median_column "$out" 4)" != "$n" ]; then
+		echo "the direct client read $(median_column "$out" 4) records, not $n" >&2
+		return 1
+	fi
+	local d_ms d_req d_note d_per_cpu
+	d_ms=$(median_column "$out" 8)
+	d_req=$(median_column "$out" 6)
+	d_note=$(cpu_note client "$(sum_column "$out" 14)" "$(sum_column "$out" 12)" "$(sum_column "$out" 8)")
+	d_per_cpu=$(awk -v n="$n" -v r="$RUNS" -v c="$(sum_column "$out" 14)" 'BEGIN { print (c > 0) ? n * r / (c / 1000) : 0 }')
+
+	local j_line="CloudKit JS: skipped (node is not installed)" j_ms=""
+	if command -v node >/dev/null 2>&1; then
+		progress "export: CloudKit JS in Node"
+		local js=$CKFDW_ROOT/test/ckemu/js
+		if [ ! -f "$js/node_modules/tsl-apple-cloudkit/lib/index.js" ] &&
+			! (cd "$js" && npm install --ignore-scripts --no-audit --no-fund >/dev/null 2>&1); then
+			j_line="CloudKit JS: skipped (npm install --ignore-scripts failed in $js)"
+		else
+			out="$WORK_DIR/export_js.out"
+			if ! CKEMU_URL=$BENCH_URL_FAST CK_KEY_ID=$CKFDW_KEY_ID CK_KEY_FILE=$CKFDW_KEY_FILE \
+				RECORD_TYPE=AllTypes RUNS=$RUNS node "$CKFDW_ROOT/test/bench/export_js.js" >"$out"; then
+				echo "the CloudKit JS export failed" >&2
+				return 1
+			fi
+			if [ "$(median_column "$out" 4)" != "$n" ]; then
+				echo "CloudKit JS exported $(median_column "$out" 4) records, not $n" >&2
+				return 1
+			fi
+			j_ms=$(median_column "$out" 6)
+			j_line=$(printf 'CloudKit JS in Node %s rec/s (ckfdw is %sx faster)' \
+				"$(commas "$(rate "$n" "$j_ms")")" "$(times_x "$j_ms" "$f_ms")")
+		fi
+	fi
+
+	headline '  %-24s ckfdw %s rec/s, %s records per backend CPU-second | direct client %s rec/s (ratio %s) | %s' \
+		"export $(commas "$n") every-type" "$(commas "$(rate "$n" "$f_ms")")" "$(commas "$f_per_cpu")" \
+		"$(commas "$(rate "$n" "$d_ms")")" "$(ratio "$d_ms" "$f_ms")" "$j_line"
+	row "ckfdw COPY (SELECT *) TO '/dev/null'" "$f_req" "$f_ms" "$n" "$f_note"
+	row "direct client (json-c), pages of 200" "$d_req" "$d_ms" "$n" "$d_note"
+	if [ -n "$j_ms" ]; then
+		printf '    %-46s %7s          %10s ms %9s rec/s   Node CPU %s ms a run\n' \
+			"CloudKit JS in Node, pages of 200" "" "$(printf '%.1f' "$j_ms")" \
+			"$(commas "$(rate "$n" "$j_ms")")" "$(median_column "$out" 8)"
+	fi
+	printf '    records converted per CPU-second: ckfdw backend %s, direct client %s\n' \
+		"$(commas "$f_per_cpu")" "$(commas "$d_per_cpu")"
+}
+
 in_cluster()
 {
 	local section rc failed=0
@@ -907,7 +1007,7 @@ in_cluster()
 		"PostgreSQL $(bpsql -At -c 'SHOW server_version' | cut -d' ' -f1), ckemu on 127.0.0.1"
 	# other work on the machine skews every number: say how busy it was
 	echo "CPU in use by other processes just before the first measurement: $(cpu_busy_now)"
-	for section in ${BENCH_SECTIONS:-scan wan memory insert lookup changes assets emu}; do
+	for section in ${BENCH_SECTIONS:-scan wan memory insert lookup changes export assets emu}; do
 		section=section_$section
 		set +e
 		(set -e; $section)
@@ -1004,7 +1104,7 @@ start_ckemu h2 --quiet
 start_nghttpx h2 "${CKEMU_URL_h2##*:}"
 start_netdelay h1 "${CKEMU_URL_h1##*:}" "$WAN_RTT_MS"
 start_netdelay h2 "$NGHTTPX_PORT" "$WAN_RTT_MS"
-export WORK_DIR RUNS WAN_RUNS BENCH_SECTIONS CKFDW_CA_FILE
+export WORK_DIR RUNS WAN_RUNS BENCH_SECTIONS BENCH_EXPORT_RECORDS CKFDW_CA_FILE
 # shellcheck disable=SC2154	# set by start_ckemu and start_netdelay
 export BENCH_URL_FAST=$CKEMU_URL_fast BENCH_PID_FAST=${CKEMU_PIDS[0]}
 export BENCH_ADMIN_H1=$CKEMU_URL_h1 BENCH_PID_H1=${CKEMU_PIDS[1]}

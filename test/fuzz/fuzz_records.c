@@ -7,9 +7,8 @@
  *
  * Every decoder runs on every value, whatever type the answer claims, and
  * on every element of a list: the decoders must reject a wrong shape, never
- * misread it.  ck_parse_body is static in ck_http.c, so the file is
- * included rather than linked: the harness sees exactly the code the
- * client runs, without widening its API.
+ * misread it.  The body is parsed as the transport parses an answer
+ * (ck_http.c is included, so the harness runs exactly the client's code).
  *
  * test/fuzz/fuzz_records.c
  *
@@ -132,7 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ck_buf_init(&body);
 	if (!ck_buf_append(&body, data, size))
 		return 0;
-	json = ck_parse_body(body.data ? body.data : "", body.len, err, sizeof(err));
+	json = ck_json_parse_body(body.data ? body.data : "", body.len, err, sizeof(err));
 	if (json != NULL && json_object_is_type(json, json_type_object))
 	{
 		walk_records(json);

@@ -79,7 +79,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (p < end && !ck_buf_append(&req.rbody, p, (size_t) (end - p)))
 		goto done;
 	resp.http_status = status;
-	json = ck_parse_body(req.rbody.data ? req.rbody.data : "", req.rbody.len,
+	json = ck_json_parse_body(req.rbody.data ? req.rbody.data : "", req.rbody.len,
 						 perr, sizeof(perr));
 	if (status >= 200 && status < 300)
 	{

@@ -77,5 +77,6 @@ extern void test_http(void);
 extern void test_schema(void);
 extern void test_values(void);
 extern void test_changes(void);
+extern void test_page(void);
 
 #endif							/* UNIT_H */

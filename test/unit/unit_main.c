@@ -163,6 +163,7 @@ main(int argc, char **argv)
 		{"schema", test_schema},
 		{"values", test_values},
 		{"changes", test_changes},
+		{"page", test_page},
 	};
 	int			i;
 
