@@ -15,11 +15,12 @@
  * find its page already here when the Append next configures its wait;
  * it then returns a row at once instead of waiting.
  *
- * The Append's wait has no latch of its own: where the wait set has room
- * (scans sharing a client leave some), the first waiting scan adds
- * MyLatch, so that a cancel ends the wait at once.  A transport that
- * completes requests at once (ck_client_wait_fd -1) never leaves a scan
- * pending: every row is produced inside the request.
+ * The Append's wait set holds MyLatch (PostgreSQL adds it), so a cancel
+ * ends the wait at once; a scan that completes while the wait is being
+ * set up sets the latch, so that the Append does not sleep with a row in
+ * hand.  A transport that completes requests at once (ck_client_wait_fd
+ * -1) never leaves a scan pending: every row is produced inside the
+ * request.
  *
  * IDENTIFICATION
  *		  src/scan_async.c
@@ -37,14 +38,10 @@
 #include "ckfdw.h"
 #include "scan.h"
 
-/* A scan completed while the wait was being set up: do not sleep. */
-static bool completed_in_configure = false;
-
 static void produce_row(AsyncRequest *areq);
 static bool page_waits(CkFdwScanState *fsstate);
 static bool is_our_scan(AsyncRequest *areq);
-static bool first_waiting(AsyncRequest *areq, bool same_client);
-static bool room_for_latch(AsyncRequest *areq);
+static bool first_waiting(AsyncRequest *areq);
 
 static CkFdwScanState *
 scan_state(AsyncRequest *areq)
@@ -117,28 +114,17 @@ ckfdwForeignAsyncConfigureWait(AsyncRequest *areq)
 		ExecAsyncResponse(areq);
 		if (!areq->callback_pending)
 		{
-			completed_in_configure = true;
 			SetLatch(MyLatch);
 			return;
 		}
 	}
 
 	/* the client's descriptor, once per client */
-	if (first_waiting(areq, true))
+	if (first_waiting(areq))
 	{
 		fd = ckfdw_request_wait_fd(fsstate->conn);
 		if (fd >= 0)
 			AddWaitEventToSet(set, WL_SOCKET_READABLE, fd, NULL, areq);
-	}
-
-	/* the latch, once, where the set has room for it */
-	if (first_waiting(areq, false) && room_for_latch(areq))
-	{
-		ResetLatch(MyLatch);
-		if (InterruptPending || completed_in_configure)
-			SetLatch(MyLatch);
-		completed_in_configure = false;
-		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 	}
 }
 
@@ -167,14 +153,14 @@ is_our_scan(AsyncRequest *areq)
 }
 
 /*
- * Is no earlier scan of the same Append (on the same client, if
- * same_client) still waiting?  The Append configures its scans in order,
- * and a scan that still waits after its own turn has added the client's
- * descriptor, or left it to an earlier one: so the first waiting scan of a
- * client adds it, and no descriptor is added twice.
+ * Is no earlier scan of the same Append on the same client still waiting?
+ * The Append configures its scans in order, and a scan that still waits
+ * after its own turn has added the client's descriptor, or left it to an
+ * earlier one: so the first waiting scan of a client adds it, and no
+ * descriptor is added twice.
  */
 static bool
-first_waiting(AsyncRequest *areq, bool same_client)
+first_waiting(AsyncRequest *areq)
 {
 	AppendState *requestor = (AppendState *) areq->requestor;
 	CkFdwScanState *fsstate = scan_state(areq);
@@ -186,44 +172,8 @@ first_waiting(AsyncRequest *areq, bool same_client)
 		AsyncRequest *other = requestor->as_asyncrequests[i];
 
 		if (other->callback_pending && is_our_scan(other) &&
-			(!same_client || scan_state(other)->conn == fsstate->conn))
+			scan_state(other)->conn == fsstate->conn)
 			return false;
 	}
 	return true;
-}
-
-/*
- * The Append's wait set has one place per async scan.  Our waiting scans
- * add one descriptor per client: when fewer clients than scans wait, a
- * place is left for the latch.
- */
-static bool
-room_for_latch(AsyncRequest *areq)
-{
-	AppendState *requestor = (AppendState *) areq->requestor;
-	int			waiting = 0;
-	int			clients = 0;
-	int			i = -1;
-
-	while ((i = bms_next_member(requestor->as_asyncplans, i)) >= 0)
-	{
-		AsyncRequest *other = requestor->as_asyncrequests[i];
-		int			j = -1;
-		bool		seen = false;
-
-		if (!other->callback_pending || !is_our_scan(other))
-			continue;
-		waiting++;
-		while ((j = bms_next_member(requestor->as_asyncplans, j)) >= 0 && j < i)
-		{
-			AsyncRequest *earlier = requestor->as_asyncrequests[j];
-
-			if (earlier->callback_pending && is_our_scan(earlier) &&
-				scan_state(earlier)->conn == scan_state(other)->conn)
-				seen = true;
-		}
-		if (!seen)
-			clients++;
-	}
-	return clients < waiting;
 }
