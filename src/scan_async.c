@@ -42,6 +42,7 @@ static void produce_row(AsyncRequest *areq);
 static bool page_waits(CkFdwScanState *fsstate);
 static bool is_our_scan(AsyncRequest *areq);
 static bool first_waiting(AsyncRequest *areq);
+static bool complete_now(AsyncRequest *areq);
 
 static CkFdwScanState *
 scan_state(AsyncRequest *areq)
@@ -107,25 +108,44 @@ ckfdwForeignAsyncConfigureWait(AsyncRequest *areq)
 	Assert(areq->callback_pending);
 
 	/* another scan's notification brought our page: no need to wait */
-	if (!page_waits(fsstate))
-	{
-		areq->callback_pending = false;
-		produce_row(areq);
-		ExecAsyncResponse(areq);
-		if (!areq->callback_pending)
-		{
-			SetLatch(MyLatch);
-			return;
-		}
-	}
+	if (!page_waits(fsstate) && complete_now(areq))
+		return;
 
 	/* the client's descriptor, once per client */
-	if (first_waiting(areq))
+	if (!first_waiting(areq))
+		return;
+	fd = ckfdw_request_wait_fd(fsstate->conn);
+	if (fd >= 0)
 	{
-		fd = ckfdw_request_wait_fd(fsstate->conn);
-		if (fd >= 0)
-			AddWaitEventToSet(set, WL_SOCKET_READABLE, fd, NULL, areq);
+		AddWaitEventToSet(set, WL_SOCKET_READABLE, fd, NULL, areq);
+		return;
 	}
+
+	/*
+	 * Nothing to wait on although a page is expected: the Append would
+	 * call us again and again without sleeping.  Wait for the client here
+	 * instead (interruptibly), and return the row.
+	 */
+	while (page_waits(fsstate))
+		ckfdw_wait_any_request(fsstate->conn);
+	(void) complete_now(areq);
+}
+
+/*
+ * Produce a row for a waiting request outside Notify (whose caller would
+ * answer the Append itself); true unless it still waits.
+ */
+static bool
+complete_now(AsyncRequest *areq)
+{
+	areq->callback_pending = false;
+	produce_row(areq);
+	ExecAsyncResponse(areq);
+	if (areq->callback_pending)
+		return false;
+	/* the Append must not sleep with a row in hand */
+	SetLatch(MyLatch);
+	return true;
 }
 
 /*
