@@ -67,6 +67,7 @@ static void drop_cursors(void *arg);
 static char *ranged_request(CkFdwScanState *fsstate, CkFdwPushdown *range);
 static bool collect(CkFdwScanState *fsstate);
 static bool range_refused(CkFdwScanState *fsstate, const CkResponse *resp);
+static void read_ahead(CkFdwScanState *fsstate, CkFdwCursor *c);
 static void take_page(CkFdwScanState *fsstate, CkFdwCursor *c);
 static char *continuation_body(const char *body, const char *marker);
 
@@ -267,7 +268,7 @@ cursors_fetch(CkFdwScanState *fsstate)
 
 			for (i = 0; i < cs->n; i++)
 			{
-				if (cs->cursor[i].pages == 0 && !cs->cursor[i].has_held)
+				if (cs->cursor[i].pages == 0)
 					all_answered = false;
 			}
 			if (!all_answered)
@@ -324,6 +325,8 @@ collect(CkFdwScanState *fsstate)
 		if (ckfdw_finish_request(req, &c->held))
 		{
 			fsstate->requests += c->held.attempts;
+			c->pages++;
+			read_ahead(fsstate, c);
 			continue;
 		}
 		fsstate->requests += c->held.attempts;
@@ -383,72 +386,77 @@ range_refused(CkFdwScanState *fsstate, const CkResponse *resp)
 	return true;
 }
 
-/* Make a cursor's held page the current one; ask for the next at once. */
+/*
+ * A cursor's page has come: its next page goes on the wire at once, while
+ * this one waits its turn (so every cursor keeps a request in flight).
+ */
+static void
+read_ahead(CkFdwScanState *fsstate, CkFdwCursor *c)
+{
+	struct json_object *json = c->held.json;
+	struct json_object *marker_obj;
+	struct json_object *records;
+	const char *marker = NULL;
+	MemoryContext oldcxt;
+	char	   *next;
+
+	if (json_object_object_get_ex(json, "continuationMarker", &marker_obj) &&
+		json_object_is_type(marker_obj, json_type_string) &&
+		json_object_get_string_len(marker_obj) > 0)
+		marker = json_object_get_string(marker_obj);
+	if (marker == NULL)
+	{
+		c->finished = true;
+		return;
+	}
+
+	/* an empty page that points back at itself would loop for ever */
+	if (c->prev_marker != NULL && strcmp(marker, c->prev_marker) == 0 &&
+		json_object_object_get_ex(json, "records", &records) &&
+		json_object_is_type(records, json_type_array) &&
+		json_object_array_length(records) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("CloudKit returned an empty page with an unchanged continuationMarker for the query of record type \"%s\"",
+						fsstate->options->record_type)));
+	/* a marker an earlier page carried would return its records again */
+	ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, marker,
+					   strlen(marker), c->pages, "continuationMarker", "query",
+					   fsstate->options->record_type);
+
+	oldcxt = MemoryContextSwitchTo(fsstate->cursors->cxt);
+	if (c->prev_marker != NULL)
+		pfree(c->prev_marker);
+	c->prev_marker = pstrdup(marker);
+	next = continuation_body(c->body, marker);
+	pfree(c->body);
+	c->body = next;
+	c->req = ckfdw_start_request(fsstate->conn, "POST", c->body,
+								 CK_REQUEST_IDEMPOTENT, &fsstate->info);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* Make a cursor's held page the current one. */
 static void
 take_page(CkFdwScanState *fsstate, CkFdwCursor *c)
 {
-	struct json_object *marker_obj;
-	const char *marker = NULL;
-	MemoryContext oldcxt;
+	CkFdwCursors *cs = fsstate->cursors;
+	int			i;
 
 	ckfdw_scan_new_page(fsstate);
 	fsstate->page->resp = c->held;	/* freed with the page from now on */
 	memset(&c->held, 0, sizeof(c->held));
 	c->has_held = false;
-	c->pages++;
 	fsstate->pages_fetched++;
-
 	ckfdw_scan_set_records(fsstate, fsstate->page->resp.json);
-	if (json_object_object_get_ex(fsstate->page->resp.json, "continuationMarker", &marker_obj) &&
-		json_object_is_type(marker_obj, json_type_string) &&
-		json_object_get_string_len(marker_obj) > 0)
-		marker = json_object_get_string(marker_obj);
-	fsstate->marker = marker;
-
-	if (marker == NULL)
-		c->finished = true;
-	else
-	{
-		/* an empty page that points back at itself would loop for ever */
-		if (fsstate->num_records == 0 && c->prev_marker != NULL &&
-			strcmp(marker, c->prev_marker) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("CloudKit returned an empty page with an unchanged continuationMarker for the query of record type \"%s\"",
-							fsstate->options->record_type)));
-		/* a marker an earlier page carried would return its records again */
-		ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, marker,
-						   strlen(marker), fsstate->pages_fetched,
-						   "continuationMarker", "query",
-						   fsstate->options->record_type);
-
-		/* read ahead: this cursor's next page travels meanwhile */
-		oldcxt = MemoryContextSwitchTo(fsstate->cursors->cxt);
-		if (c->prev_marker != NULL)
-			pfree(c->prev_marker);
-		c->prev_marker = pstrdup(marker);
-		{
-			char	   *next = continuation_body(c->body, marker);
-
-			pfree(c->body);
-			c->body = next;
-		}
-		c->req = ckfdw_start_request(fsstate->conn, "POST", c->body,
-									 CK_REQUEST_IDEMPOTENT, &fsstate->info);
-		MemoryContextSwitchTo(oldcxt);
-	}
+	fsstate->marker = NULL;
 
 	/* more pages: held, or travelling */
+	fsstate->more = false;
+	for (i = 0; i < cs->n; i++)
 	{
-		CkFdwCursors *cs = fsstate->cursors;
-		int			i;
-
-		fsstate->more = false;
-		for (i = 0; i < cs->n; i++)
-		{
-			if (cs->cursor[i].req != NULL || cs->cursor[i].has_held)
-				fsstate->more = true;
-		}
+		if (cs->cursor[i].req != NULL || cs->cursor[i].has_held)
+			fsstate->more = true;
 	}
 }
 
