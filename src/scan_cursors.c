@@ -7,11 +7,11 @@
  * split (range_split.c), or as a single cursor for a scan in an async
  * Append.  Every cursor keeps the request of its next page in flight: all
  * first pages go out when the scan starts, and a cursor asks for its next
- * page as soon as one is taken, so the pages of all cursors travel while
- * the rows of one are returned.  Pages are taken in the order they arrive;
- * the ranges do not overlap, so every record is read exactly once.
- * Memory: at most one answered page per cursor waits besides the current
- * one (scan_cursors is at most 16).
+ * page as soon as one arrives, so the pages of all cursors travel while
+ * the rows of one are returned.  Pages are taken round robin among those
+ * that have come; the ranges do not overlap, so every record is read
+ * exactly once.  Memory: besides the current page, each cursor holds at
+ * most one answered page and one in flight (scan_cursors is at most 16).
  *
  * CloudKit may refuse a filter (or the range itself) for want of an index,
  * on the first page.  No row is returned before every cursor's first page
