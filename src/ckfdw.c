@@ -146,6 +146,12 @@ ckfdw_handler(PG_FUNCTION_ARGS)
 	/* ORDER BY and LIMIT on CloudKit */
 	routine->GetForeignUpperPaths = ckfdwGetForeignUpperPaths;
 
+	/* async Append (scan_async.c) */
+	routine->IsForeignPathAsyncCapable = ckfdwIsForeignPathAsyncCapable;
+	routine->ForeignAsyncRequest = ckfdwForeignAsyncRequest;
+	routine->ForeignAsyncConfigureWait = ckfdwForeignAsyncConfigureWait;
+	routine->ForeignAsyncNotify = ckfdwForeignAsyncNotify;
+
 	/* Support functions for EXPLAIN */
 	routine->ExplainForeignScan = ckfdwExplainForeignScan;
 

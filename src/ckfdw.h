@@ -51,6 +51,7 @@ struct CkRecord;
  */
 #define CKFDW_DEFAULT_MAX_ASSET_SIZE	(15 * 1000 * 1000)
 #define CKFDW_DEFAULT_MAX_RETRY_WAIT_MS		30000
+#define CKFDW_MAX_SCAN_CURSORS		16	/* option "scan_cursors" */
 
 /* Where a full scan reads its records (option "scan_source"). */
 typedef enum CkFdwScanSourceOption
@@ -84,10 +85,13 @@ typedef struct CkFdwOptions
 	int			page_size;
 	int			batch_size;
 	CkFdwScanSourceOption scan_source;
+	bool		async_capable;	/* runs beside its siblings in an Append */
+	int			scan_cursors;	/* range cursors of a split scan (1: none) */
 	/* table */
 	char	   *record_type;	/* default: the foreign table's name */
 	char	   *zone;
 	char	   *zone_owner;		/* NULL when not set */
+	char	   *split_column;	/* column whose ranges the cursors read */
 } CkFdwOptions;
 
 /* CloudKit system fields a column can map to (column option "system"). */
@@ -317,8 +321,19 @@ enum FdwScanPrivateIndex
 	/* filters, sorts, limit, lookup: ckfdw_pushdown_to_list's List */
 	FdwScanPrivatePushdown,
 	/* Boolean: the query wants every row (tuple_fraction 0): read ahead at once */
-	FdwScanPrivateAllRows
+	FdwScanPrivateAllRows,
+	/* range cursors: ckfdw_plan_split's List (NIL: not asked for) */
+	FdwScanPrivateSplit
 };
+
+/* A scan split into range cursors (range_split.c). */
+typedef struct CkFdwSplit
+{
+	char	   *column;			/* option split_column, or "" */
+	char	   *why_not;		/* why there are no ranges, or NULL */
+	List	   *ranges;			/* CkFdwPushdown * with a range's filters */
+	List	   *labels;			/* char *: the ranges in SQL, for EXPLAIN */
+} CkFdwSplit;
 
 /* The values of a plan's fdw_exprs, or placeholders (?n) for EXPLAIN. */
 typedef struct CkFdwParamValues
@@ -373,9 +388,20 @@ extern ForeignScan *ckfdwGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignre
 										Oid foreigntableid, ForeignPath *best_path,
 										List *tlist, List *scan_clauses,
 										Plan *outer_plan);
+extern bool ckfdwIsForeignPathAsyncCapable(ForeignPath *path);
 extern void ckfdwGetForeignUpperPaths(PlannerInfo *root, UpperRelationKind stage,
 									  RelOptInfo *input_rel, RelOptInfo *output_rel,
 									  void *extra);
+
+/* in range_split.c */
+extern List *ckfdw_plan_split(PlannerInfo *root, RelOptInfo *baserel,
+							  const CkFdwPushdown *pd, List **fdw_exprs);
+extern CkFdwSplit *ckfdw_split_from_list(List *item);
+
+/* in scan_async.c */
+extern void ckfdwForeignAsyncRequest(AsyncRequest *areq);
+extern void ckfdwForeignAsyncConfigureWait(AsyncRequest *areq);
+extern void ckfdwForeignAsyncNotify(AsyncRequest *areq);
 
 /* in analyze.c */
 extern bool ckfdwAnalyzeForeignTable(Relation relation,
@@ -428,6 +454,7 @@ extern void ckfdw_take_request(CkFdwPending *pending, CkResponse *resp);
 extern void ckfdw_cancel_request(CkFdwPending *pending);
 extern bool ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp);
 extern void ckfdw_rethrow_wait_error(CkFdwConnection *conn);
+extern int	ckfdw_request_wait_fd(CkFdwConnection *conn);
 extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 						  const char *body, bool idempotent,
 						  const CkFdwRequestInfo *info, CkResponse *resp);

@@ -164,6 +164,7 @@ ckfdw_get_connection(UserMapping *user, ForeignServer *server,
 		entry->hook_error = NULL;
 		entry->tokens = NULL;
 		entry->signin = NULL;
+		entry->generation = 0;
 	}
 
 	if (entry->client != NULL && entry->invalidated && entry->refcount == 0)
@@ -950,6 +951,16 @@ ckfdw_request(CkFdwConnection *conn, const char *method, const char *body,
 {
 	if (!ckfdw_try_request(conn, method, body, idempotent, info, resp))
 		ckfdw_report_response(resp, info, NULL);
+}
+
+/*
+ * The descriptor that becomes readable when the connection's requests need
+ * us (async Append waits on it), or -1 when none is in flight.
+ */
+int
+ckfdw_request_wait_fd(CkFdwConnection *conn)
+{
+	return conn->client != NULL ? ck_client_wait_fd(conn->client) : -1;
 }
 
 /*

@@ -119,6 +119,9 @@ static const CkFdwOption ckfdw_options[] = {
 	{"scan_source", SERVER, CKFDW_OPT_ENUM, scan_source_values, 0, 0, false},
 	/* PEM CA bundle that https is verified against, instead of the system's */
 	{"ca_file", SERVER, CKFDW_OPT_PATH, NULL, 0, 0, false},
+	/* several requests at once (scan_cursors.c, scan_async.c) */
+	{"async_capable", SERVER, CKFDW_OPT_BOOL, NULL, 0, 0, false},
+	{"scan_cursors", SERVER, CKFDW_OPT_INT, NULL, 1, CKFDW_MAX_SCAN_CURSORS, false},
 
 	/* user mapping */
 	{"key_id", MAPPING, CKFDW_OPT_NAME, NULL, 0, 0, false},
@@ -134,6 +137,9 @@ static const CkFdwOption ckfdw_options[] = {
 	{"page_size", TABLE, CKFDW_OPT_INT, NULL, 1, CKFDW_MAX_PAGE_SIZE, false},
 	{"batch_size", TABLE, CKFDW_OPT_INT, NULL, 1, 200, false},
 	{"scan_source", TABLE, CKFDW_OPT_ENUM, scan_source_values, 0, 0, false},
+	{"async_capable", TABLE, CKFDW_OPT_BOOL, NULL, 0, 0, false},
+	{"scan_cursors", TABLE, CKFDW_OPT_INT, NULL, 1, CKFDW_MAX_SCAN_CURSORS, false},
+	{"split_column", TABLE, CKFDW_OPT_NAME, NULL, 0, 0, false},
 	/* writes (see modify.c) */
 	{"insert_mode", TABLE, CKFDW_OPT_ENUM, insert_mode_values, 0, 0, false},
 	{"force", TABLE, CKFDW_OPT_BOOL, NULL, 0, 0, false},
@@ -966,6 +972,12 @@ apply_option(CkFdwOptions *opts, DefElem *def)
 		opts->zone = value;
 	else if (strcmp(name, "zone_owner") == 0)
 		opts->zone_owner = value;
+	else if (strcmp(name, "async_capable") == 0)
+		opts->async_capable = defGetBoolean(def);
+	else if (strcmp(name, "scan_cursors") == 0)
+		opts->scan_cursors = int_value(value);
+	else if (strcmp(name, "split_column") == 0)
+		opts->split_column = value;
 	else if (strcmp(name, "scan_source") == 0)
 	{
 		CkFdwScanSourceOption s;
@@ -1001,6 +1013,7 @@ ckfdw_get_options(ForeignServer *server, ForeignTable *table, Relation rel)
 	opts->max_retry_wait_ms = CKFDW_DEFAULT_MAX_RETRY_WAIT_MS;
 	opts->max_in_flight = CKFDW_DEFAULT_MAX_IN_FLIGHT;
 	opts->zone = CKFDW_DEFAULT_ZONE;
+	opts->scan_cursors = 1;
 
 	foreach(lc, server->options)
 		apply_option(opts, (DefElem *) lfirst(lc));

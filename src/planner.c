@@ -717,6 +717,27 @@ add_foreign_final_paths(PlannerInfo *root, RelOptInfo *input_rel,
 }
 
 /*
+ * ckfdwIsForeignPathAsyncCapable
+ *		Can the scan of this path run beside its siblings in an Append?
+ *
+ * A plain records/query scan, when the user allows it (option
+ * async_capable).  A sorted scan is not: CloudKit may refuse the sort on
+ * the first page, and the rows must then be sorted here before the first
+ * one is returned.  Lookups and limited scans read few pages.
+ */
+bool
+ckfdwIsForeignPathAsyncCapable(ForeignPath *path)
+{
+	RelOptInfo *rel = path->path.parent;
+	CkFdwRelationInfo *fpinfo = (CkFdwRelationInfo *) rel->fdw_private;
+
+	return fpinfo != NULL && !fpinfo->is_upper &&
+		fpinfo->options->async_capable &&
+		path->fdw_private == NIL && path->path.pathkeys == NIL &&
+		!fpinfo->use_changes;
+}
+
+/*
  * ckfdwGetForeignPlan
  *		Create ForeignScan plan node which implements selected best path
  *
@@ -882,9 +903,10 @@ ckfdwGetForeignPlan(PlannerInfo *root, RelOptInfo *foreignrel,
 	 * ahead only once half of the current one is used, so that LIMIT 10
 	 * costs one request; one that wants every row reads ahead at once.
 	 */
-	fdw_private = list_make4(makeString(request), retrieved_attrs,
+	fdw_private = list_make5(makeString(request), retrieved_attrs,
 							 ckfdw_pushdown_to_list(&pd),
-							 makeBoolean(root->tuple_fraction <= 0.0));
+							 makeBoolean(root->tuple_fraction <= 0.0),
+							 ckfdw_plan_split(root, foreignrel, &pd, &fdw_exprs));
 
 	/*
 	 * Create the ForeignScan node for the given relation.

@@ -126,6 +126,14 @@ ckfdwBeginForeignScan(ForeignScanState *node, int eflags)
 	fsstate->record_type_utf8 = ckfdw_to_utf8(fsstate->options->record_type);
 
 	fsstate->source = source_of(fsstate->pushdown->mode);
+	if (list_length(fsplan->fdw_private) > FdwScanPrivateSplit)
+		fsstate->split = ckfdw_split_from_list(list_nth(fsplan->fdw_private,
+														FdwScanPrivateSplit));
+	/* range cursors, or an async Append: requests in flight */
+	if (fsstate->pushdown->mode == CKFDW_SCAN_QUERY &&
+		((fsstate->split != NULL && fsstate->split->ranges != NIL) ||
+		 fsplan->scan.plan.async_capable))
+		fsstate->source = &ckfdw_cursor_source;
 	fsstate->info.operation = fsstate->source->operation;
 	fsstate->info.record_type = fsstate->options->record_type;
 	fsstate->info.zone = fsstate->options->zone;
@@ -235,12 +243,19 @@ next_row(ForeignScanState *node)
 					fsstate->source->finished(fsstate);
 				return false;
 			}
+			/* an async Append does not wait here (scan_async.c) */
+			if (fsstate->nowait && fsstate->source->page_waits != NULL &&
+				fsstate->source->page_waits(fsstate))
+			{
+				fsstate->would_block = true;
+				return false;
+			}
 			fsstate->source->fetch(fsstate);
 			continue;
 		}
 
 		/* ask for the next page, or keep it moving while this one is read */
-		if (fsstate->ahead == NULL)
+		if (fsstate->ahead == NULL && fsstate->cursors == NULL)
 			read_ahead(fsstate);
 		else if ((fsstate->next_record & 31) == 0)
 			ckfdw_poll_requests(fsstate->conn);
@@ -444,7 +459,8 @@ start_scan(ForeignScanState *node)
 	 * Ask for the first page now: should CloudKit refuse a sort, the rows
 	 * must be sorted here, which the iteration has to know from the start.
 	 */
-	if (!(fsstate->has_limit && fsstate->limit == 0))
+	if (!(fsstate->has_limit && fsstate->limit == 0) &&
+		!(fsstate->nowait && fsstate->source->page_waits != NULL))
 		fsstate->source->fetch(fsstate);
 }
 
@@ -722,6 +738,12 @@ ckfdwExplainForeignScan(ForeignScanState *node, ExplainState *es)
 											  context, es),
 								es);
 	}
+
+	if (list_length(plan->fdw_private) > FdwScanPrivateSplit &&
+		list_nth(plan->fdw_private, FdwScanPrivateSplit) != NIL)
+		ckfdw_explain_cursors(ckfdw_split_from_list(list_nth(plan->fdw_private,
+															 FdwScanPrivateSplit)),
+							  es);
 
 	if (es->verbose)
 	{

@@ -130,6 +130,13 @@ typedef struct CkFdwScanState
 
 	/* the scan feeding an UPDATE or DELETE: see modify.c */
 	CkFdwRowSource *row_source;
+
+	/* several requests at once (scan_cursors.c, scan_async.c) */
+	CkFdwSplit *split;			/* the plan's range cursors, or NULL */
+	bool		split_dropped;	/* CloudKit refused the ranges */
+	struct CkFdwCursors *cursors;	/* the cursors in flight */
+	bool		nowait;			/* async Append: never wait for a page */
+	bool		would_block;	/* ... and the next page is not here yet */
 } CkFdwScanState;
 
 /*
@@ -171,6 +178,12 @@ typedef struct CkScanSource
 	const char *(*next_request) (CkFdwScanState *fsstate);
 	int			page_flags;		/* CK_REQUEST_* flags of those requests */
 
+	/*
+	 * optional: would fetch wait for the network?  (A source that keeps
+	 * requests in flight; an async Append asks before fetching.)
+	 */
+	bool		(*page_waits) (CkFdwScanState *fsstate);
+
 	/* optional: the executor has had every row of every page */
 	void		(*finished) (CkFdwScanState *fsstate);
 
@@ -205,6 +218,11 @@ extern void ckfdw_scan_free_page(CkFdwPage *page);
 
 /* in scan_query.c */
 extern const CkScanSource ckfdw_query_source;
+extern bool ckfdw_query_refused(CkFdwScanState *fsstate, const CkResponse *resp);
+
+/* in scan_cursors.c */
+extern const CkScanSource ckfdw_cursor_source;
+extern void ckfdw_explain_cursors(CkFdwSplit *split, ExplainState *es);
 
 /* in scan_lookup.c */
 extern const CkScanSource ckfdw_lookup_source;

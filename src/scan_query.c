@@ -253,6 +253,17 @@ send_query(CkFdwScanState *fsstate, const char *body, CkResponse *resp)
 {
 	if (ckfdw_try_request_raw(fsstate->conn, "POST", body, &fsstate->info, resp))
 		return false;
+	return ckfdw_query_refused(fsstate, resp);
+}
+
+/*
+ * The failed answer to the first page of a query: true when CloudKit
+ * refused an index the request needs, which is now marked (the request
+ * is to be built again); every other failure is raised.
+ */
+bool
+ckfdw_query_refused(CkFdwScanState *fsstate, const CkResponse *resp)
+{
 	if (resp->kind == CK_RESULT_SERVER_ERROR &&
 		strcmp(resp->server_error_code, "BAD_REQUEST") == 0 &&
 		refuse_field(fsstate, resp->reason))

@@ -396,6 +396,8 @@ section_scan()
 # figure, add a line (and, if it needs them, its tables to setup_wan_sql).
 WAN_FIGURES=(
 	"full-row scan of 10,000 records|10000|cursor|COPY 10000|0||COPY (SELECT * FROM ticket_{p}) TO '/dev/null'"
+	"the same, 4 range cursors|10000|cursor|COPY 10000|0||COPY (SELECT * FROM ticket_{p}_split) TO '/dev/null'"
+	"UNION ALL of 4 tables, async|40000|cursor|COPY 40000|0||COPY (SELECT * FROM ticket_{p}_a UNION ALL SELECT * FROM ticket_{p}_b UNION ALL SELECT * FROM ticket_{p}_c UNION ALL SELECT * FROM ticket_{p}_d) TO '/dev/null'"
 	"INSERT ... SELECT 20,000 rows|20000|stream|INSERT 0 20000|1||INSERT INTO alltypes_{p} SELECT * FROM wan_src"
 	"UPDATE of 5,000 rows|5000|stream|UPDATE 5000|1|INSERT INTO alltypes_{p}_direct SELECT * FROM wan_src LIMIT 5000|UPDATE alltypes_{p} SET i = i + 1"
 	"DELETE of 5,000 rows|5000|stream|DELETE 5000|1|INSERT INTO alltypes_{p}_direct SELECT * FROM wan_src LIMIT 5000|DELETE FROM alltypes_{p}"
@@ -427,6 +429,16 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER wan_$p OPTIONS (
 CREATE USER MAPPING FOR CURRENT_USER SERVER wan_${p}_direct OPTIONS (
 	key_id '$CKFDW_KEY_ID', private_key_file '$CKFDW_KEY_FILE');
 CREATE FOREIGN TABLE ticket_$p ($ticket_cols) SERVER wan_$p OPTIONS (record_type 'Ticket');
+-- past one cursor: range cursors over serial (bounds from ANALYZE), and
+-- four tables an async Append reads side by side
+CREATE FOREIGN TABLE ticket_${p}_split ($ticket_cols) SERVER wan_$p
+	OPTIONS (record_type 'Ticket', scan_cursors '4', split_column 'serial');
+ALTER FOREIGN TABLE ticket_${p}_split ALTER COLUMN serial SET NOT NULL;
+ANALYZE ticket_${p}_split;
+CREATE FOREIGN TABLE ticket_${p}_a ($ticket_cols) SERVER wan_$p OPTIONS (record_type 'Ticket', async_capable 'true');
+CREATE FOREIGN TABLE ticket_${p}_b ($ticket_cols) SERVER wan_$p OPTIONS (record_type 'Ticket', async_capable 'true');
+CREATE FOREIGN TABLE ticket_${p}_c ($ticket_cols) SERVER wan_$p OPTIONS (record_type 'Ticket', async_capable 'true');
+CREATE FOREIGN TABLE ticket_${p}_d ($ticket_cols) SERVER wan_$p OPTIONS (record_type 'Ticket', async_capable 'true');
 CREATE FOREIGN TABLE alltypes_$p ($alltypes_cols) SERVER wan_$p
 	OPTIONS (record_type 'AllTypes', batch_size '200');
 CREATE FOREIGN TABLE alltypes_${p}_direct ($alltypes_cols) SERVER wan_${p}_direct
