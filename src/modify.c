@@ -1870,27 +1870,37 @@ names_intersect(const char **a, int na, const char **b, int nb)
 }
 
 /*
- * Wait for every request in flight that touches one of these records (an
- * INSERT with insert_mode 'replace' of one name twice, an UPDATE and a
- * DELETE of the same record in one statement): CloudKit would apply two
- * requests in flight in any order.
+ * Answers are checked in the order the requests were sent, so that a
+ * statement that fails names the same first failing record however the
+ * answers arrive.  The oldest request is the one to wait for.
  */
+static void
+complete_oldest_batch(void)
+{
+	CkFdwWriteBatch *batch = writes_head;
+
+	wait_for_batch(batch);
+	complete_batch(batch, NULL);
+}
+
+/* Wait until no request in flight names one of these records. */
 static void
 wait_for_conflicts(const char **names, int n)
 {
+	CkFdwWriteBatch *newest = NULL;
 	CkFdwWriteBatch *batch;
 
-	for (batch = writes_head; batch != NULL;)
+	for (batch = writes_head; batch != NULL; batch = batch->next)
 	{
 		if (names_intersect(names, n, batch->names, batch->nops))
-		{
-			wait_for_batch(batch);
-			complete_batch(batch, NULL);
-			batch = writes_head;	/* the list changed */
-		}
-		else
-			batch = batch->next;
+			newest = batch;
 	}
+	if (newest == NULL)
+		return;
+	/* that one, and the older ones before it */
+	while (writes_head != newest)
+		complete_oldest_batch();
+	complete_oldest_batch();
 }
 
 /* Wait until fewer than ckfdw.max_writes_in_flight requests are in flight. */
@@ -1898,51 +1908,22 @@ static void
 wait_for_slot(void)
 {
 	while (writes_in_flight >= ckfdw_max_writes_in_flight)
-	{
-		CkFdwWriteBatch *batch;
-		CkFdwConnection *conn = writes_head->owner->conn;
-		bool		one_client = true;
-
-		if (reap_done_batches() > 0)
-			continue;
-
-		/* whichever answers first, when they share a client */
-		for (batch = writes_head; batch != NULL; batch = batch->next)
-			one_client &= (batch->owner->conn == conn);
-		if (one_client)
-		{
-			if (!ckfdw_wait_any_request(conn))
-				stop_all_batches(writes_head->owner);
-			if (reap_done_batches() > 0)
-				continue;
-		}
-		/* else (or the client finished someone else's request) the oldest */
-		batch = writes_head;
-		wait_for_batch(batch);
-		complete_batch(batch, NULL);
-	}
+		complete_oldest_batch();
 }
 
 /*
- * Check the requests that are done, oldest first, without waiting.
- * Returns how many.
+ * Check the requests that are done, in the order they were sent, without
+ * waiting.  Returns how many.
  */
 static int
 reap_done_batches(void)
 {
 	int			n = 0;
-	CkFdwWriteBatch *batch = writes_head;
 
-	while (batch != NULL)
+	while (writes_head != NULL && ckfdw_request_ready(writes_head->req))
 	{
-		if (ckfdw_request_ready(batch->req))
-		{
-			complete_batch(batch, NULL);
-			n++;
-			batch = writes_head;	/* the list changed */
-		}
-		else
-			batch = batch->next;
+		complete_batch(writes_head, NULL);
+		n++;
 	}
 	return n;
 }
