@@ -814,6 +814,23 @@ section_emu()
 	cpu_ms=$("$WORK_DIR/cpu-ms" "$pid")
 	hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+
+	# the backend's memory stays flat whatever a scan reads: 10,000 records
+	# against all of them, full rows, read-ahead on
+	progress "emu: backend memory scanning 10,000 and $seed_n records"
+	bpsql -q <<SQL
+SET client_min_messages = warning;
+CREATE SERVER emu_big FOREIGN DATA WRAPPER ckfdw OPTIONS (
+	container 'iCloud.com.example.Gallery', environment 'development',
+	database 'public', base_url 'http://127.0.0.1:$(cat "$portfile")');
+CREATE USER MAPPING FOR CURRENT_USER SERVER emu_big OPTIONS (
+	key_id '$CKFDW_KEY_ID', private_key_file '$CKFDW_KEY_FILE');
+CREATE FOREIGN TABLE alltypes_big ($ALLTYPES_COLS) SERVER emu_big OPTIONS (record_type 'AllTypes');
+SQL
+	local b10k b1m
+	b10k=$(backend_hwm "COPY (SELECT * FROM alltypes_big LIMIT 10000) TO '/dev/null'")
+	b1m=$(backend_hwm "COPY (SELECT * FROM alltypes_big) TO '/dev/null'")
+	bpsql -q -c "DROP SERVER emu_big CASCADE" >/dev/null
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true
 	local seed_kb=$(($(stat -c %s "$seed") / 1024))
@@ -823,6 +840,9 @@ section_emu()
 		"ckemu:" "$(commas "$(rate 20000 "$ms2")")" "$(commas "$(rate 20000 "$ms1")")" \
 		"$(commas "$seed_n")" "$(awk -v m="$load_ms" 'BEGIN { printf "%.1f", m / 1000 }')" \
 		"$(commas $((hwm / 1024)))"
+	headline '  %-24s %s kB after 10,000 records | %s kB after %s (growth %s kB)' \
+		"backend peak RSS, big:" "$(commas "$b10k")" "$(commas "$b1m")" "$(commas "$seed_n")" \
+		"$(commas $((b1m - b10k)))"
 	row "creates, 1 connection" "$req1" "$ms1" 20000 "$note1"
 	row "creates, 2 connections" "$req2" "$ms2" 20000 "$note2"
 	printf '    ckemu CPU per record created: %s us (1 connection), %s us (2 connections)\n' \
@@ -905,6 +925,15 @@ EOF
 	curl -sf -X POST "$BENCH_URL_FAST/_ckemu/reset" >/dev/null
 }
 
+# AllTypes as a foreign table: every field type but assets
+ALLTYPES_COLS="id text OPTIONS (system 'recordName'), tag text OPTIONS (system 'recordChangeTag'),
+		created timestamptz OPTIONS (system 'createdTimestamp'),
+		modified timestamptz OPTIONS (system 'modifiedTimestamp'),
+		s text, i bigint, d double precision, t timestamptz, b bytea, r text OPTIONS (type 'REFERENCE'),
+		l jsonb OPTIONS (type 'LOCATION'), sl text[], il bigint[], dl double precision[],
+		tl timestamptz[], bl bytea[], rl text[] OPTIONS (type 'REFERENCE_LIST'),
+		ll jsonb OPTIONS (type 'LOCATION_LIST'), plain text"
+
 # Every-type records exported: how many records the backend converts per
 # CPU-second, against the direct client and Apple's CloudKit JS in Node
 # (test/bench/export_js.js) exporting the same records.
@@ -912,13 +941,7 @@ section_export()
 {
 	local n=${BENCH_EXPORT_RECORDS:-100000}
 	local fields="s,i,d,t,b,r,l,sl,il,dl,tl,bl,rl,ll,plain"
-	local cols="id text OPTIONS (system 'recordName'), tag text OPTIONS (system 'recordChangeTag'),
-		created timestamptz OPTIONS (system 'createdTimestamp'),
-		modified timestamptz OPTIONS (system 'modifiedTimestamp'),
-		s text, i bigint, d double precision, t timestamptz, b bytea, r text OPTIONS (type 'REFERENCE'),
-		l jsonb OPTIONS (type 'LOCATION'), sl text[], il bigint[], dl double precision[],
-		tl timestamptz[], bl bytea[], rl text[] OPTIONS (type 'REFERENCE_LIST'),
-		ll jsonb OPTIONS (type 'LOCATION_LIST'), plain text"
+	local cols=$ALLTYPES_COLS
 
 	echo
 	echo "7. Export $(commas "$n") AllTypes records, every field type but assets (15 fields and 4 system"
