@@ -650,6 +650,32 @@ cancel_pending(void *arg)
 	pending->req = NULL;
 }
 
+static CkFdwPending *
+new_pending(CkFdwConnection *conn, const CkFdwRequestInfo *info)
+{
+	CkFdwPending *pending = palloc0(sizeof(CkFdwPending));
+
+	pending->conn = conn;
+	pending->generation = conn->generation;
+	pending->info = info;
+	conn->hook_error = NULL;
+	return pending;
+}
+
+/* The request has started: it goes with the current memory context. */
+static CkFdwPending *
+track_pending(CkFdwPending *pending)
+{
+	if (pending->req == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	pending->cancel_cb.func = cancel_pending;
+	pending->cancel_cb.arg = pending;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &pending->cancel_cb);
+	return pending;
+}
+
 /*
  * Start a request and return at once (CK_REQUEST_* flags); the connection
  * runs it alongside the others it has in flight.  ckfdw_finish_request()
@@ -659,7 +685,7 @@ CkFdwPending *
 ckfdw_start_request(CkFdwConnection *conn, const char *method, const char *body,
 					int flags, const CkFdwRequestInfo *info)
 {
-	CkFdwPending *pending = palloc0(sizeof(CkFdwPending));
+	CkFdwPending *pending = new_pending(conn, info);
 
 	if (ckfdw_log_requests)
 		ereport(LOG,
@@ -667,20 +693,9 @@ ckfdw_start_request(CkFdwConnection *conn, const char *method, const char *body,
 						body ? body : ""),
 				 errhidestmt(true)));
 
-	pending->conn = conn;
-	pending->generation = conn->generation;
-	pending->info = info;
-	conn->hook_error = NULL;
 	pending->req = ck_request_start(conn->client, method, info->operation, body,
 									body ? strlen(body) : 0, flags);
-	if (pending->req == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	pending->cancel_cb.func = cancel_pending;
-	pending->cancel_cb.arg = pending;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &pending->cancel_cb);
-	return pending;
+	return track_pending(pending);
 }
 
 /*
@@ -695,39 +710,16 @@ ckfdw_start_url_request(CkFdwConnection *conn, const char *method,
 						const char *body, size_t body_len, int flags,
 						const CkFdwRequestInfo *info)
 {
-	CkFdwPending *pending = palloc0(sizeof(CkFdwPending));
+	CkFdwPending *pending = new_pending(conn, info);
 
 	if (ckfdw_log_requests)
 		ereport(LOG,
 				(errmsg("ckfdw: %s %s of %zu bytes", method, info->operation, body_len),
 				 errhidestmt(true)));
 
-	pending->conn = conn;
-	pending->generation = conn->generation;
-	pending->info = info;
-	conn->hook_error = NULL;
 	pending->req = ck_request_start_url(conn->client, method, url, content_type,
 										body, body_len, flags);
-	if (pending->req == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	pending->cancel_cb.func = cancel_pending;
-	pending->cancel_cb.arg = pending;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &pending->cancel_cb);
-	return pending;
-}
-
-/*
- * Move the connection's requests on without waiting: send what can be sent,
- * read what has arrived.  Cheap (one poll(2)); called while rows are
- * converted so that a request read ahead is not left waiting for us.
- */
-void
-ckfdw_poll_requests(CkFdwConnection *conn)
-{
-	if (conn->client != NULL)
-		ck_client_poll(conn->client);
+	return track_pending(pending);
 }
 
 /* Has the answer come (so that ckfdw_finish_request will not wait)? */
