@@ -114,7 +114,7 @@ SELECT count(*) AS extra FROM (
 -- that exist (23505, nothing lost), insert_mode 'replace' overwrites them
 --
 DELETE FROM alltypes WHERE id > 'backup-2500';
-SELECT ckfdw_test_error('INSERT INTO alltypes SELECT * FROM alltypes_backup');
+SELECT ckfdw_test_error('INSERT INTO alltypes SELECT * FROM alltypes_backup ORDER BY id');
 SELECT count(*) FROM alltypes;
 ALTER FOREIGN TABLE alltypes OPTIONS (ADD insert_mode 'replace');
 INSERT INTO alltypes SELECT * FROM alltypes_backup;

@@ -722,6 +722,18 @@ ckfdw_start_url_request(CkFdwConnection *conn, const char *method,
 	return track_pending(pending);
 }
 
+/*
+ * Move the connection's requests on without waiting: send what can be sent,
+ * read what has arrived.  Cheap (one poll(2)); called while rows are
+ * converted so that a request read ahead is not left waiting for us.
+ */
+void
+ckfdw_poll_requests(CkFdwConnection *conn)
+{
+	if (conn->client != NULL)
+		ck_client_poll(conn->client);
+}
+
 /* Has the answer come (so that ckfdw_finish_request will not wait)? */
 bool
 ckfdw_request_ready(CkFdwPending *pending)

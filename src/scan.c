@@ -173,8 +173,10 @@ ckfdwBeginForeignScan(ForeignScanState *node, int eflags)
 
 	/* the client is created at first use, its key problems reported here */
 	fsstate->conn = ckfdw_get_connection(user, server, fsstate->options);
-	ckfdw_asset_reader_attach(fsstate->columns, fsstate->ncolumns, fsstate->conn,
-							  fsstate->options, fsstate->relname);
+	/* asset content is found by its dictionary: json-c reads those records */
+	fsstate->records_as_json =
+		ckfdw_asset_reader_attach(fsstate->columns, fsstate->ncolumns, fsstate->conn,
+								  fsstate->options, fsstate->relname) != NULL;
 
 	/* rows an UPDATE or DELETE will modify carry a handle in ctid */
 	fsstate->row_source = ckfdw_row_source_begin(node);

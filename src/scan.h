@@ -74,6 +74,8 @@ typedef struct CkFdwScanState
 	int			pages_fetched;	/* since the scan (re)started */
 	CkFdwPending *ahead;		/* the next page's request, already sent
 								 * (read-ahead; in params_cxt) */
+	bool		records_as_json;	/* read each record of a raw page with
+									 * json-c (asset content columns) */
 	bool		all_rows;		/* the query wants every row: read ahead
 								 * as soon as a page is in */
 

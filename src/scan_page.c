@@ -114,7 +114,8 @@ ckfdw_scan_next_record(CkFdwScanState *fsstate, CkRecord *rec, char *err,
 		json_object_put(page->record_json);
 		page->record_json = NULL;
 	}
-	if (ck_raw_record_read(&page->raw_record, &page->raw_page, i))
+	if (!fsstate->records_as_json &&
+		ck_raw_record_read(&page->raw_record, &page->raw_page, i))
 	{
 		*rec = page->raw_record.rec;
 		return true;
