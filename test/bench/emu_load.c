@@ -308,7 +308,7 @@ main(int argc, char **argv)
 	for (i = 0; i < connections; i++)
 	{
 		memset(&workers[i], 0, sizeof(Worker));
-		workers[i].client = bench_client_new(url, key_id, key_file);
+		workers[i].client = bench_client_new(url, key_id, key_file, NULL);
 		workers[i].prefix = prefix;
 		workers[i].records = records;
 		workers[i].batch_size = batch_size;
