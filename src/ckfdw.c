@@ -32,7 +32,7 @@ bool		ckfdw_enable_sort_pushdown = true;
 bool		ckfdw_enable_limit_pushdown = true;
 bool		ckfdw_enable_lookup = true;
 bool		ckfdw_enable_lookup_join = true;
-int			ckfdw_max_writes_in_flight = 4;
+int			ckfdw_max_writes_in_flight = 8;
 
 PG_FUNCTION_INFO_V1(ckfdw_handler);
 
@@ -111,7 +111,7 @@ _PG_init(void)
 							"the answer to the one before, up to this many at once. 1 sends one "
 							"batch at a time.",
 							&ckfdw_max_writes_in_flight,
-							4, 1, 32,
+							8, 1, 32,
 							PGC_USERSET,
 							0,
 							NULL, NULL, NULL);
