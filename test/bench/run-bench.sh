@@ -506,7 +506,7 @@ h2_protocols()
 {
 	local log=$WORK_DIR/nghttpx-access.log
 	if [ -s "$log" ]; then
-		awk '{ n[$1]++ } END { for (p in n) printf "%s%s (%d requests)", sep, p, n[p]; sep = ", " }' "$log"
+		awk '{ n[$1]++ } END { sep = ""; for (p in n) { printf "%s%s (%d requests)", sep, p, n[p]; sep = ", " } }' "$log"
 	else
 		echo "unknown (no access log)"
 	fi
