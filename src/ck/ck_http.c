@@ -1388,6 +1388,21 @@ ck_client_next_deadline(CkClient *client)
 	return deadline;
 }
 
+/* The sockets libcurl wants, as poll(2) takes them. */
+static void
+ck_pollfds(const CkWaitSocket *socks, int n, struct pollfd *pfd)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		pfd[i].fd = socks[i].fd;
+		pfd[i].events = (socks[i].want_read ? POLLIN : 0) |
+			(socks[i].want_write ? POLLOUT : 0);
+		pfd[i].revents = 0;
+	}
+}
+
 /* Act on ready sockets and due timers, and start what can start: never blocks. */
 static void
 ck_client_step(CkClient *client)
@@ -1410,13 +1425,7 @@ ck_client_step(CkClient *client)
 	/* the callbacks may change client->socks while we act on them */
 	n = client->nsocks;
 	memcpy(socks, client->socks, n * sizeof(CkWaitSocket));
-	for (i = 0; i < n; i++)
-	{
-		pfd[i].fd = socks[i].fd;
-		pfd[i].events = (socks[i].want_read ? POLLIN : 0) |
-			(socks[i].want_write ? POLLOUT : 0);
-		pfd[i].revents = 0;
-	}
+	ck_pollfds(socks, n, pfd);
 	if (n > 0 && poll(pfd, (nfds_t) n, 0) > 0)
 	{
 		for (i = 0; i < n; i++)
@@ -1490,18 +1499,11 @@ static bool
 ck_wait(CkClient *client, const CkWaitSocket *socks, int nsocks, long timeout_ms)
 {
 	struct pollfd pfd[CK_MAX_SOCKS];
-	int			i;
 
 	if (client->hook)
 		return client->hook(client->hook_arg, socks, nsocks, timeout_ms);
 	/* without a hook: poll the sockets, or sleep */
-	for (i = 0; i < nsocks; i++)
-	{
-		pfd[i].fd = socks[i].fd;
-		pfd[i].events = (socks[i].want_read ? POLLIN : 0) |
-			(socks[i].want_write ? POLLOUT : 0);
-		pfd[i].revents = 0;
-	}
+	ck_pollfds(socks, nsocks, pfd);
 	(void) poll(pfd, (nfds_t) nsocks, (int) timeout_ms);
 	return true;
 }
