@@ -448,6 +448,7 @@ extern CkFdwPending *ckfdw_start_url_request(CkFdwConnection *conn,
 											 const CkFdwRequestInfo *info);
 extern bool ckfdw_request_ready(CkFdwPending *pending);
 extern void ckfdw_poll_requests(CkFdwConnection *conn);
+extern ForeignServer *ckfdw_function_server(const char *servername, UserMapping **user);
 extern bool ckfdw_wait_request(CkFdwPending *pending);
 extern bool ckfdw_wait_any_request(CkFdwConnection *conn);
 extern void ckfdw_take_request(CkFdwPending *pending, CkResponse *resp);

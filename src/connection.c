@@ -30,6 +30,7 @@
 #include "pgstat.h"
 #include "storage/fd.h"
 #include "storage/latch.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -37,6 +38,7 @@
 #include "utils/syscache.h"
 
 #include "ckfdw.h"
+#include "ck/ck_record.h"
 #include "ck/ck_error.h"
 #include "ck/ck_http.h"
 #include "ck/ck_sign.h"
@@ -723,6 +725,37 @@ ckfdw_start_url_request(CkFdwConnection *conn, const char *method,
 }
 
 /*
+ * The ckfdw server a SQL function names (ckfdw_zones, the sharing
+ * functions, ckfdw_whoami): another wrapper's server is refused, the caller
+ * needs USAGE on it, and *user is the caller's user mapping ("user mapping
+ * not found for ..." when there is none).
+ */
+/* in ckfdw.c */
+extern PGDLLEXPORT Datum ckfdw_handler(PG_FUNCTION_ARGS);
+
+ForeignServer *
+ckfdw_function_server(const char *servername, UserMapping **user)
+{
+	ForeignServer *server = GetForeignServerByName(servername, false);
+	ForeignDataWrapper *fdw = GetForeignDataWrapper(server->fdwid);
+	FmgrInfo	handler;
+	AclResult	aclresult;
+
+	if (OidIsValid(fdw->fdwhandler))
+		fmgr_info(fdw->fdwhandler, &handler);
+	if (!OidIsValid(fdw->fdwhandler) || handler.fn_addr != ckfdw_handler)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("server \"%s\" is not a ckfdw server", server->servername),
+				 errdetail("It belongs to foreign-data wrapper \"%s\".", fdw->fdwname)));
+	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
+	*user = GetUserMapping(GetUserId(), server->serverid);
+	return server;
+}
+
+/*
  * Move the connection's requests on without waiting: send what can be sent,
  * read what has arrived.  Cheap (one poll(2)); called while rows are
  * converted so that a request read ahead is not left waiting for us.
@@ -845,19 +878,6 @@ is_auth_failure(const CkResponse *resp)
 		 strcmp(resp->server_error_code, "AUTHENTICATION_REQUIRED") == 0);
 }
 
-/* The string member of a JSON object, or NULL. */
-static const char *
-json_string_member(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-		!json_object_object_get_ex(obj, key, &v) ||
-		!json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /*
  * Keep a sign-in URL for the hint, with every occurrence of the API token
  * cut out: a token never goes into an error.
@@ -903,7 +923,7 @@ note_auth_failure(CkFdwConnection *conn, const CkResponse *resp)
 		(conn->tokens != NULL && ckfdw_token_store_sent_spent(conn->tokens));
 	auth_failure.signin_url[0] = '\0';
 
-	url = json_string_member(resp->json, "redirectURL");
+	url = ck_member_string(resp->json, "redirectURL");
 	if (url != NULL)
 	{
 		set_signin_url(url, conn->signin->api_token);
@@ -923,7 +943,7 @@ note_auth_failure(CkFdwConnection *conn, const CkResponse *resp)
 			ck_client_request(client, "GET", "users/caller", NULL, 0, true, &r);
 			conn->requests += r.attempts;
 			url = (r.kind == CK_RESULT_SERVER_ERROR) ?
-				json_string_member(r.json, "redirectURL") : NULL;
+				ck_member_string(r.json, "redirectURL") : NULL;
 			PG_TRY();
 			{
 				if (url != NULL)

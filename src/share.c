@@ -37,6 +37,7 @@
 #include "utils/builtins.h"
 
 #include "ckfdw.h"
+#include "ck/ck_record.h"
 #include "ck/ck_error.h"
 
 /* the record name of a zone-wide share (CKRecordNameZoneWideShare) */
@@ -56,9 +57,6 @@ PG_FUNCTION_INFO_V1(ckfdw_share_remove_participant);
 PG_FUNCTION_INFO_V1(ckfdw_share_set_public_permission);
 PG_FUNCTION_INFO_V1(ckfdw_delete_share);
 PG_FUNCTION_INFO_V1(ckfdw_accept_share);
-
-/* in ckfdw.c */
-extern PGDLLEXPORT Datum ckfdw_handler(PG_FUNCTION_ARGS);
 
 /* One call's CloudKit client and what it is about. */
 typedef struct ShareCall
@@ -97,10 +95,7 @@ share_call_begin(ShareCall *call, FunctionCallInfo fcinfo, int zone_arg,
 				 int record_arg)
 {
 	ForeignServer *server;
-	ForeignDataWrapper *fdw;
 	UserMapping *user;
-	AclResult	aclresult;
-	FmgrInfo	handler;
 	int			i;
 
 	for (i = 0; i <= zone_arg; i++)
@@ -109,19 +104,7 @@ share_call_begin(ShareCall *call, FunctionCallInfo fcinfo, int zone_arg,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("the server and zone arguments of a ckfdw sharing function cannot be NULL")));
 
-	server = GetForeignServerByName(NameStr(*PG_GETARG_NAME(0)), false);
-	fdw = GetForeignDataWrapper(server->fdwid);
-	if (OidIsValid(fdw->fdwhandler))
-		fmgr_info(fdw->fdwhandler, &handler);
-	if (!OidIsValid(fdw->fdwhandler) || handler.fn_addr != ckfdw_handler)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("server \"%s\" is not a ckfdw server", server->servername),
-				 errdetail("It belongs to foreign-data wrapper \"%s\".", fdw->fdwname)));
-	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
-	user = GetUserMapping(GetUserId(), server->serverid);
+	server = ckfdw_function_server(NameStr(*PG_GETARG_NAME(0)), &user);
 
 	memset(call, 0, sizeof(*call));
 	call->server = server;
@@ -163,18 +146,6 @@ share_send(ShareCall *call, const char *operation, const char *body, bool idempo
 	if (sr->resp.kind != CK_RESULT_OK)
 		ckfdw_report_response(&sr->resp, &call->info, NULL);
 	return sr;
-}
-
-static const char *
-member_string(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-		!json_object_object_get_ex(obj, key, &v) ||
-		!json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
 }
 
 static struct json_object *
@@ -238,12 +209,12 @@ lookup_record(ShareCall *call, const char *name_utf8)
 	ckfdw_append_json_string(&body, name_utf8);
 	appendStringInfoString(&body, "}]}");
 	rec = only_record(call, share_send(call, "records/lookup", body.data, true));
-	code = member_string(rec, "serverErrorCode");
+	code = ck_member_string(rec, "serverErrorCode");
 	if (code != NULL && strcmp(code, "NOT_FOUND") == 0)
 		return NULL;
 	if (code != NULL)
-		ckfdw_report_record_error(code, member_string(rec, "reason"),
-								  member_string(rec, "recordName"), -1, &call->info);
+		ckfdw_report_record_error(code, ck_member_string(rec, "reason"),
+								  ck_member_string(rec, "recordName"), -1, &call->info);
 	return rec;
 }
 
@@ -262,7 +233,7 @@ share_name(ShareCall *call)
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("record \"%s\" does not exist in zone \"%s\" of server \"%s\"",
 						call->record, call->zone, call->server->servername)));
-	name = member_string(member(rec, "share"), "recordName");
+	name = ck_member_string(member(rec, "share"), "recordName");
 	if (name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -334,11 +305,11 @@ participant_is(struct json_object *p, const char *who)
 	struct json_object *look = member(ident, "lookupInfo");
 	const char *s;
 
-	if ((s = member_string(ident, "userRecordName")) != NULL && strcmp(s, who) == 0)
+	if ((s = ck_member_string(ident, "userRecordName")) != NULL && strcmp(s, who) == 0)
 		return true;
-	if ((s = member_string(look, "userRecordName")) != NULL && strcmp(s, who) == 0)
+	if ((s = ck_member_string(look, "userRecordName")) != NULL && strcmp(s, who) == 0)
 		return true;
-	if ((s = member_string(look, "emailAddress")) != NULL && pg_strcasecmp(s, who) == 0)
+	if ((s = ck_member_string(look, "emailAddress")) != NULL && pg_strcasecmp(s, who) == 0)
 		return true;
 	return false;
 }
@@ -364,7 +335,7 @@ write_share(ShareCall *call, const char *name, struct json_object *share,
 	StringInfoData body;
 	struct json_object *parts = member(share, "participants");
 	struct json_object *rec;
-	const char *tag = member_string(share, "recordChangeTag");
+	const char *tag = ck_member_string(share, "recordChangeTag");
 	const char *code;
 	bool		found = false;
 	bool		first = true;
@@ -390,7 +361,7 @@ write_share(ShareCall *call, const char *name, struct json_object *share,
 		for (i = 0; i < n; i++)
 		{
 			struct json_object *p = json_object_array_get_idx(parts, i);
-			const char *type = member_string(p, "type");
+			const char *type = ck_member_string(p, "type");
 
 			if (type != NULL && strcmp(type, "OWNER") == 0)
 				continue;
@@ -424,11 +395,11 @@ write_share(ShareCall *call, const char *name, struct json_object *share,
 	appendStringInfoString(&body, "}}]}");
 
 	rec = only_record(call, share_send(call, "records/modify", body.data, false));
-	code = member_string(rec, "serverErrorCode");
+	code = ck_member_string(rec, "serverErrorCode");
 	if (code != NULL && strcmp(code, "CONFLICT") == 0)
 		return false;
 	if (code != NULL)
-		ckfdw_report_record_error(code, member_string(rec, "reason"), name, -1, &call->info);
+		ckfdw_report_record_error(code, ck_member_string(rec, "reason"), name, -1, &call->info);
 	return true;
 }
 
@@ -506,33 +477,33 @@ ckfdw_create_share(PG_FUNCTION_ARGS)
 							call.record, call.zone, call.server->servername)));
 		appendStringInfoString(&body, ",\"forRecord\":{\"recordName\":");
 		ckfdw_append_json_string(&body, ckfdw_to_utf8(call.record));
-		if (member_string(target, "recordChangeTag") != NULL)
+		if (ck_member_string(target, "recordChangeTag") != NULL)
 		{
 			appendStringInfoString(&body, ",\"recordChangeTag\":");
-			ckfdw_append_json_string(&body, member_string(target, "recordChangeTag"));
+			ckfdw_append_json_string(&body, ck_member_string(target, "recordChangeTag"));
 		}
 		appendStringInfoChar(&body, '}');
 	}
 	appendStringInfoString(&body, "}}]}");
 	rec = only_record(&call, share_send(&call, "records/modify", body.data, false));
-	code = member_string(rec, "serverErrorCode");
+	code = ck_member_string(rec, "serverErrorCode");
 	if (code != NULL && strcmp(code, "EXISTS") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 call.record ? errmsg("record \"%s\" of zone \"%s\" is already shared", call.record, call.zone)
 				 : errmsg("zone \"%s\" of server \"%s\" is already shared", call.zone, call.server->servername),
 				 errdetail_internal("CloudKit error EXISTS: %s",
-									ckfdw_message_text(member_string(rec, "reason") ? member_string(rec, "reason") : "(no reason given)")),
+									ckfdw_message_text(ck_member_string(rec, "reason") ? ck_member_string(rec, "reason") : "(no reason given)")),
 				 errhint("Change the existing share with ckfdw_share_add_participant or ckfdw_share_set_public_permission.")));
 	if (code != NULL)
-		ckfdw_report_record_error(code, member_string(rec, "reason"),
+		ckfdw_report_record_error(code, ck_member_string(rec, "reason"),
 								  call.record ? call.record : ZONE_SHARE_NAME, -1, &call.info);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	values[0] = text_or_null(member_string(rec, "recordName"), &nulls[0]);
-	values[1] = text_or_null(member_string(rec, "shortGUID"), &nulls[1]);
-	values[2] = text_or_null(member_string(rec, "shareURL"), &nulls[2]);
+	values[0] = text_or_null(ck_member_string(rec, "recordName"), &nulls[0]);
+	values[1] = text_or_null(ck_member_string(rec, "shortGUID"), &nulls[1]);
+	values[2] = text_or_null(ck_member_string(rec, "shareURL"), &nulls[2]);
 	ckfdw_release_connection(call.conn);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
@@ -565,20 +536,20 @@ ckfdw_share_participants(PG_FUNCTION_ARGS)
 	{
 		struct json_object *p = json_object_array_get_idx(parts, i);
 		struct json_object *ident = member(p, "userIdentity");
-		const char *user = member_string(ident, "userRecordName");
+		const char *user = ck_member_string(ident, "userRecordName");
 		Datum		values[PARTICIPANT_NCOLUMNS];
 		bool		nulls[PARTICIPANT_NCOLUMNS];
 
 		if (user == NULL)
-			user = member_string(member(ident, "lookupInfo"), "userRecordName");
+			user = ck_member_string(member(ident, "lookupInfo"), "userRecordName");
 		values[0] = text_or_null(name, &nulls[0]);
-		values[1] = text_or_null(member_string(share, "publicPermission"), &nulls[1]);
+		values[1] = text_or_null(ck_member_string(share, "publicPermission"), &nulls[1]);
 		values[2] = text_or_null(user, &nulls[2]);
-		values[3] = text_or_null(member_string(member(ident, "lookupInfo"), "emailAddress"), &nulls[3]);
-		values[4] = text_or_null(member_string(p, "type"), &nulls[4]);
-		values[5] = text_or_null(member_string(p, "permission"), &nulls[5]);
-		values[6] = text_or_null(member_string(p, "acceptanceStatus"), &nulls[6]);
-		values[7] = text_or_null(member_string(share, "shortGUID"), &nulls[7]);
+		values[3] = text_or_null(ck_member_string(member(ident, "lookupInfo"), "emailAddress"), &nulls[3]);
+		values[4] = text_or_null(ck_member_string(p, "type"), &nulls[4]);
+		values[5] = text_or_null(ck_member_string(p, "permission"), &nulls[5]);
+		values[6] = text_or_null(ck_member_string(p, "acceptanceStatus"), &nulls[6]);
+		values[7] = text_or_null(ck_member_string(share, "shortGUID"), &nulls[7]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	ckfdw_release_connection(call.conn);
@@ -679,11 +650,11 @@ ckfdw_delete_share(PG_FUNCTION_ARGS)
 	ckfdw_append_json_string(&body, name);
 	appendStringInfoString(&body, "}}]}");
 	rec = only_record(&call, share_send(&call, "records/modify", body.data, false));
-	code = member_string(rec, "serverErrorCode");
+	code = ck_member_string(rec, "serverErrorCode");
 	if (code != NULL && strcmp(code, "NOT_FOUND") == 0)
 		(void) read_share(&call, name);	/* raises "is not shared" */
 	if (code != NULL)
-		ckfdw_report_record_error(code, member_string(rec, "reason"), name, -1, &call.info);
+		ckfdw_report_record_error(code, ck_member_string(rec, "reason"), name, -1, &call.info);
 	ckfdw_release_connection(call.conn);
 	PG_RETURN_VOID();
 }
@@ -723,10 +694,10 @@ ckfdw_accept_share(PG_FUNCTION_ARGS)
 		json_object_array_length(results) != 1)
 		bad_answer(&call, "One share was accepted, but the answer does not have exactly one result.");
 	res = json_object_array_get_idx(results, 0);
-	code = member_string(res, "serverErrorCode");
+	code = ck_member_string(res, "serverErrorCode");
 	if (code != NULL)
 	{
-		const char *reason = member_string(res, "reason");
+		const char *reason = ck_member_string(res, "reason");
 
 		ereport(ERROR,
 				(errcode(strcmp(code, "NOT_FOUND") == 0 ? ERRCODE_UNDEFINED_OBJECT :
@@ -740,10 +711,10 @@ ckfdw_accept_share(PG_FUNCTION_ARGS)
 	}
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	values[0] = text_or_null(member_string(member(res, "zoneID"), "zoneName"), &nulls[0]);
-	values[1] = text_or_null(member_string(member(res, "zoneID"), "ownerRecordName"), &nulls[1]);
-	values[2] = text_or_null(member_string(res, "rootRecordName"), &nulls[2]);
-	values[3] = text_or_null(member_string(member(member(res, "share"), "currentUserParticipant"),
+	values[0] = text_or_null(ck_member_string(member(res, "zoneID"), "zoneName"), &nulls[0]);
+	values[1] = text_or_null(ck_member_string(member(res, "zoneID"), "ownerRecordName"), &nulls[1]);
+	values[2] = text_or_null(ck_member_string(res, "rootRecordName"), &nulls[2]);
+	values[3] = text_or_null(ck_member_string(member(member(res, "share"), "currentUserParticipant"),
 										   "permission"), &nulls[3]);
 	if (nulls[0])
 		bad_answer(&call, "The accepted share names no zone.");

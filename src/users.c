@@ -31,9 +31,6 @@
 
 PG_FUNCTION_INFO_V1(ckfdw_whoami);
 
-/* in ckfdw.c */
-extern PGDLLEXPORT Datum ckfdw_handler(PG_FUNCTION_ARGS);
-
 #define WHOAMI_NCOLUMNS 4
 
 /* A response, cleared when the memory context it lives in goes away. */
@@ -82,10 +79,7 @@ Datum
 ckfdw_whoami(PG_FUNCTION_ARGS)
 {
 	ForeignServer *server;
-	ForeignDataWrapper *fdw;
 	UserMapping *user;
-	AclResult	aclresult;
-	FmgrInfo	handler;
 	CkFdwOptions *options;
 	CkFdwConnection *conn;
 	CkFdwRequestInfo info;
@@ -101,20 +95,7 @@ ckfdw_whoami(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	server = GetForeignServerByName(NameStr(*PG_GETARG_NAME(0)), false);
-	fdw = GetForeignDataWrapper(server->fdwid);
-	if (OidIsValid(fdw->fdwhandler))
-		fmgr_info(fdw->fdwhandler, &handler);
-	if (!OidIsValid(fdw->fdwhandler) || handler.fn_addr != ckfdw_handler)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("server \"%s\" is not a ckfdw server", server->servername),
-				 errdetail("It belongs to foreign-data wrapper \"%s\".", fdw->fdwname)));
-	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
-	/* "user mapping not found for ..." when there is none */
-	user = GetUserMapping(GetUserId(), server->serverid);
+	server = ckfdw_function_server(NameStr(*PG_GETARG_NAME(0)), &user);
 
 	options = ckfdw_get_options(server, NULL, NULL);
 	options->database = "public";

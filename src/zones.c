@@ -32,6 +32,7 @@
 #include "utils/typcache.h"
 
 #include "ckfdw.h"
+#include "ck/ck_record.h"
 #include "ck/ck_error.h"
 
 /*
@@ -48,9 +49,6 @@ PG_FUNCTION_INFO_V1(ckfdw_zones);
 PG_FUNCTION_INFO_V1(ckfdw_create_zone);
 PG_FUNCTION_INFO_V1(ckfdw_delete_zone);
 PG_FUNCTION_INFO_V1(ckfdw_database_changes);
-
-/* in ckfdw.c */
-extern PGDLLEXPORT Datum ckfdw_handler(PG_FUNCTION_ARGS);
 
 /* A function's CloudKit client, for the duration of one call. */
 typedef struct ZoneCall
@@ -91,7 +89,6 @@ static void report_zone_error(ZoneCall *call, struct json_object *entry,
 static void report_bad_answer(ZoneCall *call, const char *what)
 			pg_attribute_noreturn();
 static int	sqlstate_of(const char *code);
-static const char *json_string_member(struct json_object *obj, const char *key);
 static struct json_object *zone_list(ZoneCall *call, struct json_object *root);
 static bool is_zone_error(struct json_object *entry);
 static const char *zone_error_code(struct json_object *entry);
@@ -116,27 +113,9 @@ static void
 zone_call_begin(ZoneCall *call, Name servername)
 {
 	ForeignServer *server;
-	ForeignDataWrapper *fdw;
 	UserMapping *user;
-	AclResult	aclresult;
-	FmgrInfo	handler;
 
-	server = GetForeignServerByName(NameStr(*servername), false);
-	fdw = GetForeignDataWrapper(server->fdwid);
-	if (OidIsValid(fdw->fdwhandler))
-		fmgr_info(fdw->fdwhandler, &handler);
-	if (!OidIsValid(fdw->fdwhandler) || handler.fn_addr != ckfdw_handler)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("server \"%s\" is not a ckfdw server", server->servername),
-				 errdetail("It belongs to foreign-data wrapper \"%s\".", fdw->fdwname)));
-
-	aclresult = pg_foreign_server_aclcheck(server->serverid, GetUserId(), ACL_USAGE);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_FOREIGN_SERVER, server->servername);
-
-	/* "user mapping not found for ..." when there is none */
-	user = GetUserMapping(GetUserId(), server->serverid);
+	server = ckfdw_function_server(NameStr(*servername), &user);
 
 	call->server = server;
 	call->options = ckfdw_get_options(server, NULL, NULL);
@@ -238,7 +217,7 @@ report_zone_error(ZoneCall *call, struct json_object *entry, const char *msg,
 				  const char *hint)
 {
 	const char *code = zone_error_code(entry);
-	const char *reason = json_string_member(entry, "reason");
+	const char *reason = ck_member_string(entry, "reason");
 
 	ereport(ERROR,
 			(errcode(sqlstate_of(code)),
@@ -262,19 +241,6 @@ report_bad_answer(ZoneCall *call, const char *what)
 						call->server->servername)));
 }
 
-/* A string member, or NULL when absent or not a string. */
-static const char *
-json_string_member(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-		!json_object_object_get_ex(obj, key, &v) ||
-		!json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* The "zones" array of an answer; anything else is a protocol violation. */
 static struct json_object *
 zone_list(ZoneCall *call, struct json_object *root)
@@ -296,7 +262,7 @@ is_zone_error(struct json_object *entry)
 static const char *
 zone_error_code(struct json_object *entry)
 {
-	const char *code = json_string_member(entry, "serverErrorCode");
+	const char *code = ck_member_string(entry, "serverErrorCode");
 
 	return code ? code : ck_error_lookup(NULL)->code;
 }
@@ -323,15 +289,15 @@ zone_to_values(ZoneCall *call, struct json_object *zone, Datum *values,
 	memset(nulls, 0, sizeof(bool) * ZONE_NCOLUMNS);
 	if (!json_object_is_type(zone, json_type_object) ||
 		!json_object_object_get_ex(zone, "zoneID", &zid) ||
-		(s = json_string_member(zid, "zoneName")) == NULL)
+		(s = ck_member_string(zid, "zoneName")) == NULL)
 		report_bad_answer(call, "A zone has no zoneID with a zoneName.");
 	values[0] = utf8_text_datum(s);
 
-	if ((s = json_string_member(zid, "ownerRecordName")) != NULL)
+	if ((s = ck_member_string(zid, "ownerRecordName")) != NULL)
 		values[1] = utf8_text_datum(s);
 	else
 		nulls[1] = true;
-	if ((s = json_string_member(zid, "zoneType")) != NULL)
+	if ((s = ck_member_string(zid, "zoneType")) != NULL)
 		values[2] = utf8_text_datum(s);
 	else
 		nulls[2] = true;
@@ -340,7 +306,7 @@ zone_to_values(ZoneCall *call, struct json_object *zone, Datum *values,
 		values[3] = BoolGetDatum(json_object_get_boolean(atomic));
 	else
 		nulls[3] = true;
-	if ((s = json_string_member(zone, "syncToken")) != NULL)
+	if ((s = ck_member_string(zone, "syncToken")) != NULL)
 		values[4] = utf8_text_datum(s);
 	else
 		nulls[4] = true;
@@ -584,7 +550,7 @@ ckfdw_delete_zone(PG_FUNCTION_ARGS)
 	}
 	/* a success names the zone; anything else leaves us not knowing */
 	if (!json_object_object_get_ex(entry, "zoneID", &zid) ||
-		json_string_member(zid, "zoneName") == NULL)
+		ck_member_string(zid, "zoneName") == NULL)
 		report_bad_answer(&call, "The answer to a zone deletion names no zone.");
 
 	zone_call_end(&call);
@@ -746,7 +712,7 @@ ckfdw_database_changes(PG_FUNCTION_ARGS)
 			if (is_zone_error(entry))
 			{
 				const char *zname = json_object_object_get_ex(entry, "zoneID", &zid) ?
-					json_string_member(zid, "zoneName") : NULL;
+					ck_member_string(zid, "zoneName") : NULL;
 
 				report_zone_error(&call, entry,
 								  psprintf("CloudKit reported an error for zone \"%s\" in the zone changes of server \"%s\"",
@@ -755,10 +721,10 @@ ckfdw_database_changes(PG_FUNCTION_ARGS)
 								  "No token was returned; retry later, or start again with a full read (since => '').");
 			}
 			if (!json_object_object_get_ex(entry, "zoneID", &zid) ||
-				(s = json_string_member(zid, "zoneName")) == NULL)
+				(s = ck_member_string(zid, "zoneName")) == NULL)
 				report_bad_answer(&call, "A changed zone has no zoneID with a zoneName.");
 			c->zone_name = pstrdup(s);
-			s = json_string_member(zid, "ownerRecordName");
+			s = ck_member_string(zid, "ownerRecordName");
 			c->owner = s ? pstrdup(s) : NULL;
 			/* purged zones are gone as well (the native API lists both) */
 			c->deleted =
@@ -769,7 +735,7 @@ ckfdw_database_changes(PG_FUNCTION_ARGS)
 			c->seq = nchanges++;
 		}
 
-		next = json_string_member(zr->resp.json, "syncToken");
+		next = ck_member_string(zr->resp.json, "syncToken");
 		if (next == NULL)
 			report_bad_answer(&call, "The answer has no syncToken.");
 		token = pstrdup(next);

@@ -13,6 +13,7 @@
 #include <json.h>
 
 #include "ck/ck_changes.h"
+#include "ck/ck_record.h"
 
 struct json_object *
 ck_changes_request_new(struct json_object *zone_id, const char *record_type,
@@ -78,17 +79,6 @@ ck_changes_request_with_token(struct json_object *planned, const char *sync_toke
 	return request;
 }
 
-static const char *
-string_of(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-		!json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 bool
 ck_changes_parse(struct json_object *resp, CkZoneChanges *out,
 				 char *err, size_t errlen)
@@ -120,11 +110,11 @@ ck_changes_parse(struct json_object *resp, CkZoneChanges *out,
 	}
 	out->zone = zone;
 
-	out->server_error_code = string_of(zone, "serverErrorCode");
+	out->server_error_code = ck_member_string(zone, "serverErrorCode");
 	if (out->server_error_code != NULL)
 	{
 		out->is_error = true;
-		out->reason = string_of(zone, "reason");
+		out->reason = ck_member_string(zone, "reason");
 		return true;
 	}
 
@@ -135,7 +125,7 @@ ck_changes_parse(struct json_object *resp, CkZoneChanges *out,
 		return false;
 	}
 	out->nrecords = (int) json_object_array_length(records);
-	out->sync_token = string_of(zone, "syncToken");
+	out->sync_token = ck_member_string(zone, "syncToken");
 	if (out->sync_token == NULL || out->sync_token[0] == '\0')
 	{
 		snprintf(err, errlen, "the zone's entry has no \"syncToken\"");

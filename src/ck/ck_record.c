@@ -65,6 +65,18 @@ ck_opt_string(struct json_object *obj, const char *key, const char **out,
 	return true;
 }
 
+const char *
+ck_member_string(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
+		!json_object_object_get_ex(obj, key, &v) ||
+		!json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
 /* ck_opt_string, noting in rec a failure caused by a NUL character */
 static bool
 ck_rec_string(CkRecord *rec, struct json_object *obj, const char *key,

@@ -71,6 +71,9 @@ extern bool ck_record_field(const CkRecord *rec, const char *field_name,
  * false when the JSON does not hold that type.
  */
 extern bool ck_value_string(struct json_object *v, const char **out);
+
+/* A string member of a JSON object; NULL when absent or not a string. */
+extern const char *ck_member_string(struct json_object *obj, const char *key);
 /* Whether a string in v (a string, or one inside an object or list) holds
  * a NUL character, which C strings and PostgreSQL text cannot carry. */
 extern bool ck_value_has_nul(struct json_object *v);
