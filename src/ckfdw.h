@@ -447,6 +447,28 @@ extern CkFdwPending *ckfdw_start_url_request(CkFdwConnection *conn,
 											 int flags,
 											 const CkFdwRequestInfo *info);
 extern bool ckfdw_request_ready(CkFdwPending *pending);
+extern bool ckfdw_request_succeeded(CkFdwPending *pending);
+
+/*
+ * A scan that keeps pages in flight is called back whenever a request of
+ * its connection is answered while another node of the plan waits (a
+ * modify waiting for its writes), so that it sends its next pages then,
+ * not when the executor next asks it for a row.  The callback takes only
+ * answers that succeeded and raises nothing of others: their failures are
+ * the scan's to raise when it is asked for a row.  A listener is removed
+ * when the memory context it was added in goes.
+ */
+typedef struct CkFdwListener
+{
+	void		(*func) (void *arg);
+	void	   *arg;
+	CkFdwConnection *conn;
+	struct CkFdwListener *next;
+	MemoryContextCallback cb;
+} CkFdwListener;
+extern void ckfdw_add_listener(CkFdwConnection *conn, CkFdwListener *listener,
+							   void (*func) (void *arg), void *arg);
+extern bool ckfdw_wait_request_listening(CkFdwPending *pending);
 extern void ckfdw_poll_requests(CkFdwConnection *conn);
 extern ForeignServer *ckfdw_function_server(const char *servername, UserMapping **user);
 extern bool ckfdw_wait_request(CkFdwPending *pending);

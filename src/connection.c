@@ -95,6 +95,8 @@ struct CkFdwConnection
 	CkFdwTokenStore *tokens;	/* the web-auth token's store, or NULL */
 	CkFdwSignIn *signin;		/* where to ask for a sign-in URL, or NULL */
 	MemoryContextCallback close_cb; /* ckfdw_open_connection's clients */
+	CkFdwListener *listeners;	/* scans to call back while others wait */
+	bool		in_listeners;	/* calling them now */
 };
 
 static HTAB *ConnectionHash = NULL;
@@ -167,6 +169,8 @@ ckfdw_get_connection(UserMapping *user, ForeignServer *server,
 		entry->tokens = NULL;
 		entry->signin = NULL;
 		entry->generation = 0;
+		entry->listeners = NULL;
+		entry->in_listeners = false;
 	}
 
 	if (entry->client != NULL && entry->invalidated && entry->refcount == 0)
@@ -792,15 +796,105 @@ ckfdw_wait_request(CkFdwPending *pending)
 	return ck_client_wait(pending->conn->client, pending->req);
 }
 
+/* Has the answer come, and is it a success? */
+bool
+ckfdw_request_succeeded(CkFdwPending *pending)
+{
+	return pending->req != NULL && ck_request_succeeded(pending->req);
+}
+
+static void
+remove_listener(void *arg)
+{
+	CkFdwListener *listener = (CkFdwListener *) arg;
+	CkFdwListener **p;
+
+	for (p = &listener->conn->listeners; *p != NULL; p = &(*p)->next)
+	{
+		if (*p == listener)
+		{
+			*p = listener->next;
+			break;
+		}
+	}
+}
+
 /*
- * Wait until some request of the connection finishes (or none is left);
- * false as for ckfdw_wait_request.
+ * Call func(arg) whenever a request of conn is answered during
+ * ckfdw_wait_request_listening or ckfdw_wait_any_request, until the
+ * current memory context is reset.  listener is the caller's, in that
+ * context.
+ */
+void
+ckfdw_add_listener(CkFdwConnection *conn, CkFdwListener *listener,
+				   void (*func) (void *arg), void *arg)
+{
+	listener->func = func;
+	listener->arg = arg;
+	listener->conn = conn;
+	listener->next = conn->listeners;
+	conn->listeners = listener;
+	listener->cb.func = remove_listener;
+	listener->cb.arg = listener;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &listener->cb);
+}
+
+static void
+call_listeners(CkFdwConnection *conn)
+{
+	CkFdwListener *listener;
+
+	if (conn->in_listeners)
+		return;
+	conn->in_listeners = true;
+	PG_TRY();
+	{
+		for (listener = conn->listeners; listener != NULL; listener = listener->next)
+			listener->func(listener->arg);
+	}
+	PG_FINALLY();
+	{
+		conn->in_listeners = false;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * ckfdw_wait_request, calling the connection's listeners each time one of
+ * its requests is answered meanwhile: for the waits of a statement's
+ * normal course (not those that settle its requests after an error).
+ */
+bool
+ckfdw_wait_request_listening(CkFdwPending *pending)
+{
+	CkFdwConnection *conn = pending->conn;
+
+	if (pending->req == NULL || conn->generation != pending->generation)
+		elog(ERROR, "ckfdw: a request was waited for after it was finished, or after its connection closed");
+	while (!ck_request_done(pending->req))
+	{
+		if (conn->listeners == NULL)
+			return ckfdw_wait_request(pending);
+		conn->hook_error = NULL;
+		if (!ck_client_wait(conn->client, NULL))
+			return false;
+		call_listeners(conn);
+	}
+	return true;
+}
+
+/*
+ * Wait until some request of the connection finishes (or none is left),
+ * then call the connection's listeners; false as for ckfdw_wait_request.
  */
 bool
 ckfdw_wait_any_request(CkFdwConnection *conn)
 {
 	conn->hook_error = NULL;
-	return ck_client_wait(conn->client, NULL);
+	if (!ck_client_wait(conn->client, NULL))
+		return false;
+	call_listeners(conn);
+	return true;
 }
 
 /*

@@ -1959,7 +1959,7 @@ drain_batches(CkFdwModifyState *fmstate)
 static void
 wait_for_batch(CkFdwWriteBatch *batch)
 {
-	if (!ckfdw_wait_request(batch->req))
+	if (!ckfdw_wait_request_listening(batch->req))
 		stop_all_batches(batch->owner);
 }
 

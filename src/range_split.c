@@ -14,7 +14,10 @@
  * column declared NOT NULL.  Ranges are sent only where CloudKit compares
  * exactly as PostgreSQL does (deparse.c decides, as for any condition).
  * A sorted or limited scan is never split: its order and its first rows
- * are those of one cursor.
+ * are those of one cursor.  Nor is the scan of an UPDATE that changes the
+ * split column (one it sets, or a system field every write changes): a
+ * record it moves into a range whose cursor has not read it yet would be
+ * read, and updated, twice.
  *
  * The executor side is scan_cursors.c; this file only plans.
  *
@@ -33,6 +36,7 @@
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/restrictinfo.h"
+#include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
@@ -43,6 +47,8 @@
 static List *plan_ranges(PlannerInfo *root, RelOptInfo *baserel,
 						 CkFdwRelationInfo *fpinfo, CkFdwColumn *col,
 						 List **fdw_exprs, char **why_not);
+static bool updates_column(PlannerInfo *root, RelOptInfo *baserel,
+						   CkFdwColumn *col);
 static bool column_never_null(Oid relid, CkFdwColumn *col);
 static RestrictInfo *bound_clause(PlannerInfo *root, RelOptInfo *baserel,
 								  CkFdwColumn *col, Oid opno, Oid collation,
@@ -93,6 +99,8 @@ ckfdw_plan_split(PlannerInfo *root, RelOptInfo *baserel,
 		why_not = "CloudKit sorts the rows";
 	else if (pd->has_limit)
 		why_not = "CloudKit applies a LIMIT";
+	else if (updates_column(root, baserel, col))
+		why_not = "the UPDATE sets the split column";
 	else
 		ranges = plan_ranges(root, baserel, fpinfo, col, fdw_exprs, &why_not);
 
@@ -266,6 +274,30 @@ plan_ranges(PlannerInfo *root, RelOptInfo *baserel, CkFdwRelationInfo *fpinfo,
 	free_attstatsslot(&sslot);
 	ReleaseSysCache(stats);
 	return ranges;
+}
+
+/*
+ * Does an UPDATE (or MERGE) of baserel change col: a column it sets, or a
+ * system field every write changes?
+ */
+static bool
+updates_column(PlannerInfo *root, RelOptInfo *baserel, CkFdwColumn *col)
+{
+	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
+
+	if (root->parse->commandType != CMD_UPDATE &&
+		root->parse->commandType != CMD_MERGE)
+		return false;
+	if (!bms_is_member(baserel->relid, root->all_result_relids))
+		return false;
+	if (col->system == CKFDW_SYS_MODIFIED_TIMESTAMP ||
+		col->system == CKFDW_SYS_MODIFIED_USER ||
+		col->system == CKFDW_SYS_CHANGE_TAG)
+		return true;
+	if (col->system != CKFDW_SYS_NONE)
+		return false;
+	return bms_is_member(col->attnum - FirstLowInvalidHeapAttributeNumber,
+						 rte->updatedCols);
 }
 
 /*

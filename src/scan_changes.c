@@ -80,7 +80,7 @@ const CkScanSource ckfdw_changes_source = {
 	.accept = changes_accept,
 	.complete_row = changes_complete_row,
 	.next_request = changes_next_request,
-	.page_flags = CK_REQUEST_IDEMPOTENT,
+	.page_flags = CK_REQUEST_IDEMPOTENT | CK_REQUEST_FIRST,
 	.finished = changes_finished,
 	.explain_request = changes_explain_request,
 };

@@ -50,6 +50,7 @@ typedef struct CkFdwCursors
 	MemoryContext cxt;			/* bodies; reset when the scan restarts */
 	MemoryContextCallback cb;	/* drops the pages held (requests in flight
 								 * are cancelled with cxt by connection.c) */
+	CkFdwListener listener;		/* moves pages on while others wait */
 	int			n;
 	CkFdwCursor *cursor;
 	int			next;			/* the cursor looked at first (round robin) */
@@ -66,6 +67,8 @@ static void start_cursors(CkFdwScanState *fsstate);
 static void drop_cursors(void *arg);
 static char *ranged_request(CkFdwScanState *fsstate, CkFdwPushdown *range);
 static bool collect(CkFdwScanState *fsstate);
+static void hold_page(CkFdwScanState *fsstate, CkFdwCursor *c);
+static void collect_while_waiting(void *arg);
 static bool range_refused(CkFdwScanState *fsstate, const CkResponse *resp);
 static void read_ahead(CkFdwScanState *fsstate, CkFdwCursor *c);
 static void take_page(CkFdwScanState *fsstate, CkFdwCursor *c);
@@ -130,8 +133,9 @@ start_cursors(CkFdwScanState *fsstate)
 	for (i = 0; i < cs->n; i++)
 		cs->cursor[i].req = ckfdw_start_request(fsstate->conn, "POST",
 												cs->cursor[i].body,
-												CK_REQUEST_IDEMPOTENT,
+												CK_REQUEST_IDEMPOTENT | CK_REQUEST_FIRST,
 												&fsstate->info);
+	ckfdw_add_listener(fsstate->conn, &cs->listener, collect_while_waiting, fsstate);
 	MemoryContextSwitchTo(oldcxt);
 	fsstate->more = true;
 }
@@ -320,15 +324,14 @@ collect(CkFdwScanState *fsstate)
 
 		if (req == NULL || c->has_held || !ckfdw_request_ready(req))
 			continue;
-		c->req = NULL;
-		c->has_held = true;
-		if (ckfdw_finish_request(req, &c->held))
+		if (ckfdw_request_succeeded(req))
 		{
-			fsstate->requests += c->held.attempts;
-			c->pages++;
-			read_ahead(fsstate, c);
+			hold_page(fsstate, c);
 			continue;
 		}
+		c->req = NULL;
+		c->has_held = true;
+		(void) ckfdw_finish_request(req, &c->held);
 		fsstate->requests += c->held.attempts;
 
 		/* before any row: the request may change, from the first page */
@@ -344,6 +347,43 @@ collect(CkFdwScanState *fsstate)
 		ckfdw_report_response(&c->held, &fsstate->info, NULL);
 	}
 	return true;
+}
+
+/* A cursor's page has come with success: hold it, ask for the next. */
+static void
+hold_page(CkFdwScanState *fsstate, CkFdwCursor *c)
+{
+	CkFdwPending *req = c->req;
+
+	c->req = NULL;
+	c->has_held = true;
+	(void) ckfdw_finish_request(req, &c->held);
+	fsstate->requests += c->held.attempts;
+	c->pages++;
+	read_ahead(fsstate, c);
+}
+
+/*
+ * A listener (connection.c): while another node waits -- a modify for its
+ * writes -- pages that came are held and the next ones sent, so that the
+ * cursors keep travelling.  Failures wait for collect.
+ */
+static void
+collect_while_waiting(void *arg)
+{
+	CkFdwScanState *fsstate = (CkFdwScanState *) arg;
+	CkFdwCursors *cs = fsstate->cursors;
+	int			i;
+
+	if (cs->first_round)
+		return;
+	for (i = 0; i < cs->n; i++)
+	{
+		CkFdwCursor *c = &cs->cursor[i];
+
+		if (c->req != NULL && !c->has_held && ckfdw_request_succeeded(c->req))
+			hold_page(fsstate, c);
+	}
 }
 
 /*
@@ -432,7 +472,8 @@ read_ahead(CkFdwScanState *fsstate, CkFdwCursor *c)
 	pfree(c->body);
 	c->body = next;
 	c->req = ckfdw_start_request(fsstate->conn, "POST", c->body,
-								 CK_REQUEST_IDEMPOTENT, &fsstate->info);
+								 CK_REQUEST_IDEMPOTENT | CK_REQUEST_FIRST,
+								 &fsstate->info);
 	MemoryContextSwitchTo(oldcxt);
 }
 

@@ -42,7 +42,7 @@ const CkScanSource ckfdw_query_source = {
 	.fetch = query_fetch,
 	.accept = query_accept,
 	.next_request = query_next_request,
-	.page_flags = CK_REQUEST_IDEMPOTENT | CK_REQUEST_RAW_BODY,
+	.page_flags = CK_REQUEST_IDEMPOTENT | CK_REQUEST_RAW_BODY | CK_REQUEST_FIRST,
 	.explain_request = query_explain_request,
 };
 

@@ -1334,26 +1334,36 @@ ck_client_collect(CkClient *client)
 	}
 }
 
-/* Start what may start now, oldest first. */
+/*
+ * Start what may start now: requests marked CK_REQUEST_FIRST (the pages a
+ * scan reads, which the rest of the statement waits for), then the others,
+ * oldest first in each group.
+ */
 static void
 ck_client_start_ready(CkClient *client)
 {
 	int64_t		now = ck_monotonic_ms();
-	CkRequest  *req;
+	int			pass;
 
-	for (req = client->requests; req; req = req->next)
+	for (pass = 0; pass < 2; pass++)
 	{
-		if (req->state != CK_REQUEST_QUEUED)
-			continue;
-		if (client->running >= client->limit)
-			break;
-		/* CloudKit replaces a web-auth token in every answer: one at a time */
-		if (client->auth == CK_AUTH_API_TOKEN && client->web_auth_token &&
-			client->running > 0)
-			break;
-		if (req->not_before > now || client->hold_until > now)
-			continue;
-		ck_attempt_begin(req);
+		CkRequest  *req;
+
+		for (req = client->requests; req; req = req->next)
+		{
+			if (req->state != CK_REQUEST_QUEUED ||
+				((req->flags & CK_REQUEST_FIRST) != 0) != (pass == 0))
+				continue;
+			if (client->running >= client->limit)
+				return;
+			/* CloudKit replaces a web-auth token in every answer: one at a time */
+			if (client->auth == CK_AUTH_API_TOKEN && client->web_auth_token &&
+				client->running > 0)
+				return;
+			if (req->not_before > now || client->hold_until > now)
+				continue;
+			ck_attempt_begin(req);
+		}
 	}
 }
 
@@ -1594,6 +1604,12 @@ bool
 ck_request_done(const CkRequest *req)
 {
 	return req->state == CK_REQUEST_DONE;
+}
+
+bool
+ck_request_succeeded(const CkRequest *req)
+{
+	return req->state == CK_REQUEST_DONE && req->resp.kind == CK_RESULT_OK;
 }
 
 int

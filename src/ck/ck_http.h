@@ -191,6 +191,7 @@ typedef struct CkRequest CkRequest;
 
 #define CK_REQUEST_IDEMPOTENT	0x01	/* may be resent after a transport error */
 #define CK_REQUEST_RAW_BODY		0x02	/* keep a 2xx body as text, unparsed */
+#define CK_REQUEST_FIRST		0x04	/* start before queued requests without it */
 
 /* A CloudKit operation, as ck_client_request().  The body is copied. */
 extern CkRequest *ck_request_start(CkClient *client, const char *method,
@@ -207,6 +208,8 @@ extern CkRequest *ck_request_start_url(CkClient *client, const char *method,
 									   const char *body, size_t body_len, int flags);
 
 extern bool ck_request_done(const CkRequest *req);
+/* Done, and CloudKit answered with success? */
+extern bool ck_request_succeeded(const CkRequest *req);
 
 /*
  * Drive the client's requests until req is done (req NULL: until some

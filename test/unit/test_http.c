@@ -1509,6 +1509,68 @@ test_concurrency(void)
 	}
 }
 
+/* Record the order operations arrive in; answer each at once. */
+typedef struct Arrivals
+{
+	char		order[8][32];
+	int			n;
+} Arrivals;
+
+static void
+h_arrivals(void *ctx, int nth, const SrvRequest *req, SrvResponse *resp)
+{
+	Arrivals   *a = (Arrivals *) ctx;
+	const char *op = strstr(req->target, "/records/");
+
+	pthread_mutex_lock(&srv.lock);
+	if (a->n < 8)
+		snprintf(a->order[a->n++], sizeof(a->order[0]), "%.31s", op ? op + 9 : req->target);
+	pthread_mutex_unlock(&srv.lock);
+	resp->status = 200;
+	resp->body = "{\"records\":[]}";
+	resp->body_len = 0;
+}
+
+/*
+ * A queued request marked CK_REQUEST_FIRST (a scan's page) starts before
+ * the requests queued without it (the writes waiting for its rows).
+ */
+static void
+test_first_requests(void)
+{
+	const char *body = "{}";
+	CkClient   *c = make_concurrent_client(1);
+	CkRequest  *reqs[4];
+	CkResponse	resp;
+	Arrivals	a;
+	int			i;
+
+	if (c == NULL)
+		return;
+	memset(&a, 0, sizeof(a));
+	srv_reset(h_arrivals, &a);
+	/* one in flight at a time: the first runs, the others queue */
+	reqs[0] = ck_request_start(c, "POST", "records/modify", body, 2, 0);
+	reqs[1] = ck_request_start(c, "POST", "records/modify", body, 2, 0);
+	reqs[2] = ck_request_start(c, "POST", "records/query", body, 2,
+							   CK_REQUEST_IDEMPOTENT | CK_REQUEST_FIRST);
+	reqs[3] = ck_request_start(c, "POST", "records/lookup", body, 2,
+							   CK_REQUEST_IDEMPOTENT);
+	for (i = 0; i < 4; i++)
+	{
+		CHECK(ck_client_wait(c, reqs[i]));
+		ck_request_finish(reqs[i], &resp);
+		CHECK_MSG(resp.kind == CK_RESULT_OK, "request %d: %s", i, resp.reason);
+		ck_response_clear(&resp);
+	}
+	CHECK_INT(a.n, 4);
+	CHECK_STR(a.order[0], "modify");
+	CHECK_STR(a.order[1], "query");
+	CHECK_STR(a.order[2], "modify");
+	CHECK_STR(a.order[3], "lookup");
+	ck_client_free(c);
+}
+
 void
 test_http(void)
 {
@@ -1543,6 +1605,7 @@ test_http(void)
 	test_local_addresses();
 	test_lone_surrogate_body();
 	test_concurrency();
+	test_first_requests();
 
 	srv_stop();
 	ck_key_free(pubkey);
