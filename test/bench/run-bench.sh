@@ -195,7 +195,8 @@ time_sql()
 			if [ "$reset" = 1 ]; then
 				echo "\\! curl -sf -X POST $url/_ckemu/reset >/dev/null"
 			fi
-			[ -z "$prepare" ] || echo "$prepare;"
+			# untimed: only the measured statement prints a "Time:" line
+			[ -z "$prepare" ] || printf '%s\n' '\timing off' "$prepare;" '\timing on'
 			echo "\\! curl -sf -X DELETE $url/_ckemu/stats >/dev/null"
 			echo "\\! echo \$($WORK_DIR/cpu-ms \$BENCH_BACKEND) \$($WORK_DIR/cpu-ms $pid) >>$dir/cpu0"
 			echo "$sql;"
@@ -388,18 +389,25 @@ section_scan()
 
 # The network model's figures: NAME|RECORDS|LIMIT|TAG|RESET|PREPARE|SQL.
 # Each runs over HTTP/1.1 and HTTP/2; in PREPARE and SQL, {p} is the
-# variant's table suffix (h1, h2).  LIMIT names the physical limit the time
+# variant's table suffix (h1, h2), {direct} and {wan} the base_url of its
+# ckemu without and with the network model.  LIMIT names the physical limit the time
 # is compared with: "cursor" (one page of 200 records a round trip, one
 # cursor) or "stream" (one records/modify of 200 records a round trip, one
 # stream); both are ceil(RECORDS / 200) round trips.  RESET 1 resets the
 # ckemu to the seed before each run, then PREPARE runs untimed, straight to
 # that ckemu (table alltypes_{p}_direct: no delay, no proxy).  To add a
 # figure, add a line (and, if it needs them, its tables to setup_wan_sql).
+# 100,000 records, analyzed straight from ckemu (reading them through the
+# model would take 25 s a run); then a query warms the connection again.
+WAN_PREPARE_100K="INSERT INTO alltypes_{p}_direct SELECT * FROM wan_src; \
+ALTER SERVER wan_{p} OPTIONS (SET base_url '{direct}'); ANALYZE alltypes_{p}_split; \
+ALTER SERVER wan_{p} OPTIONS (SET base_url '{wan}'); SELECT id FROM ticket_{p} LIMIT 1"
 WAN_FIGURES=(
 	"full-row scan of 10,000 records|10000|cursor|COPY 10000|0||COPY (SELECT * FROM ticket_{p}) TO '/dev/null'"
 	"the same, 4 range cursors|10000|cursor|COPY 10000|0||COPY (SELECT * FROM ticket_{p}_split) TO '/dev/null'"
+	"range cursors over 100,000 records|100000|cursor|COPY 100000|1|$WAN_PREPARE_100K|COPY (SELECT * FROM alltypes_{p}_split) TO '/dev/null'"
 	"UNION ALL of 4 tables, async|40000|cursor|COPY 40000|0||COPY (SELECT * FROM ticket_{p}_a UNION ALL SELECT * FROM ticket_{p}_b UNION ALL SELECT * FROM ticket_{p}_c UNION ALL SELECT * FROM ticket_{p}_d) TO '/dev/null'"
-	"INSERT ... SELECT 20,000 rows|20000|stream|INSERT 0 20000|1||INSERT INTO alltypes_{p} SELECT * FROM wan_src"
+	"INSERT ... SELECT 20,000 rows|20000|stream|INSERT 0 20000|1||INSERT INTO alltypes_{p} SELECT * FROM wan_src LIMIT 20000"
 	"UPDATE of 5,000 rows|5000|stream|UPDATE 5000|1|INSERT INTO alltypes_{p}_direct SELECT * FROM wan_src LIMIT 5000|UPDATE alltypes_{p} SET d = d + 1"
 	"the same, 4 range cursors|5000|stream|UPDATE 5000|1|INSERT INTO alltypes_{p}_direct SELECT * FROM wan_src LIMIT 5000; ANALYZE alltypes_{p}_split|UPDATE alltypes_{p}_split SET d = d + 1"
 	"DELETE of 5,000 rows|5000|stream|DELETE 5000|1|INSERT INTO alltypes_{p}_direct SELECT * FROM wan_src LIMIT 5000|DELETE FROM alltypes_{p}"
@@ -455,17 +463,17 @@ EOF
 	done
 	bpsql -q <<EOF
 CREATE TABLE wan_src AS
-	SELECT 'bench-wan-' || lpad(g::text, 5, '0') AS id, 'value ' || g AS s,
+	SELECT 'bench-wan-' || lpad(g::text, 6, '0') AS id, 'value ' || g AS s,
 		g::bigint AS i, g * 1.5::float8 AS d,
 		timestamptz 'epoch' + (1700000000000 + g) * interval '1 ms' AS t
-	FROM generate_series(1, 20000) g;
+	FROM generate_series(1, 100000) g;
 ANALYZE wan_src;
 EOF
 }
 
 section_wan()
 {
-	local fig name records limit tag reset prepare sql p url admin pid label
+	local n name records limit tag reset prepare prep sql p url admin pid label
 	local limit_ms ratio_h1 ratio_h2 what
 
 	echo
@@ -474,20 +482,22 @@ section_wan()
 	echo "   ratio = the physical limit's time / the time measured (1.00 = at the limit): a single"
 	echo "   cursor reads one page of 200 records a round trip, a single stream writes one"
 	echo "   records/modify of 200 records a round trip.  Median of $WAN_RUNS run(s) (BENCH_WAN_RUNS)."
-	for fig in "${WAN_FIGURES[@]}"; do
-		IFS='|' read -r name records limit tag reset prepare sql <<<"$fig"
+	for n in "${!WAN_FIGURES[@]}"; do
+		IFS='|' read -r name records limit tag reset prepare sql <<<"${WAN_FIGURES[$n]}"
 		[[ $sql =~ ${BENCH_WAN_ONLY:-.} ]] || continue
 		limit_ms=$(( (records + 199) / 200 * WAN_RTT_MS ))
 		ratio_h1="" ratio_h2=""
 		for p in h1 h2; do
 			if [ $p = h1 ]; then
-				admin=$BENCH_ADMIN_H1 pid=$BENCH_PID_H1 label="HTTP/1.1"
+				admin=$BENCH_ADMIN_H1 pid=$BENCH_PID_H1 label="HTTP/1.1" url=$BENCH_URL_H1
 			else
-				admin=$BENCH_ADMIN_H2 pid=$BENCH_PID_H2 label="HTTP/2"
+				admin=$BENCH_ADMIN_H2 pid=$BENCH_PID_H2 label="HTTP/2" url=$BENCH_URL_H2
 			fi
+			prep=${prepare//\{direct\}/$admin}
+			prep=${prep//\{wan\}/$url}
 			progress "network model: $name, $label"
-			time_sql "wan_${p}_${name//[^a-zA-Z0-9]/_}" "$admin" "$pid" "$WAN_RUNS" "$reset" \
-				"${sql//\{p\}/$p}" "SELECT id FROM ticket_$p LIMIT 1" "${prepare//\{p\}/$p}"
+			time_sql "wan_${p}_$n" "$admin" "$pid" "$WAN_RUNS" "$reset" \
+				"${sql//\{p\}/$p}" "SELECT id FROM ticket_$p LIMIT 1" "${prep//\{p\}/$p}"
 			expect_tag "$tag"
 			printf -v "ratio_$p" '%s' "$(ratio "$limit_ms" "$T_MS")"
 			row "$label" "$T_REQ" "$T_MS" "$records" \
