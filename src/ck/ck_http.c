@@ -446,6 +446,15 @@ ck_client_make_multi(CkClient *client)
 	curl_multi_setopt(client->multi, CURLMOPT_TIMERDATA, client);
 	/* HTTP/2 streams share one connection where the server allows it */
 	curl_multi_setopt(client->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
+	/*
+	 * Keep a connection for every request that may be in flight, twice over
+	 * (an HTTP/2 connection's large bodies go on HTTP/1.1 ones, below).
+	 * libcurl's default keeps four per easy handle added, and ours come and
+	 * go with their requests: with one left running, connections beyond
+	 * four were closed as they came back, and the next burst paid a new
+	 * connection (TCP and TLS: two round trips) for each.
+	 */
+	curl_multi_setopt(client->multi, CURLMOPT_MAXCONNECTS, (long) (2 * client->max_in_flight));
 	client->nsocks = 0;
 	client->timer_deadline = -1;
 	return true;
