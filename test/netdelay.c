@@ -36,7 +36,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -547,7 +546,7 @@ main(int argc, char **argv)
 		struct epoll_event events[64];
 		double		now = now_ms();
 		double		next = -1;
-		int			timeout;
+		struct timespec timeout;
 		int			n;
 		Conn	  **link;
 
@@ -563,9 +562,19 @@ main(int argc, char **argv)
 					next = ds[k]->head->release_ms;
 			}
 		}
-		timeout = next < 0 ? -1 : next <= now ? 0 : (int) ceil(next - now);
+		/*
+		 * To the microsecond: a whole-millisecond timeout, rounded up, made
+		 * every hop up to 1 ms late, and the model's round trip about 1 ms
+		 * longer than it says.
+		 */
+		if (next >= 0)
+		{
+			double		wait_ms = next > now ? next - now : 0;
 
-		n = epoll_wait(epfd, events, 64, timeout);
+			timeout.tv_sec = (time_t) (wait_ms / 1000);
+			timeout.tv_nsec = (long) ((wait_ms - timeout.tv_sec * 1000.0) * 1e6);
+		}
+		n = epoll_pwait2(epfd, events, 64, next < 0 ? NULL : &timeout, NULL);
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (i = 0; i < n; i++)
