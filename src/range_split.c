@@ -100,7 +100,7 @@ ckfdw_plan_split(PlannerInfo *root, RelOptInfo *baserel,
 	else if (pd->has_limit)
 		why_not = "CloudKit applies a LIMIT";
 	else if (updates_column(root, baserel, col))
-		why_not = "the UPDATE sets the split column";
+		why_not = "the UPDATE changes the split column";
 	else
 		ranges = plan_ranges(root, baserel, fpinfo, col, fdw_exprs, &why_not);
 
