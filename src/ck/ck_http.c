@@ -1346,24 +1346,39 @@ ck_client_collect(CkClient *client)
 /*
  * Start what may start now: requests marked CK_REQUEST_FIRST (the pages a
  * scan reads, which the rest of the statement waits for), then the others,
- * oldest first in each group.
+ * oldest first in each group.  Each CK_REQUEST_FIRST request not yet taken
+ * by its owner keeps a slot for it, so that the others (writes waiting for
+ * the scan's rows) do not take the slot a page leaves before the scan has
+ * asked for the next one; the others always get one slot.
  */
 static void
 ck_client_start_ready(CkClient *client)
 {
 	int64_t		now = ck_monotonic_ms();
+	int			first = 0;
+	int			others_running = 0;
+	int			others_limit;
 	int			pass;
+	CkRequest  *req;
+
+	for (req = client->requests; req; req = req->next)
+	{
+		if (req->flags & CK_REQUEST_FIRST)
+			first++;
+		else if (req->state == CK_REQUEST_RUNNING)
+			others_running++;
+	}
+	others_limit = client->limit - first > 1 ? client->limit - first : 1;
 
 	for (pass = 0; pass < 2; pass++)
 	{
-		CkRequest  *req;
-
 		for (req = client->requests; req; req = req->next)
 		{
 			if (req->state != CK_REQUEST_QUEUED ||
 				((req->flags & CK_REQUEST_FIRST) != 0) != (pass == 0))
 				continue;
-			if (client->running >= client->limit)
+			if (client->running >= client->limit ||
+				(pass == 1 && others_running >= others_limit))
 				return;
 			/* CloudKit replaces a web-auth token in every answer: one at a time */
 			if (client->auth == CK_AUTH_API_TOKEN && client->web_auth_token &&
@@ -1372,6 +1387,7 @@ ck_client_start_ready(CkClient *client)
 			if (req->not_before > now || client->hold_until > now)
 				continue;
 			ck_attempt_begin(req);
+			others_running += (pass == 1);
 		}
 	}
 }

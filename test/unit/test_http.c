@@ -1569,6 +1569,39 @@ test_first_requests(void)
 	CHECK_STR(a.order[2], "modify");
 	CHECK_STR(a.order[3], "lookup");
 	ck_client_free(c);
+
+	/*
+	 * A scan's page that is in but not yet taken keeps its slot: of four
+	 * slots, the other requests get three, so the scan's next page finds
+	 * one free.
+	 */
+	{
+		Overlap		o = {4, 1000, 0, 0};
+		CkRequest  *page;
+
+		c = make_concurrent_client(4);
+		if (c == NULL)
+			return;
+		srv_reset(h_arrivals, &a);
+		page = ck_request_start(c, "POST", "records/query", body, 2,
+								CK_REQUEST_IDEMPOTENT | CK_REQUEST_FIRST);
+		CHECK(ck_client_wait(c, page));
+		/* (they wait 1 s for a fourth, which must not come) */
+		srv_reset(h_overlap, &o);
+		for (i = 0; i < 4; i++)
+			reqs[i] = ck_request_start(c, "POST", "records/modify", body, 2, 0);
+		for (i = 0; i < 4; i++)
+		{
+			CHECK(ck_client_wait(c, reqs[i]));
+			ck_request_finish(reqs[i], &resp);
+			ck_response_clear(&resp);
+		}
+		CHECK_INT(o.max_inside, 3);
+		ck_request_finish(page, &resp);
+		CHECK(resp.kind == CK_RESULT_OK);
+		ck_response_clear(&resp);
+		ck_client_free(c);
+	}
 }
 
 void
