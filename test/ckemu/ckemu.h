@@ -300,6 +300,8 @@ typedef enum EmuValueMode
 
 extern bool emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 							EmuValue *out, char *err, size_t errlen);
+extern bool emu_value_parse_text(const char *text, size_t len, CkFieldType type,
+								 EmuValueMode mode, EmuValue *out);
 extern bool emu_value_infer_type(json_object *value, CkFieldType *type);
 extern void emu_value_free(EmuValue *v);
 extern void emu_value_copy(EmuValue *dst, const EmuValue *src);
@@ -526,6 +528,27 @@ extern void emu_query_cache_clear(void);	/* query.c */
 extern bool emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
 							 json_object *fields, EmuValueMode mode, bool nulls_allowed,
 							 EmuField **out, int *nout, char *code, char *err, size_t errlen);
+
+/* ------------------------------------------------------------------------
+ * fastjson.c: records/modify bodies and seed records without a tree per field
+ * ------------------------------------------------------------------------
+ */
+/* One member of a record's "fields", as the fast reader found it. */
+typedef struct EmuFastField
+{
+	const char *name;
+	const char *type;			/* "type" when a string; NULL when absent or null */
+	const char *value;			/* "value"'s JSON text; NULL when absent or null */
+	size_t		value_len;
+	bool		is_dict;		/* the member is a dictionary */
+} EmuFastField;
+
+extern json_object *emu_fast_parse(const char *text, size_t len, bool seed_record);
+extern bool emu_fast_fields(json_object *fields, const EmuFastField **list, int *n);
+extern json_object *emu_fast_value_json(const EmuFastField *f);
+extern void emu_fast_ws(const char **pp, const char *end);
+extern bool emu_fast_string(const char **pp, const char *end, CkBuf *out);
+extern bool emu_fast_number(const char **pp, const char *end, bool *is_double);
 
 /* ------------------------------------------------------------------------
  * assets.c: uploaded bytes
