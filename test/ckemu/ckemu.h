@@ -541,10 +541,19 @@ typedef struct EmuFastField
 	const char *value;			/* "value"'s JSON text; NULL when absent or null */
 	size_t		value_len;
 	bool		is_dict;		/* the member is a dictionary */
+	/*
+	 * The value already read as "type" says (emu_value_parse_text, before
+	 * the store lock is taken), for a write or seed as mode says; taken
+	 * (zeroed) by whoever stores it, freed with the body otherwise.
+	 */
+	bool		prepared;
+	EmuValueMode prepared_mode;
+	CkFieldType prepared_type;
+	EmuValue	prepared_value;
 } EmuFastField;
 
 extern json_object *emu_fast_parse(const char *text, size_t len, bool seed_record);
-extern bool emu_fast_fields(json_object *fields, const EmuFastField **list, int *n);
+extern bool emu_fast_fields(json_object *fields, EmuFastField **list, int *n);
 extern json_object *emu_fast_value_json(const EmuFastField *f);
 extern void emu_fast_ws(const char **pp, const char *end);
 extern bool emu_fast_string(const char **pp, const char *end, CkBuf *out);

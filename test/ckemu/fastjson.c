@@ -56,6 +56,7 @@ typedef struct FastParser
 	const char *p;
 	const char *end;
 	int			depth;
+	EmuValueMode mode;			/* how field values are read */
 	CkBuf		str;			/* the last string read, decoded */
 	/* a "fields" dictionary being read (reused from record to record) */
 	CkBuf		names;
@@ -387,13 +388,19 @@ typedef struct EmuFastFields
 static void
 fast_fields_free(json_object *obj, void *userdata)
 {
+	EmuFastFields *ff = userdata;
+	int			i;
+
 	(void) obj;
-	free(userdata);
+	for (i = 0; i < ff->n; i++)
+		if (ff->f[i].prepared)
+			emu_value_free(&ff->f[i].prepared_value);
+	free(ff);
 }
 
 /* The members of a "fields" placeholder; false for any other object. */
 bool
-emu_fast_fields(json_object *fields, const EmuFastField **list, int *n)
+emu_fast_fields(json_object *fields, EmuFastField **list, int *n)
 {
 	EmuFastFields *ff;
 
@@ -407,6 +414,23 @@ emu_fast_fields(json_object *fields, const EmuFastField **list, int *n)
 	return true;
 }
 
+/* Each thread's tokener for single values: making one costs a malloc'd stack. */
+static pthread_key_t tok_key;
+static pthread_once_t tok_once = PTHREAD_ONCE_INIT;
+
+static void
+fast_tok_free(void *tok)
+{
+	json_tokener_free(tok);
+}
+
+static void
+fast_tok_key_init(void)
+{
+	if (pthread_key_create(&tok_key, fast_tok_free) != 0)
+		abort();
+}
+
 /* A field value's json-c tree (for what value.c does not read from text). */
 json_object *
 emu_fast_value_json(const EmuFastField *f)
@@ -418,15 +442,28 @@ emu_fast_value_json(const EmuFastField *f)
 
 	if (f->value == NULL)
 		return NULL;
+	pthread_once(&tok_once, fast_tok_key_init);
+	tok = pthread_getspecific(tok_key);
+	if (tok == NULL)
+	{
+		tok = json_tokener_new();
+		if (tok == NULL)
+			return NULL;
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+		pthread_setspecific(tok_key, tok);
+	}
 	/* inside brackets, so that a number ends as it did in the body */
 	copy = emu_malloc(f->value_len + 2);
 	copy[0] = '[';
 	memcpy(copy + 1, f->value, f->value_len);
 	copy[f->value_len + 1] = ']';
-	tok = json_tokener_new();
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_reset(tok);
 	arr = json_tokener_parse_ex(tok, copy, (int) f->value_len + 2);
-	json_tokener_free(tok);
+	if (json_tokener_get_error(tok) != json_tokener_success)
+	{
+		json_object_put(arr);
+		arr = NULL;
+	}
 	free(copy);
 	if (arr != NULL && json_object_is_type(arr, json_type_array) &&
 		json_object_array_length(arr) == 1)
@@ -598,6 +635,20 @@ fast_fields(FastParser *fp)
 		ff->f[i].value = m->value;
 		ff->f[i].value_len = m->value_len;
 		ff->f[i].is_dict = m->is_dict;
+		ff->f[i].prepared = false;
+
+		/*
+		 * Read the value now, outside the store lock, as its "type" says;
+		 * modify.c uses it when the schema agrees with that type.
+		 */
+		if (m->value != NULL && ff->f[i].type != NULL &&
+			ck_type_parse(ff->f[i].type, &ff->f[i].prepared_type))
+		{
+			ff->f[i].prepared_mode = fp->mode;
+			ff->f[i].prepared =
+				emu_value_parse_text(m->value, m->value_len, ff->f[i].prepared_type,
+									 fp->mode, &ff->f[i].prepared_value);
+		}
 	}
 	{
 		json_object *obj = json_object_new_object();
@@ -813,6 +864,7 @@ emu_fast_parse(const char *text, size_t len, bool seed_record)
 	fp.p = text;
 	fp.end = text + len;
 	fp.depth = 0;
+	fp.mode = seed_record ? EMU_VALUE_SEED : EMU_VALUE_WRITE;
 	emu_fast_ws(&fp.p, fp.end);
 	if (fp.p >= fp.end || *fp.p != '{')
 		return NULL;

@@ -88,7 +88,7 @@ typedef struct EmuFieldIn
 	json_object *value;			/* json-c value (made on demand when fast) */
 	json_object *jtype;			/* json-c "type", or NULL */
 	const char *type_text;		/* fast: "type" when a string, or NULL */
-	const EmuFastField *fast;
+	EmuFastField *fast;
 	bool		made;			/* value was made here: put it */
 } EmuFieldIn;
 
@@ -184,9 +184,19 @@ emu_build_field(EmuSchemaSet *set, const char *type, EmuFieldIn *in, EmuValueMod
 		if (!emu_schema_learn(set, type, name, ftype, err, errlen))
 			return false;
 	}
-	if (!(in->fast != NULL && !in->made &&
-		  emu_value_parse_text(in->fast->value, in->fast->value_len, ftype, mode, &f->v)) &&
-		!emu_value_parse(emu_field_value(in), ftype, mode, &f->v, err, errlen))
+	if (in->fast != NULL && in->fast->prepared && in->fast->prepared_mode == mode &&
+		in->fast->prepared_type.elem == ftype.elem &&
+		in->fast->prepared_type.is_list == ftype.is_list)
+	{
+		/* read before the lock was taken, as this type */
+		f->v = in->fast->prepared_value;
+		in->fast->prepared = false;
+		memset(&in->fast->prepared_value, 0, sizeof(EmuValue));
+	}
+	else if (!(in->fast != NULL && !in->made &&
+			   emu_value_parse_text(in->fast->value, in->fast->value_len, ftype, mode,
+									&f->v)) &&
+			 !emu_value_parse(emu_field_value(in), ftype, mode, &f->v, err, errlen))
 		return false;
 	f->name = emu_intern(name);
 	*keep = true;
@@ -208,7 +218,7 @@ emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
 				cap,
 				nfast = 0,
 				i;
-	const EmuFastField *fast = NULL;
+	EmuFastField *fast = NULL;
 	bool		ok = true;
 	EmuField   *arr;
 
