@@ -575,6 +575,7 @@ typedef struct EmuBlob
 extern void emu_assets_init(void);
 extern void emu_assets_clear(void);
 extern bool emu_asset_resolve(json_object *dict, bool seed, char *id_out, char *err, size_t errlen);
+extern bool emu_asset_from_seed_data(const char *base64, size_t len, char *id_out);
 extern bool emu_asset_info(const char *id, char *checksum, size_t *len);
 extern unsigned char *emu_asset_bytes(const char *id, size_t *len);
 extern void emu_asset_upload_bytes(EmuRequest *req, const char *token);

@@ -50,6 +50,7 @@ typedef enum FastCtx
 } FastCtx;
 
 typedef struct FastMember FastMember;
+typedef struct FastArena FastArena;
 
 typedef struct FastParser
 {
@@ -62,6 +63,7 @@ typedef struct FastParser
 	CkBuf		names;
 	FastMember *members;
 	int			cap_members;
+	FastArena  *arena;			/* the body's "fields" lists */
 } FastParser;
 
 /* ---------------------------------------------------------------- tokens */
@@ -381,21 +383,83 @@ fast_skip(const char **pp, const char *end, int depth)
 /* The userdata of a "fields" placeholder: one block. */
 typedef struct EmuFastFields
 {
+	struct EmuFastFields *next; /* the body's other records */
 	int			n;
 	EmuFastField f[];
 } EmuFastFields;
 
-static void
-fast_fields_free(json_object *obj, void *userdata)
+/*
+ * Every "fields" list of one body lives in one arena, freed with the
+ * body's top object: a list per record is larger than glibc's small bins,
+ * and a malloc of that size per record made it consolidate its free lists
+ * every time.
+ */
+typedef struct FastChunk
 {
-	EmuFastFields *ff = userdata;
+	struct FastChunk *next;
+	size_t		used;
+	size_t		size;
+	char		data[];
+} FastChunk;
+
+#define FAST_CHUNK_SIZE (64 * 1024)
+
+struct FastArena
+{
+	FastChunk  *chunks;
+	EmuFastFields *lists;		/* to free the values nobody took */
+};
+
+static void *
+fast_arena_alloc(FastArena *arena, size_t size)
+{
+	FastChunk  *c = arena->chunks;
+
+	size = (size + 15) & ~(size_t) 15;
+	if (c == NULL || c->size - c->used < size)
+	{
+		size_t		csize = size > FAST_CHUNK_SIZE / 4 ? size : FAST_CHUNK_SIZE;
+
+		c = emu_malloc(sizeof(FastChunk) + csize);
+		c->size = csize;
+		c->used = 0;
+		if (arena->chunks != NULL && csize != FAST_CHUNK_SIZE)
+		{
+			/* a big one goes behind the current chunk, which stays open */
+			c->next = arena->chunks->next;
+			arena->chunks->next = c;
+		}
+		else
+		{
+			c->next = arena->chunks;
+			arena->chunks = c;
+		}
+	}
+	c->used += size;
+	return c->data + c->used - size;
+}
+
+static void
+fast_arena_free(json_object *obj, void *userdata)
+{
+	FastArena  *arena = userdata;
+	EmuFastFields *ff;
+	FastChunk  *c;
 	int			i;
 
 	(void) obj;
-	for (i = 0; i < ff->n; i++)
-		if (ff->f[i].prepared)
-			emu_value_free(&ff->f[i].prepared_value);
-	free(ff);
+	for (ff = arena->lists; ff != NULL; ff = ff->next)
+		for (i = 0; i < ff->n; i++)
+			if (ff->f[i].prepared)
+				emu_value_free(&ff->f[i].prepared_value);
+	for (c = arena->chunks; c != NULL;)
+	{
+		FastChunk  *next = c->next;
+
+		free(c);
+		c = next;
+	}
+	free(arena);
 }
 
 /* The members of a "fields" placeholder; false for any other object. */
@@ -621,8 +685,10 @@ fast_fields(FastParser *fp)
 
 	/* one block: the list, then the names and types */
 	size = sizeof(EmuFastFields) + sizeof(EmuFastField) * n + names->len;
-	ff = emu_malloc(size);
+	ff = fast_arena_alloc(fp->arena, size);
 	ff->n = n;
+	ff->next = fp->arena->lists;
+	fp->arena->lists = ff;
 	strs = (char *) &ff->f[n];
 	if (names->len > 0)
 		memcpy(strs, names->data, names->len);
@@ -642,7 +708,8 @@ fast_fields(FastParser *fp)
 		 * modify.c uses it when the schema agrees with that type.
 		 */
 		if (m->value != NULL && ff->f[i].type != NULL &&
-			ck_type_parse(ff->f[i].type, &ff->f[i].prepared_type))
+			ck_type_parse(ff->f[i].type, &ff->f[i].prepared_type) &&
+			ff->f[i].prepared_type.elem != CK_TYPE_ASSETID)	/* stores a blob */
 		{
 			ff->f[i].prepared_mode = fp->mode;
 			ff->f[i].prepared =
@@ -653,7 +720,7 @@ fast_fields(FastParser *fp)
 	{
 		json_object *obj = json_object_new_object();
 
-		json_object_set_userdata(obj, ff, fast_fields_free);
+		json_object_set_userdata(obj, ff, NULL);	/* the arena's */
 		return obj;
 	}
 }
@@ -849,6 +916,69 @@ fast_value(FastParser *fp, FastCtx ctx, bool *ok)
 	return v;
 }
 
+/* Each thread keeps its parser's buffers from body to body (and record to record). */
+typedef struct FastScratch
+{
+	CkBuf		str;
+	CkBuf		names;
+	FastMember *members;
+	int			cap_members;
+} FastScratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+fast_scratch_free(void *p)
+{
+	FastScratch *sc = p;
+
+	ck_buf_free(&sc->str);
+	ck_buf_free(&sc->names);
+	free(sc->members);
+	free(sc);
+}
+
+static void
+fast_scratch_key_init(void)
+{
+	if (pthread_key_create(&scratch_key, fast_scratch_free) != 0)
+		abort();
+}
+
+static void
+fast_scratch_get(FastParser *fp)
+{
+	FastScratch *sc;
+
+	pthread_once(&scratch_once, fast_scratch_key_init);
+	sc = pthread_getspecific(scratch_key);
+	if (sc == NULL)
+	{
+		sc = emu_malloc(sizeof(FastScratch));
+		memset(sc, 0, sizeof(*sc));
+		ck_buf_init(&sc->str);
+		ck_buf_init(&sc->names);
+		pthread_setspecific(scratch_key, sc);
+	}
+	fp->str = sc->str;
+	fp->names = sc->names;
+	fp->members = sc->members;
+	fp->cap_members = sc->cap_members;
+}
+
+/* Give the buffers back (they may have moved while growing). */
+static void
+fast_scratch_put(FastParser *fp)
+{
+	FastScratch *sc = pthread_getspecific(scratch_key);
+
+	sc->str = fp->str;
+	sc->names = fp->names;
+	sc->members = fp->members;
+	sc->cap_members = fp->cap_members;
+}
+
 /*
  * Read a records/modify body (seed_record false) or one seed record (true)
  * with the fields as placeholders.  NULL when this reader is not sure:
@@ -868,14 +998,15 @@ emu_fast_parse(const char *text, size_t len, bool seed_record)
 	emu_fast_ws(&fp.p, fp.end);
 	if (fp.p >= fp.end || *fp.p != '{')
 		return NULL;
-	ck_buf_init(&fp.str);
-	ck_buf_init(&fp.names);
-	fp.members = NULL;
-	fp.cap_members = 0;
+	fast_scratch_get(&fp);
+	fp.arena = emu_malloc(sizeof(FastArena));
+	memset(fp.arena, 0, sizeof(FastArena));
 	obj = fast_value(&fp, seed_record ? CTX_RECORD : CTX_TOP, &ok);
-	ck_buf_free(&fp.str);
-	ck_buf_free(&fp.names);
-	free(fp.members);
+	fast_scratch_put(&fp);
+	if (ok)
+		json_object_set_userdata(obj, fp.arena, fast_arena_free);
+	else
+		fast_arena_free(NULL, fp.arena);
 	if (ok)
 	{
 		/* only whitespace may follow */

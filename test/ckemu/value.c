@@ -867,8 +867,45 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 				return true;
 			}
 
+		case CK_TYPE_ASSETID:
+			{
+				char		id[33];
+				char		checksum[45];
+				size_t		len = 0;
+
+				/* a seed's {"ckemuData": base64}, and nothing else here */
+				if (mode != EMU_VALUE_SEED || **pp != '{')
+					return false;
+				(*pp)++;
+				emu_fast_ws(pp, end);
+				if (*pp >= end || **pp != '"' || !emu_fast_string(pp, end, text) ||
+					strcmp(text->data, "ckemuData") != 0 || text->len != 9)
+					return false;
+				emu_fast_ws(pp, end);
+				if (*pp >= end || **pp != ':')
+					return false;
+				(*pp)++;
+				emu_fast_ws(pp, end);
+				if (*pp >= end || **pp != '"' || !emu_fast_string(pp, end, text) ||
+					strlen(text->data) != text->len)
+					return false;
+				emu_fast_ws(pp, end);
+				if (*pp >= end || **pp != '}')
+					return false;
+				(*pp)++;
+				if (!emu_asset_from_seed_data(text->data, text->len, id))
+					return false;
+				out->s = emu_scratch_str(&sc->strs, id, strlen(id));
+				emu_asset_info(id, checksum, &len);
+				emu_lit(&sc->json, "{\"fileChecksum\":");
+				emu_json_string(&sc->json, checksum);
+				ck_buf_appendf(&sc->json, ",\"size\":%zu,\"downloadURL\":\"%s/_ckemu/assets/download/%s\"}",
+							   len, emu_config.base_url, id);
+				return true;
+			}
+
 		default:
-			return false;		/* assets, unknown: json-c */
+			return false;		/* unknown: json-c */
 	}
 }
 
@@ -886,7 +923,7 @@ emu_value_parse_text(const char *text, size_t len, CkFieldType type, EmuValueMod
 	const char *end = text + len;
 	int			n = 0;
 
-	if (type.elem == CK_TYPE_UNKNOWN || type.elem == CK_TYPE_ASSETID)
+	if (type.elem == CK_TYPE_UNKNOWN)
 		return false;
 	sc = emu_scratch(16);
 	if (type.is_list)
