@@ -306,6 +306,7 @@ extern bool emu_value_infer_type(json_object *value, CkFieldType *type);
 extern void emu_value_free(EmuValue *v);
 extern void emu_value_copy(EmuValue *dst, const EmuValue *src);
 extern void emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings);
+extern void emu_append_int64(CkBuf *buf, int64_t v);
 extern void emu_value_render_dump(CkBuf *buf, const EmuValue *v);
 extern int	emu_scalar_cmp(CkScalarType type, const EmuScalar *a, const EmuScalar *b);
 extern bool emu_scalar_eq(CkScalarType type, const EmuScalar *a, const EmuScalar *b,

@@ -154,7 +154,7 @@ emu_scratch_str_at(const CkBuf *strs, const char *enc)
 }
 
 /* A decimal integer, without printf. */
-static void
+void
 emu_append_int64(CkBuf *buf, int64_t v)
 {
 	char		tmp[24];
