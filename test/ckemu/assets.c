@@ -127,6 +127,26 @@ emu_blob_new(const unsigned char *data, size_t len)
 }
 
 /*
+ * A seed's inline asset, {"ckemuData": base64}, given as its base64 text:
+ * what emu_asset_resolve does for it.  False (nothing stored) when the
+ * text is not base64.
+ */
+bool
+emu_asset_from_seed_data(const char *base64, size_t len, char *id_out)
+{
+	size_t		rawlen;
+	unsigned char *raw = ck_base64_decode(base64, len, &rawlen);
+	EmuBlob    *b;
+
+	if (raw == NULL)
+		return false;
+	b = emu_blob_new(raw, rawlen);
+	free(raw);
+	strcpy(id_out, b->id);
+	return true;
+}
+
+/*
  * The blob an asset dictionary of a write names: by receipt (after an
  * upload), by a ckemu downloadURL (a record's asset written back as read),
  * or, in seed files only, by inline bytes {"ckemuData": base64}.

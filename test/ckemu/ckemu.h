@@ -300,10 +300,13 @@ typedef enum EmuValueMode
 
 extern bool emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 							EmuValue *out, char *err, size_t errlen);
+extern bool emu_value_parse_text(const char *text, size_t len, CkFieldType type,
+								 EmuValueMode mode, EmuValue *out);
 extern bool emu_value_infer_type(json_object *value, CkFieldType *type);
 extern void emu_value_free(EmuValue *v);
 extern void emu_value_copy(EmuValue *dst, const EmuValue *src);
 extern void emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings);
+extern void emu_append_int64(CkBuf *buf, int64_t v);
 extern void emu_value_render_dump(CkBuf *buf, const EmuValue *v);
 extern int	emu_scalar_cmp(CkScalarType type, const EmuScalar *a, const EmuScalar *b);
 extern bool emu_scalar_eq(CkScalarType type, const EmuScalar *a, const EmuScalar *b,
@@ -528,6 +531,36 @@ extern bool emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *typ
 							 EmuField **out, int *nout, char *code, char *err, size_t errlen);
 
 /* ------------------------------------------------------------------------
+ * fastjson.c: records/modify bodies and seed records without a tree per field
+ * ------------------------------------------------------------------------
+ */
+/* One member of a record's "fields", as the fast reader found it. */
+typedef struct EmuFastField
+{
+	const char *name;
+	const char *type;			/* "type" when a string; NULL when absent or null */
+	const char *value;			/* "value"'s JSON text; NULL when absent or null */
+	size_t		value_len;
+	bool		is_dict;		/* the member is a dictionary */
+	/*
+	 * The value already read as "type" says (emu_value_parse_text, before
+	 * the store lock is taken), for a write or seed as mode says; taken
+	 * (zeroed) by whoever stores it, freed with the body otherwise.
+	 */
+	bool		prepared;
+	EmuValueMode prepared_mode;
+	CkFieldType prepared_type;
+	EmuValue	prepared_value;
+} EmuFastField;
+
+extern json_object *emu_fast_parse(const char *text, size_t len, bool seed_record);
+extern bool emu_fast_fields(json_object *fields, EmuFastField **list, int *n);
+extern json_object *emu_fast_value_json(const EmuFastField *f);
+extern void emu_fast_ws(const char **pp, const char *end);
+extern bool emu_fast_string(const char **pp, const char *end, CkBuf *out);
+extern bool emu_fast_number(const char **pp, const char *end, bool *is_double);
+
+/* ------------------------------------------------------------------------
  * assets.c: uploaded bytes
  * ------------------------------------------------------------------------
  */
@@ -543,6 +576,7 @@ typedef struct EmuBlob
 extern void emu_assets_init(void);
 extern void emu_assets_clear(void);
 extern bool emu_asset_resolve(json_object *dict, bool seed, char *id_out, char *err, size_t errlen);
+extern bool emu_asset_from_seed_data(const char *base64, size_t len, char *id_out);
 extern bool emu_asset_info(const char *id, char *checksum, size_t *len);
 extern unsigned char *emu_asset_bytes(const char *id, size_t *len);
 extern void emu_asset_upload_bytes(EmuRequest *req, const char *token);

@@ -413,7 +413,11 @@ emu_run_op(EmuRequest *req, const EmuOpDef *def)
 		return;
 	if (strcmp(def->method, "POST") == 0)
 	{
-		body = emu_parse_body(req);
+		/* records/modify: fields without a json-c tree each (fastjson.c) */
+		if (def->fn == emu_op_records_modify && req->body.len > 0)
+			body = emu_fast_parse(req->body.data, req->body.len, false);
+		if (body == NULL)
+			body = emu_parse_body(req);
 		if (body == NULL)
 			return;
 	}

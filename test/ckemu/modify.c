@@ -76,6 +76,134 @@ emu_field_is_null(const EmuField *f)
 }
 
 /*
+ * One member of "fields": from a json-c tree, or from the fast reader
+ * (fastjson.c), whose value is text that becomes a json-c tree only when
+ * value.c cannot read it directly or an error message needs it.
+ */
+typedef struct EmuFieldIn
+{
+	const char *name;
+	bool		is_dict;
+	bool		value_null;		/* "value" absent or null */
+	json_object *value;			/* json-c value (made on demand when fast) */
+	json_object *jtype;			/* json-c "type", or NULL */
+	const char *type_text;		/* fast: "type" when a string, or NULL */
+	EmuFastField *fast;
+	bool		made;			/* value was made here: put it */
+} EmuFieldIn;
+
+static json_object *
+emu_field_value(EmuFieldIn *in)
+{
+	if (in->fast != NULL && !in->made && !in->value_null)
+	{
+		in->value = emu_fast_value_json(in->fast);
+		in->made = true;
+	}
+	return in->value;
+}
+
+/* Check one member of "fields" and build *f; false with err set. */
+static bool
+emu_build_field(EmuSchemaSet *set, const char *type, EmuFieldIn *in, EmuValueMode mode,
+				bool nulls_allowed, EmuField *f, bool *keep, char *err, size_t errlen)
+{
+	CkFieldType given,
+				ftype;
+	bool		have_given = false;
+	EmuFieldInfo info;
+	const char *name = in->name;
+
+	*keep = false;
+	if (name[0] == '\0' || strncmp(name, "___", 3) == 0 || strlen(name) > EMU_MAX_NAME_LEN)
+	{
+		snprintf(err, errlen, "Invalid field name '%s'", name);
+		return false;
+	}
+	if (!in->is_dict)
+	{
+		snprintf(err, errlen, "Field '%s' must be a dictionary with a value", name);
+		return false;
+	}
+	if (in->fast != NULL)
+	{
+		if (in->type_text != NULL)
+		{
+			if (!ck_type_parse(in->type_text, &given))
+			{
+				snprintf(err, errlen, "Field '%s' has an unknown type '%s'", name, in->type_text);
+				return false;
+			}
+			have_given = true;
+		}
+	}
+	else if (in->jtype != NULL && !json_object_is_type(in->jtype, json_type_null))
+	{
+		if (!json_object_is_type(in->jtype, json_type_string) ||
+			!ck_type_parse(json_object_get_string(in->jtype), &given))
+		{
+			snprintf(err, errlen, "Field '%s' has an unknown type '%s'", name,
+					 json_object_get_string(in->jtype));
+			return false;
+		}
+		have_given = true;
+	}
+	memset(f, 0, sizeof(*f));
+	if (in->value_null)
+	{
+		if (!nulls_allowed)
+			return true;
+		f->name = emu_intern(name);
+		*keep = true;
+		return true;
+	}
+
+	emu_schema_field(set, type, name, &info);
+	if (info.known)
+	{
+		ftype = info.type;
+		if (have_given &&
+			!(given.elem == ftype.elem && given.is_list == ftype.is_list) &&
+			!(given.is_list && given.elem == CK_TYPE_UNKNOWN && ftype.is_list) &&
+			!(given.elem == CK_TYPE_INT64 && ftype.elem == CK_TYPE_DOUBLE &&
+			  given.is_list == ftype.is_list))
+		{
+			emu_type_mismatch(err, errlen, ftype, emu_field_value(in));
+			return false;
+		}
+	}
+	else
+	{
+		if (have_given)
+			ftype = given;
+		else if (!emu_value_infer_type(emu_field_value(in), &ftype))
+		{
+			snprintf(err, errlen, "Cannot tell the type of field '%s': send a type", name);
+			return false;
+		}
+		if (!emu_schema_learn(set, type, name, ftype, err, errlen))
+			return false;
+	}
+	if (in->fast != NULL && in->fast->prepared && in->fast->prepared_mode == mode &&
+		in->fast->prepared_type.elem == ftype.elem &&
+		in->fast->prepared_type.is_list == ftype.is_list)
+	{
+		/* read before the lock was taken, as this type */
+		f->v = in->fast->prepared_value;
+		in->fast->prepared = false;
+		memset(&in->fast->prepared_value, 0, sizeof(EmuValue));
+	}
+	else if (!(in->fast != NULL && !in->made &&
+			   emu_value_parse_text(in->fast->value, in->fast->value_len, ftype, mode,
+									&f->v)) &&
+			 !emu_value_parse(emu_field_value(in), ftype, mode, &f->v, err, errlen))
+		return false;
+	f->name = emu_intern(name);
+	*keep = true;
+	return true;
+}
+
+/*
  * Check a record's "fields" against the schema and build stored values.
  * Unknown fields are added to the development schema (and refused in
  * production).  Nulls are kept as entries with v.json == NULL when
@@ -87,7 +215,11 @@ emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
 				 EmuField **out, int *nout, char *code, char *err, size_t errlen)
 {
 	int			n = 0,
-				cap;
+				cap,
+				nfast = 0,
+				i;
+	EmuFastField *fast = NULL;
+	bool		ok = true;
 	EmuField   *arr;
 
 	(void) req;
@@ -101,91 +233,65 @@ emu_build_fields(EmuRequest *req, EmuSchemaSet *set, const char *type,
 		snprintf(err, errlen, "fields must be a dictionary");
 		return false;
 	}
-	cap = json_object_object_length(fields);
+	if (emu_fast_fields(fields, &fast, &nfast))
+		cap = nfast;
+	else
+		cap = json_object_object_length(fields);
 	arr = emu_malloc(sizeof(EmuField) * (cap > 0 ? cap : 1));
 
-	json_object_object_foreach(fields, name, fdict)
+	if (fast != NULL)
 	{
-		json_object *value;
-		json_object *jtype;
-		CkFieldType given,
-					ftype;
-		bool		have_given = false;
-		EmuFieldInfo info;
-		EmuField   *f;
+		for (i = 0; i < nfast && ok; i++)
+		{
+			EmuFieldIn	in;
+			bool		keep;
 
-		if (name[0] == '\0' || strncmp(name, "___", 3) == 0 || strlen(name) > EMU_MAX_NAME_LEN)
-		{
-			snprintf(err, errlen, "Invalid field name '%s'", name);
-			goto fail;
+			memset(&in, 0, sizeof(in));
+			in.name = fast[i].name;
+			in.is_dict = fast[i].is_dict;
+			in.value_null = fast[i].value == NULL;
+			in.type_text = fast[i].type;
+			in.fast = &fast[i];
+			ok = emu_build_field(set, type, &in, mode, nulls_allowed, &arr[n], &keep,
+								 err, errlen);
+			if (in.made)
+				json_object_put(in.value);
+			if (ok && keep)
+				n++;
 		}
-		if (fdict == NULL || !json_object_is_type(fdict, json_type_object))
+	}
+	else
+	{
+		json_object_object_foreach(fields, name, fdict)
 		{
-			snprintf(err, errlen, "Field '%s' must be a dictionary with a value", name);
-			goto fail;
-		}
-		value = emu_get(fdict, "value");
-		jtype = emu_get(fdict, "type");
-		if (jtype != NULL && !json_object_is_type(jtype, json_type_null))
-		{
-			if (!json_object_is_type(jtype, json_type_string) ||
-				!ck_type_parse(json_object_get_string(jtype), &given))
-			{
-				snprintf(err, errlen, "Field '%s' has an unknown type '%s'", name,
-						 json_object_get_string(jtype));
-				goto fail;
-			}
-			have_given = true;
-		}
-		f = &arr[n];
-		memset(f, 0, sizeof(*f));
-		if (value == NULL || json_object_is_type(value, json_type_null))
-		{
-			if (!nulls_allowed)
-				continue;
-			f->name = emu_intern(name);
-			n++;
-			continue;
-		}
+			EmuFieldIn	in;
+			bool		keep;
 
-		emu_schema_field(set, type, name, &info);
-		if (info.known)
-		{
-			ftype = info.type;
-			if (have_given &&
-				!(given.elem == ftype.elem && given.is_list == ftype.is_list) &&
-				!(given.is_list && given.elem == CK_TYPE_UNKNOWN && ftype.is_list) &&
-				!(given.elem == CK_TYPE_INT64 && ftype.elem == CK_TYPE_DOUBLE &&
-				  given.is_list == ftype.is_list))
+			memset(&in, 0, sizeof(in));
+			in.name = name;
+			in.is_dict = fdict != NULL && json_object_is_type(fdict, json_type_object);
+			if (in.is_dict)
 			{
-				emu_type_mismatch(err, errlen, ftype, value);
-				goto fail;
+				in.value = emu_get(fdict, "value");
+				in.jtype = emu_get(fdict, "type");
 			}
+			in.value_null = in.value == NULL || json_object_is_type(in.value, json_type_null);
+			ok = emu_build_field(set, type, &in, mode, nulls_allowed, &arr[n], &keep,
+								 err, errlen);
+			if (!ok)
+				break;
+			if (keep)
+				n++;
 		}
-		else
-		{
-			if (have_given)
-				ftype = given;
-			else if (!emu_value_infer_type(value, &ftype))
-			{
-				snprintf(err, errlen, "Cannot tell the type of field '%s': send a type", name);
-				goto fail;
-			}
-			if (!emu_schema_learn(set, type, name, ftype, err, errlen))
-				goto fail;
-		}
-		if (!emu_value_parse(value, ftype, mode, &f->v, err, errlen))
-			goto fail;
-		f->name = emu_intern(name);
-		n++;
+	}
+	if (!ok)
+	{
+		emu_fields_free(arr, n);
+		return false;
 	}
 	*out = arr;
 	*nout = n;
 	return true;
-
-fail:
-	emu_fields_free(arr, n);
-	return false;
 }
 
 /* Fields after an update: the old ones with the given ones laid over them. */

@@ -537,8 +537,16 @@ emu_seed_records_text(EmuScope *scope, EmuZone *zone, const char *creator,
 	while (ok && p < end)
 	{
 		const char *vend = emu_skip_value(p, end);
-		json_object *jr = vend ? emu_parse_span(tok, p, vend) : NULL;
+		json_object *jr = NULL;
 		char		e2[512];
+
+		/* fields without a json-c tree each (fastjson.c); json-c if unsure */
+		if (vend != NULL)
+		{
+			jr = emu_fast_parse(p, (size_t) (vend - p), true);
+			if (jr == NULL)
+				jr = emu_parse_span(tok, p, vend);
+		}
 
 		/* a big seed takes seconds: let SIGTERM/SIGINT stop it */
 		if (i % 1024 == 1023 && emu_stop_pending())

@@ -1002,11 +1002,14 @@ emu_render_record(CkBuf *buf, const EmuRecord *rec, const EmuKeys *keys,
 	}
 	emu_lit(buf, "},\"pluginFields\":{},\"recordChangeTag\":");
 	emu_json_string(buf, rec->tag);
-	ck_buf_appendf(buf, ",\"created\":{\"timestamp\":%lld,\"userRecordName\":",
-				   (long long) rec->created_ms);
+	/* no printf: this runs under the store lock for every record written */
+	emu_lit(buf, ",\"created\":{\"timestamp\":");
+	emu_append_int64(buf, rec->created_ms);
+	emu_lit(buf, ",\"userRecordName\":");
 	emu_json_string(buf, rec->created_user);
-	ck_buf_appendf(buf, ",\"deviceID\":\"ckemu\"},\"modified\":{\"timestamp\":%lld,\"userRecordName\":",
-				   (long long) rec->modified_ms);
+	emu_lit(buf, ",\"deviceID\":\"ckemu\"},\"modified\":{\"timestamp\":");
+	emu_append_int64(buf, rec->modified_ms);
+	emu_lit(buf, ",\"userRecordName\":");
 	emu_json_string(buf, rec->modified_user);
 	emu_lit(buf, ",\"deviceID\":\"ckemu\"},\"deleted\":false");
 	emu_share_render_extras(buf, rec);

@@ -154,7 +154,7 @@ emu_scratch_str_at(const CkBuf *strs, const char *enc)
 }
 
 /* A decimal integer, without printf. */
-static void
+void
 emu_append_int64(CkBuf *buf, int64_t v)
 {
 	char		tmp[24];
@@ -408,6 +408,7 @@ typedef struct EmuValueScratch
 {
 	CkBuf		json;
 	CkBuf		strs;			/* the scalars' strings (emu_scratch_str) */
+	CkBuf		text;			/* a string decoded by emu_value_parse_text */
 	EmuScalar  *items;
 	int			cap;
 } EmuValueScratch;
@@ -422,6 +423,7 @@ emu_scratch_free(void *p)
 
 	ck_buf_free(&sc->json);
 	ck_buf_free(&sc->strs);
+	ck_buf_free(&sc->text);
 	free(sc->items);
 	free(sc);
 }
@@ -446,6 +448,7 @@ emu_scratch(int nitems)
 		memset(sc, 0, sizeof(*sc));
 		ck_buf_init(&sc->json);
 		ck_buf_init(&sc->strs);
+		ck_buf_init(&sc->text);
 		pthread_setspecific(scratch_key, sc);
 	}
 	ck_buf_reset(&sc->json);
@@ -562,6 +565,416 @@ emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 							  err, errlen))
 			return false;
 	}
+	emu_value_pack(out, sc, n);
+	return true;
+}
+
+/* ------------------------------------------------ values read from text */
+
+/* An integer token of at most 18 digits (emu_fast_number checked it). */
+static int64_t
+emu_text_int64(const char *start, const char *end)
+{
+	char		tmp[24];
+	size_t		len = (size_t) (end - start);
+
+	memcpy(tmp, start, len);
+	tmp[len] = '\0';
+	return strtoll(tmp, NULL, 10);
+}
+
+/* A number token read as json-c would: an integer, or strtod's double. */
+static bool
+emu_text_number(const char **pp, const char *end, bool *is_int, int64_t *i, double *d)
+{
+	const char *start = *pp;
+	bool		is_double;
+	char		tmp[64];
+	size_t		len;
+
+	if (!emu_fast_number(pp, end, &is_double))
+		return false;
+	len = (size_t) (*pp - start);
+	*is_int = !is_double;
+	if (!is_double)
+	{
+		*i = emu_text_int64(start, *pp);
+		*d = (double) *i;
+		return true;
+	}
+	if (len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, start, len);
+	tmp[len] = '\0';
+	*d = strtod(tmp, NULL);
+	return isfinite(*d);
+}
+
+/* The next member's key of an object (into key); false when none is left. */
+static bool
+emu_text_key(const char **pp, const char *end, CkBuf *key, bool *failed)
+{
+	emu_fast_ws(pp, end);
+	if (*pp < end && **pp == ',')
+	{
+		(*pp)++;
+		emu_fast_ws(pp, end);
+	}
+	else if (*pp < end && **pp == '}')
+	{
+		(*pp)++;
+		return false;
+	}
+	else
+	{
+		*failed = true;
+		return false;
+	}
+	if (*pp >= end || **pp != '"' || !emu_fast_string(pp, end, key))
+	{
+		*failed = true;
+		return false;
+	}
+	emu_fast_ws(pp, end);
+	if (*pp >= end || **pp != ':')
+	{
+		*failed = true;
+		return false;
+	}
+	(*pp)++;
+	emu_fast_ws(pp, end);
+	return true;
+}
+
+/*
+ * emu_scalar_parse for the shapes a client usually sends, read from JSON
+ * text; false (nothing reported) for anything else, which the caller then
+ * parses with json-c, errors included.
+ */
+static bool
+emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMode mode,
+				EmuScalar *out, EmuValueScratch *sc)
+{
+	CkBuf	   *text = &sc->text;
+	char		num[64];
+	bool		is_int;
+	int64_t		i;
+	double		d;
+
+	memset(out, 0, sizeof(*out));
+	emu_fast_ws(pp, end);
+	if (*pp >= end)
+		return false;
+	switch (type)
+	{
+		case CK_TYPE_STRING:
+			if (**pp != '"' || !emu_fast_string(pp, end, text) ||
+				strlen(text->data) != text->len)
+				return false;
+			out->s = emu_scratch_str(&sc->strs, text->data, text->len);
+			emu_json_string(&sc->json, text->data);
+			return true;
+
+		case CK_TYPE_INT64:
+		case CK_TYPE_TIMESTAMP:
+			if (!emu_text_number(pp, end, &is_int, &i, &d) || !is_int)
+				return false;
+			out->u.i = i;
+			emu_append_int64(&sc->json, i);
+			return true;
+
+		case CK_TYPE_DOUBLE:
+			if (!emu_text_number(pp, end, &is_int, &i, &d))
+				return false;
+			out->u.d = d;
+			emu_format_double(d, num, sizeof(num));
+			ck_buf_append(&sc->json, num, strlen(num));
+			return true;
+
+		case CK_TYPE_BYTES:
+			{
+				unsigned char *raw;
+				char	   *b64;
+				size_t		len;
+
+				if (**pp != '"' || !emu_fast_string(pp, end, text) ||
+					strlen(text->data) != text->len)
+					return false;
+				raw = ck_base64_decode(text->data, text->len, &len);
+				if (raw == NULL)
+					return false;
+				b64 = ck_base64_encode(raw, len);
+				free(raw);
+				if (b64 == NULL)
+					return false;
+				out->s = emu_scratch_str(&sc->strs, b64, strlen(b64));
+				emu_json_string(&sc->json, b64);
+				free(b64);
+				return true;
+			}
+
+		case CK_TYPE_REFERENCE:
+			{
+				bool		failed = false;
+				bool		seen_name = false,
+							seen_action = false;
+				const char *action = "NONE";
+				size_t		name_at = 0;
+
+				if (**pp != '{')
+					return false;
+				(*pp)++;
+				emu_fast_ws(pp, end);
+				if (*pp < end && **pp == '}')
+					return false;	/* no recordName */
+				/* the first key has no comma before it */
+				while (true)
+				{
+					bool		more;
+
+					if (!seen_name && !seen_action)
+					{
+						more = true;
+						if (**pp != '"' || !emu_fast_string(pp, end, text))
+							return false;
+						emu_fast_ws(pp, end);
+						if (*pp >= end || **pp != ':')
+							return false;
+						(*pp)++;
+						emu_fast_ws(pp, end);
+					}
+					else
+						more = emu_text_key(pp, end, text, &failed);
+					if (failed)
+						return false;
+					if (!more)
+						break;
+					if (strcmp(text->data, "recordName") == 0 && text->len == 10 && !seen_name)
+					{
+						seen_name = true;
+						if (*pp >= end || **pp != '"' || !emu_fast_string(pp, end, text) ||
+							text->len == 0 || strlen(text->data) != text->len)
+							return false;
+						name_at = sc->strs.len;
+						out->s = emu_scratch_str(&sc->strs, text->data, text->len);
+					}
+					else if (strcmp(text->data, "action") == 0 && text->len == 6 && !seen_action)
+					{
+						seen_action = true;
+						if (*pp >= end || **pp != '"' || !emu_fast_string(pp, end, text))
+							return false;
+						if (strcmp(text->data, "NONE") == 0 && text->len == 4)
+							action = "NONE";
+						else if (strcmp(text->data, "DELETE_SELF") == 0 && text->len == 11)
+						{
+							action = "DELETE_SELF";
+							out->action = EMU_REF_DELETE_SELF;
+						}
+						else if (strcmp(text->data, "VALIDATE") == 0 && text->len == 8)
+						{
+							action = "VALIDATE";
+							out->action = EMU_REF_VALIDATE;
+						}
+						else
+							return false;
+					}
+					else
+						return false;	/* zoneID, a key twice, anything else */
+				}
+				if (!seen_name)
+					return false;
+				emu_lit(&sc->json, "{\"recordName\":");
+				emu_json_string(&sc->json, sc->strs.data + name_at);
+				if (mode != EMU_VALUE_FILTER)
+					ck_buf_appendf(&sc->json, ",\"action\":\"%s\"", action);
+				emu_lit(&sc->json, "}");
+				return true;
+			}
+
+		case CK_TYPE_LOCATION:
+			{
+				bool		failed = false;
+				bool		seen[NLOCATION_KEYS];
+				bool		ints[NLOCATION_KEYS];
+				int64_t		ivals[NLOCATION_KEYS];
+				double		dvals[NLOCATION_KEYS];
+				bool		first = true;
+				int			k;
+
+				if (**pp != '{')
+					return false;
+				memset(seen, 0, sizeof(seen));
+				(*pp)++;
+				emu_fast_ws(pp, end);
+				if (*pp < end && **pp == '}')
+					return false;	/* no latitude */
+				for (;;)
+				{
+					if (!first)
+					{
+						if (!emu_text_key(pp, end, text, &failed))
+						{
+							if (failed)
+								return false;
+							break;
+						}
+					}
+					else
+					{
+						if (**pp != '"' || !emu_fast_string(pp, end, text))
+							return false;
+						emu_fast_ws(pp, end);
+						if (*pp >= end || **pp != ':')
+							return false;
+						(*pp)++;
+						emu_fast_ws(pp, end);
+					}
+					first = false;
+					for (k = 0; k < NLOCATION_KEYS; k++)
+						if (strcmp(text->data, location_keys[k]) == 0 &&
+							text->len == strlen(location_keys[k]))
+							break;
+					if (k == NLOCATION_KEYS || seen[k])
+						return false;	/* other keys, a key twice: json-c */
+					seen[k] = true;
+					if (!emu_text_number(pp, end, &ints[k], &ivals[k], &dvals[k]))
+						return false;
+				}
+				if (!seen[0] || !seen[1] ||
+					dvals[0] < -90 || dvals[0] > 90 || dvals[1] < -180 || dvals[1] > 180)
+					return false;
+				out->u.loc.lat = dvals[0];
+				out->u.loc.lon = dvals[1];
+				emu_lit(&sc->json, "{");
+				first = true;
+				for (k = 0; k < NLOCATION_KEYS; k++)
+				{
+					if (!seen[k])
+						continue;
+					if (!first)
+						emu_lit(&sc->json, ",");
+					first = false;
+					ck_buf_appendf(&sc->json, "\"%s\":", location_keys[k]);
+					if (ints[k])
+						emu_append_int64(&sc->json, ivals[k]);
+					else
+					{
+						emu_format_double(dvals[k], num, sizeof(num));
+						ck_buf_append(&sc->json, num, strlen(num));
+					}
+				}
+				emu_lit(&sc->json, "}");
+				return true;
+			}
+
+		case CK_TYPE_ASSETID:
+			{
+				char		id[33];
+				char		checksum[45];
+				size_t		len = 0;
+
+				/* a seed's {"ckemuData": base64}, and nothing else here */
+				if (mode != EMU_VALUE_SEED || **pp != '{')
+					return false;
+				(*pp)++;
+				emu_fast_ws(pp, end);
+				if (*pp >= end || **pp != '"' || !emu_fast_string(pp, end, text) ||
+					strcmp(text->data, "ckemuData") != 0 || text->len != 9)
+					return false;
+				emu_fast_ws(pp, end);
+				if (*pp >= end || **pp != ':')
+					return false;
+				(*pp)++;
+				emu_fast_ws(pp, end);
+				if (*pp >= end || **pp != '"' || !emu_fast_string(pp, end, text) ||
+					strlen(text->data) != text->len)
+					return false;
+				emu_fast_ws(pp, end);
+				if (*pp >= end || **pp != '}')
+					return false;
+				(*pp)++;
+				if (!emu_asset_from_seed_data(text->data, text->len, id))
+					return false;
+				out->s = emu_scratch_str(&sc->strs, id, strlen(id));
+				emu_asset_info(id, checksum, &len);
+				emu_lit(&sc->json, "{\"fileChecksum\":");
+				emu_json_string(&sc->json, checksum);
+				ck_buf_appendf(&sc->json, ",\"size\":%zu,\"downloadURL\":\"%s/_ckemu/assets/download/%s\"}",
+							   len, emu_config.base_url, id);
+				return true;
+			}
+
+		default:
+			return false;		/* unknown: json-c */
+	}
+}
+
+/*
+ * emu_value_parse for a value given as JSON text (fastjson.c), for the
+ * usual shapes only.  False means "not read here", never an error: the
+ * caller then parses the text with json-c and calls emu_value_parse.
+ */
+bool
+emu_value_parse_text(const char *text, size_t len, CkFieldType type, EmuValueMode mode,
+					 EmuValue *out)
+{
+	EmuValueScratch *sc;
+	const char *p = text;
+	const char *end = text + len;
+	int			n = 0;
+
+	if (type.elem == CK_TYPE_UNKNOWN)
+		return false;
+	sc = emu_scratch(16);
+	if (type.is_list)
+	{
+		emu_fast_ws(&p, end);
+		if (p >= end || *p != '[')
+			return false;
+		p++;
+		emu_fast_ws(&p, end);
+		emu_lit(&sc->json, "[");
+		if (p < end && *p == ']')
+			p++;
+		else
+			for (;;)
+			{
+				if (n == sc->cap)
+				{
+					sc->cap *= 2;
+					sc->items = emu_realloc(sc->items, sizeof(EmuScalar) * sc->cap);
+				}
+				if (n > 0)
+					emu_lit(&sc->json, ",");
+				if (!emu_text_scalar(&p, end, type.elem, mode, &sc->items[n], sc))
+					return false;
+				n++;
+				emu_fast_ws(&p, end);
+				if (p < end && *p == ',')
+				{
+					p++;
+					continue;
+				}
+				if (p < end && *p == ']')
+				{
+					p++;
+					break;
+				}
+				return false;
+			}
+		emu_lit(&sc->json, "]");
+	}
+	else
+	{
+		if (!emu_text_scalar(&p, end, type.elem, mode, &sc->items[0], sc))
+			return false;
+		n = 1;
+	}
+	emu_fast_ws(&p, end);
+	if (p != end)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->type = type;
 	emu_value_pack(out, sc, n);
 	return true;
 }

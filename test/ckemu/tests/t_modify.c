@@ -54,6 +54,30 @@ item_ok(Resp *r, int i)
 		jpf(r->json, "records[%d].serverErrorCode", i) == NULL;
 }
 
+
+/*
+ * Create name with fields (JSON text) and return the stored value of field
+ * as compact JSON text, or the item's "CODE: reason" when it was refused.
+ */
+static const char *
+stored_value(Emu *emu, const char *name, const char *fields, const char *field)
+{
+	Resp	   *r = ops1(emu, op("create", name, "AllTypes", NULL, fields));
+	json_object *v;
+
+	if (r->status != 200)
+		return tfmt("HTTP %ld %s: %s", r->status, jps(r->json, "serverErrorCode"),
+					jps(r->json, "reason"));
+	if (jps(r->json, "records[0].serverErrorCode") != NULL)
+		return tfmt("%s: %s", jps(r->json, "records[0].serverErrorCode"),
+					jps(r->json, "records[0].reason"));
+	v = jpf(r->json, "records[0].fields.%s.value", field);
+	return v ? jstr(v) : "(absent)";
+}
+
+#define CHECK_STORED(emu, name, fields, field, want) \
+	CHECK_STR(stored_value((emu), (name), (fields), (field)), (want))
+
 void
 group_modify(void)
 {
@@ -343,5 +367,154 @@ group_modify(void)
 		CHECK(item_ok(r, 0));
 		CHECK_ITEM_CODE(r, 1, "CONFLICT");
 		CHECK(item_ok(r, 2));
+	}
+
+	/*
+	 * Bodies are read by ckemu's own reader (fastjson.c) and values from
+	 * their text (value.c); whatever it is not sure of goes to json-c.
+	 * Each answer here is json-c's, so a reader that differs fails.
+	 */
+	TEST("modify/values read from text: numbers, strings, escapes, shapes")
+	{
+		/* INT64: integers, json-c's doubles that are whole, strings, limits */
+		CHECK_STORED(emu, "fj-i1", "{\"i\":{\"value\":-0,\"type\":\"INT64\"}}", "i", "0");
+		CHECK_STORED(emu, "fj-i2", "{\"i\":{\"value\":1e2,\"type\":\"INT64\"}}", "i", "100");
+		CHECK_STORED(emu, "fj-i3", "{\"i\":{\"value\":\"42\",\"type\":\"INT64\"}}", "i", "42");
+		CHECK_STORED(emu, "fj-i4", "{\"i\":{\"value\":9223372036854775807,\"type\":\"INT64\"}}", "i",
+					 "9223372036854775807");
+		CHECK_STORED(emu, "fj-i5", "{\"i\":{\"value\":-123456789012345678,\"type\":\"INT64\"}}", "i",
+					 "-123456789012345678");
+		CHECK_STORED(emu, "fj-i6", "{\"i\":{\"value\":92233720368547758070,\"type\":\"INT64\"}}", "i",
+					 "BAD_REQUEST: BadRequestException: Invalid value, expected type INT64 but actual value was of class java.lang.Long");
+		CHECK_STORED(emu, "fj-i7", "{\"i\":{\"value\":1.5,\"type\":\"INT64\"}}", "i",
+					 "BAD_REQUEST: BadRequestException: Invalid value, expected type INT64 but actual value was of class java.lang.Double");
+		/* DOUBLE: integers become doubles; shortest text that reads back */
+		CHECK_STORED(emu, "fj-d1", "{\"d\":{\"value\":5,\"type\":\"DOUBLE\"}}", "d", "5.0");
+		CHECK_STORED(emu, "fj-d2", "{\"d\":{\"value\":0.1,\"type\":\"DOUBLE\"}}", "d", "0.1");
+		CHECK_STORED(emu, "fj-d3", "{\"d\":{\"value\":-2.5E-3,\"type\":\"DOUBLE\"}}", "d", "-0.0025");
+		CHECK_STORED(emu, "fj-d4", "{\"d\":{\"value\":1e400,\"type\":\"DOUBLE\"}}", "d",
+					 "BAD_REQUEST: BadRequestException: Invalid value, expected type DOUBLE but actual value was of class java.lang.Double");
+		CHECK_STORED(emu, "fj-d5", "{\"d\":{\"value\":5,\"type\":\"INT64\"}}", "d", "5.0");
+		/* STRING: escapes decoded, surrogate pairs, NUL refused */
+		CHECK_STORED(emu, "fj-s1", "{\"s\":{\"value\":\"a\\u00e9\\n\\\"\\\\\\/\\t\",\"type\":\"STRING\"}}", "s",
+					 "\"a\xc3\xa9\\n\\\"\\\\/\\t\"");
+		CHECK_STORED(emu, "fj-s2", "{\"s\":{\"value\":\"\\ud83d\\ude00\",\"type\":\"STRING\"}}", "s",
+					 "\"\xf0\x9f\x98\x80\"");
+		CHECK_STORED(emu, "fj-s3", "{\"s\":{\"value\":\"a\\u0000b\",\"type\":\"STRING\"}}", "s",
+					 "BAD_REQUEST: BadRequestException: Invalid value, strings may not contain NUL characters");
+		CHECK_STORED(emu, "fj-s4", "{\"s\":{\"value\":\"\xe2\x82\xac \xf0\x9f\x98\x80\",\"type\":\"STRING\"}}", "s",
+					 "\"\xe2\x82\xac \xf0\x9f\x98\x80\"");
+		CHECK_STORED(emu, "fj-s5", "{\"s\":{\"value\":5,\"type\":\"STRING\"}}", "s",
+					 "BAD_REQUEST: BadRequestException: Invalid value, expected type STRING but actual value was of class java.lang.Long");
+		/* BYTES: re-encoded; bad base64 refused */
+		CHECK_STORED(emu, "fj-b1", "{\"b\":{\"value\":\"AQID\",\"type\":\"BYTES\"}}", "b", "\"AQID\"");
+		CHECK_STORED(emu, "fj-b2", "{\"b\":{\"value\":\"!!\",\"type\":\"BYTES\"}}", "b",
+					 "BAD_REQUEST: BadRequestException: Invalid value, BYTES value is not valid base64");
+		/* REFERENCE: action default and check, zoneID kept */
+		CHECK_STORED(emu, "fj-r1", "{\"r\":{\"value\":{\"recordName\":\"x\"},\"type\":\"REFERENCE\"}}", "r",
+					 "{\"recordName\":\"x\",\"action\":\"NONE\"}");
+		CHECK_STORED(emu, "fj-r2", "{\"r\":{\"value\":{\"action\":null,\"recordName\":\"x\"},\"type\":\"REFERENCE\"}}", "r",
+					 "{\"recordName\":\"x\",\"action\":\"NONE\"}");
+		CHECK_STORED(emu, "fj-r3", "{\"r\":{\"value\":{\"recordName\":\"x\",\"action\":\"MAYBE\"},\"type\":\"REFERENCE\"}}", "r",
+					 "BAD_REQUEST: BadRequestException: Invalid value, unknown reference action 'MAYBE'");
+		CHECK_STORED(emu, "fj-r4", "{\"r\":{\"value\":{\"recordName\":\"x\",\"zoneID\":{\"zoneName\":\"_defaultZone\"}},\"type\":\"REFERENCE\"}}", "r",
+					 "{\"recordName\":\"x\",\"zoneID\":{\"zoneName\":\"_defaultZone\"},\"action\":\"NONE\"}");
+		CHECK_STORED(emu, "fj-r5", "{\"r\":{\"value\":{\"recordName\":\"\"},\"type\":\"REFERENCE\"}}", "r",
+					 "BAD_REQUEST: BadRequestException: Invalid value, a REFERENCE needs a recordName string");
+		/* LOCATION: keys in CloudKit's order, integers kept, unknown keys dropped, ranges */
+		CHECK_STORED(emu, "fj-l1", "{\"l\":{\"value\":{\"longitude\":2.5,\"speed\":3,\"latitude\":10,\"x\":1},\"type\":\"LOCATION\"}}", "l",
+					 "{\"latitude\":10,\"longitude\":2.5,\"speed\":3}");
+		CHECK_STORED(emu, "fj-l2", "{\"l\":{\"value\":{\"latitude\":91,\"longitude\":0},\"type\":\"LOCATION\"}}", "l",
+					 "BAD_REQUEST: BadRequestException: Invalid value, LOCATION latitude out of range");
+		/* lists, empty lists, a null element */
+		CHECK_STORED(emu, "fj-li1", "{\"il\":{\"value\":[ 1 , 2.0 ,\"3\" ],\"type\":\"INT64_LIST\"}}", "il", "[1,2,3]");
+		CHECK_STORED(emu, "fj-li2", "{\"sl\":{\"value\":[],\"type\":\"STRING_LIST\"}}", "sl", "[]");
+		CHECK_STORED(emu, "fj-li3", "{\"sl\":{\"value\":[\"a\",null],\"type\":\"STRING_LIST\"}}", "sl",
+					 "BAD_REQUEST: BadRequestException: Invalid value, list elements of type STRING may not be null");
+		/* no type: inferred; the schema's type wins over a compatible one */
+		CHECK_STORED(emu, "fj-t1", "{\"s\":{\"value\":\"v\"}}", "s", "\"v\"");
+		CHECK_STORED(emu, "fj-t2", "{\"s\":{\"value\":\"v\",\"type\":null}}", "s", "\"v\"");
+		CHECK_STORED(emu, "fj-t3", "{\"s\":{\"value\":\"v\",\"type\":\"NOPE\"}}", "s",
+					 "BAD_REQUEST: Field 's' has an unknown type 'NOPE'");
+		CHECK_STORED(emu, "fj-t4", "{\"s\":{\"value\":\"v\",\"type\":5}}", "s",
+					 "BAD_REQUEST: Field 's' has an unknown type '5'");
+		CHECK_STORED(emu, "fj-t5", "{\"s\":5}", "s",
+					 "BAD_REQUEST: Field 's' must be a dictionary with a value");
+		CHECK_STORED(emu, "fj-t6", "{\"s\":{\"value\":[\"v\"],\"type\":\"STRING_LIST\"}}", "s",
+					 "BAD_REQUEST: BadRequestException: Invalid value, expected type STRING but actual value was a list with objects of class java.lang.String");
+		/* keys given twice: json-c keeps the last */
+		CHECK_STORED(emu, "fj-k1", "{\"s\":{\"value\":\"first\",\"value\":\"last\"}}", "s", "\"last\"");
+		CHECK_STORED(emu, "fj-k2", "{\"s\":{\"value\":\"first\"},\"s\":{\"value\":\"last\"}}", "s", "\"last\"");
+		CHECK_STORED(emu, "fj-k3", "{\"r\":{\"value\":{\"recordName\":\"a\",\"recordName\":\"b\"},\"type\":\"REFERENCE\"}}", "r",
+					 "{\"recordName\":\"b\",\"action\":\"NONE\"}");
+		/* whitespace anywhere */
+		CHECK_STORED(emu, "fj-w1", "{ \"s\" :\n\t{ \"value\" : \"w\" ,\r\n \"type\" : \"STRING\" } }", "s", "\"w\"");
+	}
+
+	TEST("modify/whole bodies the fast reader leaves to json-c")
+	{
+		Resp	   *r;
+		char	   *deep;
+		int			i;
+
+		/* a key twice at the top: json-c keeps the last */
+		r = ck_post(emu, "public", "records/modify",
+					"{\"operations\":[{\"operationType\":\"create\",\"record\":{\"recordName\":\"fj-dup1\",\"recordType\":\"AllTypes\"}}],"
+					"\"operations\":[{\"operationType\":\"create\",\"record\":{\"recordName\":\"fj-dup2\",\"recordType\":\"AllTypes\"}}]}");
+		CHECK(item_ok(r, 0));
+		CHECK_INT(jlen(r->json, "records"), 1);
+		CHECK_STR(jps(r->json, "records[0].recordName"), "fj-dup2");
+		/* the record's name given twice */
+		r = ops1(emu, "{\"operationType\":\"create\",\"record\":{\"recordName\":\"fj-dup3\",\"recordName\":\"fj-dup4\",\"recordType\":\"AllTypes\"}}");
+		CHECK(item_ok(r, 0));
+		CHECK_STR(jps(r->json, "records[0].recordName"), "fj-dup4");
+		/* a name with an escape, and one with \u0000 */
+		r = ops1(emu, "{\"operationType\":\"create\",\"record\":{\"recordName\":\"fj-\\u0041\",\"recordType\":\"AllTypes\"}}");
+		CHECK(item_ok(r, 0));
+		CHECK_STR(jps(r->json, "records[0].recordName"), "fj-A");
+		r = ops1(emu, "{\"operationType\":\"create\",\"record\":{\"recordName\":\"fj-\\u0000x\",\"recordType\":\"AllTypes\"}}");
+		CHECK_CODE(r, "BAD_REQUEST");
+		CHECK_STR(jps(r->json, "reason"), "operations[0]: recordName must be 1 to 255 printable ASCII characters");
+		/* malformed: json-c's reasons */
+		r = ck_post(emu, "public", "records/modify", "{\"operations\":[],}");
+		CHECK_CODE(r, "BAD_REQUEST");
+		CHECK_STR(jps(r->json, "reason"), "Request body is not valid JSON: unexpected character");
+		r = ck_post(emu, "public", "records/modify", "{\"operations\":[]} x");
+		CHECK_CODE(r, "BAD_REQUEST");
+		CHECK_STR(jps(r->json, "reason"), "Request body is not valid JSON: unexpected character");
+		r = ck_post(emu, "public", "records/modify", "{\"operations\":[{\"operationType\":\"create\",\"record\":{\"recordName\":\"fj-x\",\"recordType\":\"AllTypes\",\"fields\":{\"i\":{\"value\":01}}}}]}");
+		CHECK_CODE(r, "BAD_REQUEST");
+		CHECK_STR(jps(r->json, "reason"), "Request body is not valid JSON: number expected");
+		/* json-c takes a raw control character in a string */
+		r = ck_post(emu, "public", "records/modify", "{\"operations\":[{\"operationType\":\"create\",\"record\":{\"recordName\":\"fj-ctl\",\"recordType\":\"AllTypes\",\"fields\":{\"s\":{\"value\":\"a\x01\"}}}}]}");
+		CHECK(item_ok(r, 0));
+		CHECK_STR(jstr(jp(r->json, "records[0].fields.s.value")), "\"a\\u0001\"");
+		r = ck_post(emu, "public", "records/modify", "{\"operations\":[{\"operationType\":\"create\",\"record\":{\"recordName\":\"fj-x\",\"recordType\":\"AllTypes\",\"fields\":{\"s\":{\"value\":\"a\xc3\"}}}}]}");
+		CHECK_CODE(r, "BAD_REQUEST");
+		CHECK_STR(jps(r->json, "reason"), "Request body is not valid JSON: invalid utf-8 string");
+		r = ck_post(emu, "public", "records/modify", "{\"operations\":[{\"operationType\":\"create\"");
+		CHECK_CODE(r, "BAD_REQUEST");
+		CHECK_STR(jps(r->json, "reason"), "Request body is not valid JSON: unexpected end of input");
+		/* nesting deeper than json-c takes, inside a value */
+		deep = malloc(200);
+		strcpy(deep, "{\"operations\":[{\"operationType\":\"create\",\"record\":{\"recordName\":\"fj-x\",\"recordType\":\"AllTypes\",\"fields\":{\"il\":{\"value\":");
+		r = NULL;
+		{
+			char	   *body = malloc(4096);
+
+			strcpy(body, deep);
+			for (i = 0; i < 40; i++)
+				strcat(body, "[");
+			for (i = 0; i < 40; i++)
+				strcat(body, "]");
+			strcat(body, "}}}}]}");
+			r = ck_post(emu, "public", "records/modify", body);
+			free(body);
+		}
+		free(deep);
+		CHECK_CODE(r, "BAD_REQUEST");
+		CHECK_STR(jps(r->json, "reason"), "Request body is not valid JSON: nesting too deep");
+		/* none of the refused bodies wrote anything */
+		CHECK_STR(jps(lookup(emu, "fj-x")->json, "records[0].serverErrorCode"), "NOT_FOUND");
 	}
 }
