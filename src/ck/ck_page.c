@@ -392,7 +392,7 @@ page_add_record(CkPage *page, const char *p, size_t len)
 
 /* The records list at p: note each entry, which must be an object. */
 static const char *
-scan_records(CkPage *page, const char *p, const char *end)
+scan_records(CkPage *page, const char *p, const char *end, int depth)
 {
 	p = skip_ws(p + 1, end);
 	if (p < end && *p == ']')
@@ -401,7 +401,7 @@ scan_records(CkPage *page, const char *p, const char *end)
 	{
 		const char *e;
 
-		if (p >= end || *p != '{' || (e = skip_object(p, end, 2)) == NULL ||
+		if (p >= end || *p != '{' || (e = skip_object(p, end, depth)) == NULL ||
 			!page_add_record(page, p, e - p))
 			return NULL;
 		p = skip_ws(e, end);
@@ -415,14 +415,108 @@ scan_records(CkPage *page, const char *p, const char *end)
 	}
 }
 
-bool
-ck_page_scan(CkPage *page, const char *body, size_t len,
-			 const char *list_key, const char *marker_key)
+/* What a page object holds, and what its scan found. */
+typedef struct PageShape
 {
-	const char *end = body + len;
-	const char *p;
-	bool		seen_list = false;
+	const char *list_key;		/* the records list */
+	const char *marker_key;		/* a string member, or NULL */
+	const char *flag_key;		/* a boolean member, or NULL */
+	const char *error_key;		/* a member that makes it an error dict */
+	bool		seen_list;
+	bool		flag;
+} PageShape;
 
+/*
+ * The page object whose '{' is at p (at nesting depth): its records and its
+ * marker into page, its flag into shape.  Returns the byte after its '}',
+ * or NULL to decline.
+ */
+static const char *
+scan_page_object(CkPage *page, const char *p, const char *end,
+				 PageShape *shape, int depth)
+{
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return p + 1;
+	for (;;)
+	{
+		const char *key = p;
+		const char *key_end;
+		const char *v;
+		bool		escaped;
+
+		if (p >= end || *p != '"' || (key_end = skip_string(p, end, &escaped)) == NULL)
+			return NULL;
+		p = skip_ws(key_end, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		v = skip_ws(p + 1, end);
+		if (escaped)
+			return NULL;		/* it may spell a key we read: json-c's */
+		if (key_is(key, key_end, shape->list_key))
+		{
+			/* a second list would replace the first: json-c's job */
+			if (shape->seen_list || v >= end || *v != '[')
+				return NULL;
+			shape->seen_list = true;
+			p = scan_records(page, v, end, depth + 1);
+		}
+		else if (shape->marker_key != NULL && key_is(key, key_end, shape->marker_key))
+		{
+			p = skip_value(v, end, depth);
+			free(page->marker);
+			page->marker = NULL;
+			if (p != NULL && *v == '"')
+			{
+				const char *s;
+				size_t		n;
+				CkJsonSpan	span = {v, p - v};
+
+				/* an escaped marker is json-c's to decode */
+				if (!ck_span_plain_string(span, &s, &n))
+					return NULL;
+				if (n > 0)
+				{
+					page->marker = malloc(n + 1);
+					if (page->marker == NULL)
+						return NULL;
+					memcpy(page->marker, s, n);
+					page->marker[n] = '\0';
+				}
+			}
+		}
+		else if (shape->flag_key != NULL && key_is(key, key_end, shape->flag_key))
+		{
+			/* any other kind of value is json-c's to report */
+			if (v < end && *v == 't')
+				shape->flag = true;
+			else if (v < end && *v == 'f')
+				shape->flag = false;
+			else
+				return NULL;
+			p = skip_value(v, end, depth);
+		}
+		else if (shape->error_key != NULL && key_is(key, key_end, shape->error_key))
+			return NULL;		/* an error dict: json-c's reader reports it */
+		else
+			p = skip_value(v, end, depth);
+		if (p == NULL)
+			return NULL;
+		p = skip_ws(p, end);
+		if (p >= end)
+			return NULL;
+		if (*p == '}')
+			return p + 1;
+		if (*p != ',')
+			return NULL;
+		p = skip_ws(p + 1, end);
+	}
+}
+
+/* Start the scan of a body: page reset, the first byte of its value. */
+static const char *
+page_begin(CkPage *page, const char *body, size_t len)
+{
 	if (!plain_byte_ready)
 		init_plain_bytes();
 	page->body = body;
@@ -430,82 +524,86 @@ ck_page_scan(CkPage *page, const char *body, size_t len,
 	page->nrecords = 0;
 	free(page->marker);
 	page->marker = NULL;
+	return skip_ws(body, body + len);
+}
 
-	p = skip_ws(body, end);
+bool
+ck_page_scan(CkPage *page, const char *body, size_t len,
+			 const char *list_key, const char *marker_key)
+{
+	const char *end = body + len;
+	const char *p = page_begin(page, body, len);
+	PageShape	shape = {list_key, marker_key, NULL, NULL, false, false};
+
+	if (p >= end || *p != '{' ||
+		(p = scan_page_object(page, p, end, &shape, 1)) == NULL)
+		return false;
+	/* trailing space is fine, anything else is json-c's to report */
+	return skip_ws(p, end) == end && shape.seen_list;
+}
+
+bool
+ck_page_scan_zone(CkPage *page, const char *body, size_t len,
+				  bool *more_coming)
+{
+	const char *end = body + len;
+	const char *p = page_begin(page, body, len);
+	PageShape	shape = {"records", "syncToken", "moreComing", "serverErrorCode",
+	false, false};
+	bool		seen_zones = false;
+
 	if (p >= end || *p != '{')
 		return false;
 	p = skip_ws(p + 1, end);
 	if (p < end && *p == '}')
-		p++;
-	else
+		return false;			/* no zones */
+	for (;;)
 	{
-		for (;;)
+		const char *key = p;
+		const char *key_end;
+		const char *v;
+		bool		escaped;
+
+		if (p >= end || *p != '"' || (key_end = skip_string(p, end, &escaped)) == NULL)
+			return false;
+		p = skip_ws(key_end, end);
+		if (p >= end || *p != ':')
+			return false;
+		v = skip_ws(p + 1, end);
+		if (escaped)
+			return false;
+		if (key_is(key, key_end, "zones"))
 		{
-			const char *key = p;
-			const char *key_end;
-			const char *v;
-			bool		escaped;
-
-			if (p >= end || *p != '"' || (key_end = skip_string(p, end, &escaped)) == NULL)
+			/* exactly one zone, an object; a second list is json-c's */
+			if (seen_zones || v >= end || *v != '[')
 				return false;
-			p = skip_ws(key_end, end);
-			if (p >= end || *p != ':')
-				return false;
-			v = skip_ws(p + 1, end);
-			if (escaped)
-				return false;	/* it may spell a key we read: json-c's */
-			if (key_is(key, key_end, list_key))
-			{
-				/* a second list would replace the first: json-c's job */
-				if (seen_list || v >= end || *v != '[')
-					return false;
-				seen_list = true;
-				p = scan_records(page, v, end);
-			}
-			else if (marker_key != NULL && key_is(key, key_end, marker_key))
-			{
-				p = skip_value(v, end, 1);
-				free(page->marker);
-				page->marker = NULL;
-				if (p != NULL && *v == '"')
-				{
-					const char *s;
-					size_t		n;
-					CkJsonSpan	span = {v, p - v};
-
-					/* an escaped marker is json-c's to decode */
-					if (!ck_span_plain_string(span, &s, &n))
-						return false;
-					if (n == 0)
-						goto next;	/* no marker: no more records */
-					page->marker = malloc(n + 1);
-					if (page->marker == NULL)
-						return false;
-					memcpy(page->marker, s, n);
-					page->marker[n] = '\0';
-				}
-			}
-			else
-				p = skip_value(v, end, 1);
-	next:
-			if (p == NULL)
+			seen_zones = true;
+			p = skip_ws(v + 1, end);
+			if (p >= end || *p != '{' ||
+				(p = scan_page_object(page, p, end, &shape, 3)) == NULL)
 				return false;
 			p = skip_ws(p, end);
-			if (p >= end)
+			if (p >= end || *p != ']')
 				return false;
-			if (*p == '}')
-			{
-				p++;
-				break;
-			}
-			if (*p != ',')
-				return false;
-			p = skip_ws(p + 1, end);
+			p++;
 		}
+		else
+			p = skip_value(v, end, 1);
+		if (p == NULL)
+			return false;
+		p = skip_ws(p, end);
+		if (p >= end)
+			return false;
+		if (*p == '}')
+			break;
+		if (*p != ',')
+			return false;
+		p = skip_ws(p + 1, end);
 	}
-	/* trailing space is fine, anything else is json-c's to report */
-	if (skip_ws(p, end) != end || !seen_list)
+	/* a zone without records or syncToken is json-c's to report */
+	if (skip_ws(p + 1, end) != end || !shape.seen_list || page->marker == NULL)
 		return false;
+	*more_coming = shape.flag;
 	return true;
 }
 

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ck_page.h
- *		Records of a raw answer body (records/query, records/lookup) read in
- *		place, without building a JSON tree per page.
+ *		Records of a raw answer body (records/query, records/lookup,
+ *		changes/zone) read in place, without building a JSON tree per page.
  *
  * A page of 200 records parsed into a json-c tree costs thousands of small
  * mallocs, all freed again before the next page: that, not the network,
@@ -84,6 +84,16 @@ typedef struct CkRawRecord
  */
 extern bool ck_page_scan(CkPage *page, const char *body, size_t len,
 						 const char *list_key, const char *marker_key);
+
+/*
+ * The same for a changes/zone answer for one zone: the records of the
+ * zone's entry, its syncToken as page->marker, and its moreComing.
+ * Returns false (json-c's ck_changes_parse then decides) for anything but
+ * one zone that is no error dict and has a records list and a non-empty
+ * plain syncToken.
+ */
+extern bool ck_page_scan_zone(CkPage *page, const char *body, size_t len,
+							  bool *more_coming);
 extern void ck_page_free(CkPage *page);
 
 /*

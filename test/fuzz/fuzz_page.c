@@ -7,7 +7,9 @@
  * The reader may decline anything, but what it accepts must mean exactly
  * what json-c (as the transport parses answers) makes of it: the same
  * records, the same system members, the same fields with the same types
- * and values, the same marker; and its value decoders must agree with
+ * and values, the same marker (for a changes/zone answer: the zone's
+ * records, syncToken and moreComing as ck_changes_parse reads them, and
+ * never a zone error); and its value decoders must agree with
  * ck_record.c's wherever they accept.  Any disagreement aborts.  The
  * check of a whole body must also never accept what the transport
  * rejects (invalid JSON, a lone surrogate, a wide integer).
@@ -20,6 +22,7 @@
 
 #include <math.h>
 
+#include "ck/ck_changes.h"
 #include "ck/ck_page.h"
 #include "ck/ck_record.h"
 #include "ck/ck_types.h"
@@ -189,6 +192,32 @@ check_record(const CkPage *page, int i, struct json_object *entry,
 	}
 }
 
+/* The body read as a changes/zone answer agrees with ck_changes_parse. */
+static void
+check_zone(const CkBuf *body, struct json_object *json, CkRawRecord *rr)
+{
+	CkPage		page = {0};
+	CkZoneChanges z;
+	struct json_object *records;
+	char		err[256];
+	bool		more = false;
+	int			i;
+
+	if (ck_page_scan_zone(&page, body->data, body->len, &more))
+	{
+		CHECK(json != NULL);
+		CHECK(ck_changes_parse(json, &z, err, sizeof(err)));
+		CHECK(!z.is_error);
+		CHECK(page.nrecords == z.nrecords);
+		CHECK(page.marker != NULL && strcmp(page.marker, z.sync_token) == 0);
+		CHECK(more == z.more_coming);
+		CHECK(json_object_object_get_ex(z.zone, "records", &records));
+		for (i = 0; i < page.nrecords; i++)
+			check_record(&page, i, json_object_array_get_idx(records, i), rr);
+	}
+	ck_page_free(&page);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -230,6 +259,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < page.nrecords; i++)
 			check_record(&page, i, json_object_array_get_idx(records, i), &rr);
 	}
+
+	check_zone(&body, json, &rr);
 
 	json_object_put(json);
 	ck_raw_record_free(&rr);

@@ -163,6 +163,61 @@ test_page_declined(void)
 						"nesting deeper than 32");
 }
 
+static void
+check_declined_zone(const char *body, const char *why)
+{
+	CkPage		page = {0};
+	bool		more = false;
+
+	CHECK_MSG(!ck_page_scan_zone(&page, body, strlen(body), &more),
+			  "the reader accepted %s", why);
+	ck_page_free(&page);
+}
+
+/* A changes/zone answer: the zone's records, syncToken and moreComing. */
+static void
+test_page_zone(void)
+{
+	CkPage		page = {0};
+	bool		more = false;
+	const char *body =
+		"{\"zones\":[{\"zoneID\":{\"zoneName\":\"Gallery\"},"
+		"\"records\":[{\"recordName\":\"a\",\"fields\":{}},{\"recordName\":\"b\",\"deleted\":true}],"
+		"\"syncToken\":\"old\",\"moreComing\":false,\"syncToken\":\"t-2\",\"moreComing\":true}],"
+		"\"other\":[[1]]}";
+	const char *last = "{\"zones\":[{\"records\":[],\"syncToken\":\"t-3\"}]}";
+
+	CHECK(ck_page_scan_zone(&page, body, strlen(body), &more));
+	CHECK(page.nrecords == 2 && more);
+	CHECK_STR(page.marker, "t-2");
+	CHECK(strncmp(page.records[1].p, "{\"recordName\":\"b\"", 17) == 0);
+	CHECK(ck_page_scan_zone(&page, last, strlen(last), &more));
+	CHECK(page.nrecords == 0 && !more);
+	CHECK_STR(page.marker, "t-3");
+	ck_page_free(&page);
+
+	check_declined_zone("{\"records\":[],\"syncToken\":\"t\"}", "a page without zones");
+	check_declined_zone("{\"zones\":[]}", "no zone");
+	check_declined_zone("{\"zones\":[{\"records\":[],\"syncToken\":\"t\"},{\"records\":[],\"syncToken\":\"u\"}]}",
+						"two zones");
+	check_declined_zone("{\"zones\":[{\"records\":[],\"syncToken\":\"t\"}],\"zones\":[]}", "two zones lists");
+	check_declined_zone("{\"zones\":[{\"serverErrorCode\":\"ZONE_NOT_FOUND\",\"records\":[],\"syncToken\":\"t\"}]}",
+						"a zone error");
+	check_declined_zone("{\"zones\":[{\"records\":[]}]}", "no syncToken");
+	check_declined_zone("{\"zones\":[{\"records\":[],\"syncToken\":\"\"}]}", "an empty syncToken");
+	check_declined_zone("{\"zones\":[{\"records\":[],\"syncToken\":\"t\",\"syncToken\":7}]}",
+						"a last syncToken that is no string");
+	check_declined_zone("{\"zones\":[{\"syncToken\":\"t\"}]}", "no records");
+	check_declined_zone("{\"zones\":[{\"records\":[],\"syncToken\":\"t\",\"moreComing\":1}]}",
+						"moreComing that is no boolean");
+	check_declined_zone("{\"zones\":[{\"records\":[],\"syncToken\":\"t\",\"moreComing\":null}]}",
+						"moreComing null");
+	check_declined_zone("{\"zones\":[{\"records\":[],\"syncToken\":\"t\"}]} x", "trailing data");
+	check_declined_zone("{\"zones\":[{\"records\":[],\"syncToken\":\"t\\u0000\"}]}", "an escaped syncToken");
+	check_declined_zone("{\"zones\":[{\"records\":[],\"syncToken\":\"t\",\"v\":\"\\udc00\"}]}",
+						"a lone surrogate");
+}
+
 /* The fallback parse gives the transport's reasons. */
 static void
 test_page_fallback(void)
@@ -214,6 +269,7 @@ test_page(void)
 {
 	test_page_records();
 	test_page_declined();
+	test_page_zone();
 	test_page_fallback();
 	test_page_values();
 }
