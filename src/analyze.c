@@ -8,8 +8,9 @@
  * ANALYZE therefore reads the whole record type with records/query, page by
  * page (page_size records a request, every mapped field), and keeps a
  * reservoir sample of the rows as postgres_fdw's analyze_row_processor does.
- * The records of one page are the only ones in memory: their JSON lives in
- * a memory context reset before the next page is requested.
+ * The records of one page are the only ones in memory: the page (read in
+ * place as a scan reads it, scan_page.c) lives in a memory context reset
+ * before the next page is requested.
  *
  * PostgreSQL analyzes a foreign table only when it is named (ANALYZE
  * without a table list and autovacuum leave foreign tables alone), so a
@@ -35,16 +36,10 @@
 #include "utils/sampling.h"
 
 #include "ckfdw.h"
+#include "scan.h"
 #include "ck/ck_http.h"
 #include "ck/ck_query.h"
 #include "ck/ck_record.h"
-
-/* One page of records: the response, freed when its context is reset. */
-typedef struct CkFdwAnalyzePage
-{
-	CkResponse	resp;
-	MemoryContextCallback cb;
-} CkFdwAnalyzePage;
 
 /* The records/query body, a json-c object freed with its context. */
 typedef struct CkFdwAnalyzeRequest
@@ -89,7 +84,6 @@ static CkFdwAnalyzeRequest *build_request(CkFdwAnalyzeState *astate,
 										  CkFdwOptions *options,
 										  MemoryContext cxt);
 static void analyze_record(CkFdwAnalyzeState *astate, const CkRecord *rec);
-static void free_page(void *arg);
 static void free_request(void *arg);
 
 /*
@@ -212,22 +206,16 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 
 	for (;;)
 	{
-		CkFdwAnalyzePage *page;
-		struct json_object *records;
-		struct json_object *marker;
+		CkFdwPage  *page;
 		const char *body;
-		const char *next_marker = NULL;
-		int			nrecords;
+		const char *next_marker;
 
 		CHECK_FOR_INTERRUPTS();
 
 		/* the previous page's records go; the response is freed with them */
 		MemoryContextReset(page_cxt);
 		MemoryContextSwitchTo(page_cxt);
-		page = palloc0(sizeof(CkFdwAnalyzePage));
-		page->cb.func = free_page;
-		page->cb.arg = page;
-		MemoryContextRegisterResetCallback(page_cxt, &page->cb);
+		page = ckfdw_page_new(page_cxt);
 
 		body = json_object_to_json_string_ext(request->obj,
 											  JSON_C_TO_STRING_PLAIN |
@@ -236,21 +224,12 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 			ereport(ERROR,
 					(errcode(ERRCODE_OUT_OF_MEMORY),
 					 errmsg("out of memory")));
-		ckfdw_request(conn, "POST", body, true, &info, &page->resp);
+		ckfdw_request_raw(conn, "POST", body, &info, &page->resp);
 		requests += page->resp.attempts;
 		pages++;
+		ckfdw_page_read(page, "continuationMarker", &info, ckfdw_query_source.noun);
 
-		if (page->resp.json == NULL ||
-			!json_object_is_type(page->resp.json, json_type_object) ||
-			!json_object_object_get_ex(page->resp.json, "records", &records) ||
-			!json_object_is_type(records, json_type_array))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("CloudKit response to the query of record type \"%s\" has no \"records\" list",
-							options->record_type)));
-
-		nrecords = json_object_array_length(records);
-		for (i = 0; i < nrecords; i++)
+		for (i = 0; i < page->nrecords; i++)
 		{
 			CkRecord	rec;
 			char		err[256];
@@ -258,8 +237,7 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 			/* ANALYZE honours vacuum_cost_delay and checks for interrupts */
 			vacuum_delay_point();
 
-			if (!ck_record_parse(json_object_array_get_idx(records, i), &rec,
-								 err, sizeof(err)))
+			if (!ckfdw_page_record(page, i, false, &rec, err, sizeof(err)))
 				ereport(ERROR,
 						(errcode(ckfdw_invalid_record_errcode(&rec)),
 						 errmsg("CloudKit sent an invalid record in response to the query of record type \"%s\"",
@@ -278,22 +256,12 @@ ckfdwAcquireSampleRows(Relation relation, int elevel,
 		}
 
 		/* the marker is present only when more records follow */
-		if (json_object_object_get_ex(page->resp.json, "continuationMarker", &marker) &&
-			json_object_is_type(marker, json_type_string) &&
-			json_object_get_string_len(marker) > 0)
-			next_marker = json_object_get_string(marker);
+		next_marker = ckfdw_page_marker(page, "continuationMarker");
 		if (next_marker == NULL)
 			break;
-
-		/* an empty page that points back at itself would loop for ever */
-		if (nrecords == 0 && prev_marker != NULL &&
-			strcmp(next_marker, prev_marker) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROTOCOL_VIOLATION),
-					 errmsg("CloudKit returned an empty page with an unchanged continuationMarker for the query of record type \"%s\"",
-							options->record_type)));
-		ckfdw_check_marker(&markers, work_cxt, next_marker, strlen(next_marker),
-						   pages, "continuationMarker", "query", options->record_type);
+		ckfdw_check_next_marker(&markers, work_cxt, next_marker, prev_marker,
+								page->nrecords, pages, "continuationMarker",
+								ckfdw_query_source.noun, options->record_type);
 
 		/* the marker outlives this page: copy it before the reset */
 		MemoryContextSwitchTo(work_cxt);
@@ -438,14 +406,6 @@ analyze_record(CkFdwAnalyzeState *astate, const CkRecord *rec)
 											astate->values, astate->nulls);
 		MemoryContextSwitchTo(oldcxt);
 	}
-}
-
-static void
-free_page(void *arg)
-{
-	CkFdwAnalyzePage *page = (CkFdwAnalyzePage *) arg;
-
-	ck_response_clear(&page->resp);
 }
 
 static void

@@ -648,6 +648,10 @@ extern void ckfdw_check_marker(CkFdwMarkerGuard **guard, MemoryContext cxt,
 							   const char *marker, size_t len, int page,
 							   const char *field, const char *read,
 							   const char *record_type);
+extern void ckfdw_check_next_marker(CkFdwMarkerGuard **guard, MemoryContext cxt,
+									const char *marker, const char *prev,
+									int nrecords, int page, const char *field,
+									const char *read, const char *record_type);
 extern void ckfdw_forget_markers(CkFdwMarkerGuard *guard);
 
 #endif							/* CKFDW_H */

@@ -85,6 +85,28 @@ ckfdw_check_marker(CkFdwMarkerGuard **guard, MemoryContext cxt,
 				 errhint("The server's paging is broken; retry the statement, and report the problem to the service's operator if it persists.")));
 }
 
+/*
+ * The marker of a page that says more records follow: page number "page",
+ * with nrecords records, requested with prev (NULL for the first page).
+ * An empty page that points back at itself would loop for ever, and a
+ * marker an earlier page carried would return its records again: both
+ * raise 08P01.  The arguments are ckfdw_check_marker's.
+ */
+void
+ckfdw_check_next_marker(CkFdwMarkerGuard **guard, MemoryContext cxt,
+						const char *marker, const char *prev, int nrecords,
+						int page, const char *field, const char *read,
+						const char *record_type)
+{
+	if (nrecords == 0 && prev != NULL && strcmp(marker, prev) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("CloudKit returned an empty page with an unchanged %s for the %s of record type \"%s\"",
+						field, read, record_type)));
+	ckfdw_check_marker(guard, cxt, marker, strlen(marker), page, field, read,
+					   record_type);
+}
+
 /* The scan starts anew (a rescan): markers seen so far are legitimate again. */
 void
 ckfdw_forget_markers(CkFdwMarkerGuard *guard)

@@ -45,7 +45,6 @@ static TupleTableSlot *iterate_sorted(ForeignScanState *node);
 static void start_scan(ForeignScanState *node);
 static void reset_scan(CkFdwScanState *fsstate);
 static void read_ahead(CkFdwScanState *fsstate);
-static void free_page(void *arg);
 static void free_request_obj(void *arg);
 static char *explain_value(Node *expr, List *context, ExplainState *es);
 
@@ -538,7 +537,6 @@ void
 ckfdw_scan_forget_page(CkFdwScanState *fsstate)
 {
 	fsstate->page = NULL;
-	fsstate->records = NULL;
 	fsstate->num_records = 0;
 	fsstate->next_record = 0;
 	fsstate->marker = NULL;
@@ -553,45 +551,8 @@ ckfdw_scan_forget_page(CkFdwScanState *fsstate)
 void
 ckfdw_scan_new_page(CkFdwScanState *fsstate)
 {
-	MemoryContext oldcxt;
-
 	ckfdw_scan_forget_page(fsstate);
-	oldcxt = MemoryContextSwitchTo(fsstate->page_cxt);
-	fsstate->page = palloc0(sizeof(CkFdwPage));
-	fsstate->page->cb.func = free_page;
-	fsstate->page->cb.arg = fsstate->page;
-	MemoryContextRegisterResetCallback(fsstate->page_cxt, &fsstate->page->cb);
-	MemoryContextSwitchTo(oldcxt);
-}
-
-/*
- * The records of the current page: the "records" list of obj, a part of
- * the page's response.
- */
-void
-ckfdw_scan_set_records(CkFdwScanState *fsstate, struct json_object *obj)
-{
-	struct json_object *records;
-
-	if (obj == NULL || !json_object_is_type(obj, json_type_object) ||
-		!json_object_object_get_ex(obj, "records", &records) ||
-		!json_object_is_type(records, json_type_array))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("CloudKit response to the %s of record type \"%s\" has no \"records\" list",
-						fsstate->source->noun,
-						fsstate->options->record_type)));
-
-	fsstate->records = records;
-	fsstate->num_records = json_object_array_length(records);
-	fsstate->next_record = 0;
-	fsstate->records_received += fsstate->num_records;
-}
-
-static void
-free_page(void *arg)
-{
-	ckfdw_scan_free_page((CkFdwPage *) arg);
+	fsstate->page = ckfdw_page_new(fsstate->page_cxt);
 }
 
 static void

@@ -24,21 +24,26 @@
 #include "utils/tuplesort.h"
 
 #include "ckfdw.h"
+#include "ck/ck_changes.h"
 #include "ck/ck_http.h"
 #include "ck/ck_page.h"
 #include "ck/ck_record.h"
 
-/* One page of a scan: the response and the records in it. */
+/* One page of records (scan_page.c): the response and the records in it. */
 typedef struct CkFdwPage
 {
-	CkResponse	resp;			/* owns the parsed JSON, or the raw body */
-	MemoryContextCallback cb;	/* frees it when page_cxt is reset */
+	CkResponse	resp;			/* owns the raw body, or its parsed JSON */
+	MemoryContextCallback cb;	/* frees it when its context is reset */
+	int			nrecords;
 
-	/* a raw body read in place (scan_page.c): no JSON tree */
+	/* a raw body read in place: no JSON tree */
 	bool		raw;
 	CkPage		raw_page;		/* where its records are */
 	CkRawRecord raw_record;		/* the current one, read in place */
 	struct json_object *record_json;	/* or parsed by json-c */
+
+	/* a body the reader declined: json-c's tree (in resp.json) */
+	struct json_object *records;	/* its "records" list */
 } CkFdwPage;
 
 /*
@@ -65,7 +70,6 @@ typedef struct CkFdwScanState
 	MemoryContext scan_cxt;		/* lives as long as the scan */
 	MemoryContext page_cxt;		/* reset before each page */
 	CkFdwPage  *page;
-	struct json_object *records;	/* the page's "records" array */
 	int			num_records;
 	int			next_record;
 	const char *marker;			/* continuationMarker of this page, or NULL */
@@ -160,8 +164,8 @@ typedef struct CkScanSource
 	void		(*start) (CkFdwScanState *fsstate);
 
 	/*
-	 * Fetch the next page (the first one if none was fetched): set
-	 * fsstate->records/num_records (ckfdw_scan_set_page) and fsstate->more.
+	 * Fetch the next page (the first one if none was fetched): read it
+	 * (ckfdw_scan_set_body or ckfdw_scan_use_page) and set fsstate->more.
 	 */
 	void		(*fetch) (CkFdwScanState *fsstate);
 
@@ -205,18 +209,29 @@ extern void ckfdwReScanForeignScan(ForeignScanState *node);
 extern void ckfdwEndForeignScan(ForeignScanState *node);
 extern void ckfdwExplainForeignScan(ForeignScanState *node, ExplainState *es);
 extern void ckfdw_scan_new_page(CkFdwScanState *fsstate);
-extern void ckfdw_scan_set_records(CkFdwScanState *fsstate, struct json_object *obj);
 extern void ckfdw_scan_forget_page(CkFdwScanState *fsstate);
 extern bool ckfdw_scan_take_ahead(CkFdwScanState *fsstate);
 
 /* in scan_page.c */
+extern CkFdwPage *ckfdw_page_new(MemoryContext cxt);
+extern void ckfdw_page_free(CkFdwPage *page);
+extern void ckfdw_page_move(CkFdwPage *dst, CkFdwPage *src);
+extern void ckfdw_page_read(CkFdwPage *page, const char *marker_key,
+							const CkFdwRequestInfo *info, const char *noun);
+extern bool ckfdw_page_read_zone(CkFdwPage *page, const CkFdwRequestInfo *info,
+								 const char *noun, CkZoneChanges *z,
+								 char *err, size_t errlen);
+extern void ckfdw_page_set_records(CkFdwPage *page, struct json_object *obj,
+								   const CkFdwRequestInfo *info,
+								   const char *noun);
+extern const char *ckfdw_page_marker(CkFdwPage *page, const char *marker_key);
+extern bool ckfdw_page_record(CkFdwPage *page, int i, bool as_json,
+							  CkRecord *rec, char *err, size_t errlen);
+extern void ckfdw_scan_use_page(CkFdwScanState *fsstate);
 extern void ckfdw_scan_set_body(CkFdwScanState *fsstate, const char *marker_key);
 extern bool ckfdw_scan_has_page(CkFdwScanState *fsstate);
-extern const char *ckfdw_scan_page_marker(CkFdwScanState *fsstate,
-										  const char *marker_key);
 extern bool ckfdw_scan_next_record(CkFdwScanState *fsstate, CkRecord *rec,
 								   char *err, size_t errlen);
-extern void ckfdw_scan_free_page(CkFdwPage *page);
 
 /* in scan_query.c */
 extern const CkScanSource ckfdw_query_source;

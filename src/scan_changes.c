@@ -34,8 +34,6 @@
  */
 #include "postgres.h"
 
-#include "ckfdw_json.h"
-
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -80,7 +78,7 @@ const CkScanSource ckfdw_changes_source = {
 	.accept = changes_accept,
 	.complete_row = changes_complete_row,
 	.next_request = changes_next_request,
-	.page_flags = CK_REQUEST_IDEMPOTENT | CK_REQUEST_FIRST,
+	.page_flags = CK_REQUEST_IDEMPOTENT | CK_REQUEST_RAW_BODY | CK_REQUEST_FIRST,
 	.finished = changes_finished,
 	.explain_request = changes_explain_request,
 };
@@ -166,14 +164,15 @@ changes_fetch(CkFdwScanState *fsstate)
 		body = ckfdw_build_changes_request(fsstate->base_request,
 										   fsstate->send_token, 0);
 		ckfdw_scan_new_page(fsstate);
-		ckfdw_request(fsstate->conn, "POST", body, true, &fsstate->info,
-					  &fsstate->page->resp);
+		ckfdw_request_raw(fsstate->conn, "POST", body, &fsstate->info,
+						  &fsstate->page->resp);
 		pfree(body);
 	}
 	fsstate->pages_fetched++;
 	fsstate->requests += fsstate->page->resp.attempts;
 
-	if (!ck_changes_parse(fsstate->page->resp.json, &z, err, sizeof(err)))
+	if (!ckfdw_page_read_zone(fsstate->page, &fsstate->info,
+							  ckfdw_changes_source.noun, &z, err, sizeof(err)))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("CloudKit sent an invalid answer to the change read of record type \"%s\"",
@@ -182,21 +181,13 @@ changes_fetch(CkFdwScanState *fsstate)
 	if (z.is_error)
 		report_zone_error(fsstate, &z);
 
-	ckfdw_scan_set_records(fsstate, z.zone);
+	ckfdw_scan_use_page(fsstate);
 
-	/* a page that points back at itself would loop for ever */
-	if (z.more_coming && z.nrecords == 0 && fsstate->send_token != NULL &&
-		strcmp(z.sync_token, fsstate->send_token) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("CloudKit returned an empty page with an unchanged syncToken for the change read of record type \"%s\"",
-						fsstate->options->record_type)));
-
-	/* a token an earlier page carried would return its records again */
 	if (z.more_coming)
-		ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, z.sync_token,
-						   strlen(z.sync_token), fsstate->pages_fetched,
-						   "syncToken", "change read", fsstate->options->record_type);
+		ckfdw_check_next_marker(&fsstate->markers, fsstate->scan_cxt,
+								z.sync_token, fsstate->send_token, z.nrecords,
+								fsstate->pages_fetched, "syncToken",
+								"change read", fsstate->options->record_type);
 
 	fsstate->page_token = MemoryContextStrdup(fsstate->scan_cxt, z.sync_token);
 	fsstate->more = z.more_coming;

@@ -38,7 +38,7 @@ typedef struct CkFdwCursor
 {
 	CkFdwPending *req;		/* the next page in flight, or NULL */
 	char	   *body;			/* its request */
-	CkResponse	held;			/* an answered page not yet returned */
+	CkFdwPage	held;			/* an answered page not yet returned, read */
 	bool		has_held;
 	char	   *prev_marker;	/* the marker body was sent with */
 	int			pages;			/* answered so far */
@@ -133,7 +133,7 @@ start_cursors(CkFdwScanState *fsstate)
 	for (i = 0; i < cs->n; i++)
 		cs->cursor[i].req = ckfdw_start_request(fsstate->conn, "POST",
 												cs->cursor[i].body,
-												CK_REQUEST_IDEMPOTENT | CK_REQUEST_FIRST,
+												ckfdw_query_source.page_flags,
 												&fsstate->info);
 	ckfdw_add_listener(fsstate->conn, &cs->listener, collect_while_waiting, fsstate);
 	MemoryContextSwitchTo(oldcxt);
@@ -151,7 +151,7 @@ drop_cursors(void *arg)
 	{
 		cs->cursor[i].req = NULL;
 		if (cs->cursor[i].has_held)
-			ck_response_clear(&cs->cursor[i].held);
+			ckfdw_page_free(&cs->cursor[i].held);
 		cs->cursor[i].has_held = false;
 	}
 	cs->n = 0;
@@ -331,25 +331,25 @@ collect(CkFdwScanState *fsstate)
 		}
 		c->req = NULL;
 		c->has_held = true;
-		(void) ckfdw_finish_request(req, &c->held);
-		fsstate->requests += c->held.attempts;
+		(void) ckfdw_finish_request(req, &c->held.resp);
+		fsstate->requests += c->held.resp.attempts;
 
 		/* before any row: the request may change, from the first page */
 		if (c->pages == 0 && cs->first_round)
 		{
-			if (range_refused(fsstate, &c->held))
+			if (range_refused(fsstate, &c->held.resp))
 				fsstate->split_dropped = true;
-			else if (ckfdw_query_refused(fsstate, &c->held))
+			else if (ckfdw_query_refused(fsstate, &c->held.resp))
 				ckfdw_query_source.start(fsstate);
 			start_cursors(fsstate);
 			return false;
 		}
-		ckfdw_report_response(&c->held, &fsstate->info, NULL);
+		ckfdw_report_response(&c->held.resp, &fsstate->info, NULL);
 	}
 	return true;
 }
 
-/* A cursor's page has come with success: hold it, ask for the next. */
+/* A cursor's page has come with success: read it, hold it, ask for the next. */
 static void
 hold_page(CkFdwScanState *fsstate, CkFdwCursor *c)
 {
@@ -357,9 +357,11 @@ hold_page(CkFdwScanState *fsstate, CkFdwCursor *c)
 
 	c->req = NULL;
 	c->has_held = true;
-	(void) ckfdw_finish_request(req, &c->held);
-	fsstate->requests += c->held.attempts;
+	(void) ckfdw_finish_request(req, &c->held.resp);
+	fsstate->requests += c->held.resp.attempts;
 	c->pages++;
+	ckfdw_page_read(&c->held, "continuationMarker", &fsstate->info,
+					ckfdw_cursor_source.noun);
 	read_ahead(fsstate, c);
 }
 
@@ -433,36 +435,19 @@ range_refused(CkFdwScanState *fsstate, const CkResponse *resp)
 static void
 read_ahead(CkFdwScanState *fsstate, CkFdwCursor *c)
 {
-	struct json_object *json = c->held.json;
-	struct json_object *marker_obj;
-	struct json_object *records;
-	const char *marker = NULL;
+	const char *marker = ckfdw_page_marker(&c->held, "continuationMarker");
 	MemoryContext oldcxt;
 	char	   *next;
 
-	if (json_object_object_get_ex(json, "continuationMarker", &marker_obj) &&
-		json_object_is_type(marker_obj, json_type_string) &&
-		json_object_get_string_len(marker_obj) > 0)
-		marker = json_object_get_string(marker_obj);
 	if (marker == NULL)
 	{
 		c->finished = true;
 		return;
 	}
-
-	/* an empty page that points back at itself would loop for ever */
-	if (c->prev_marker != NULL && strcmp(marker, c->prev_marker) == 0 &&
-		json_object_object_get_ex(json, "records", &records) &&
-		json_object_is_type(records, json_type_array) &&
-		json_object_array_length(records) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("CloudKit returned an empty page with an unchanged continuationMarker for the query of record type \"%s\"",
-						fsstate->options->record_type)));
-	/* a marker an earlier page carried would return its records again */
-	ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, marker,
-					   strlen(marker), c->pages, "continuationMarker", "query",
-					   fsstate->options->record_type);
+	ckfdw_check_next_marker(&fsstate->markers, fsstate->scan_cxt, marker,
+							c->prev_marker, c->held.nrecords, c->pages,
+							"continuationMarker", "query",
+							fsstate->options->record_type);
 
 	oldcxt = MemoryContextSwitchTo(fsstate->cursors->cxt);
 	if (c->prev_marker != NULL)
@@ -472,8 +457,7 @@ read_ahead(CkFdwScanState *fsstate, CkFdwCursor *c)
 	pfree(c->body);
 	c->body = next;
 	c->req = ckfdw_start_request(fsstate->conn, "POST", c->body,
-								 CK_REQUEST_IDEMPOTENT | CK_REQUEST_FIRST,
-								 &fsstate->info);
+								 ckfdw_query_source.page_flags, &fsstate->info);
 	MemoryContextSwitchTo(oldcxt);
 }
 
@@ -485,11 +469,10 @@ take_page(CkFdwScanState *fsstate, CkFdwCursor *c)
 	int			i;
 
 	ckfdw_scan_new_page(fsstate);
-	fsstate->page->resp = c->held;	/* freed with the page from now on */
-	memset(&c->held, 0, sizeof(c->held));
+	ckfdw_page_move(fsstate->page, &c->held);	/* freed with the page now */
 	c->has_held = false;
 	fsstate->pages_fetched++;
-	ckfdw_scan_set_records(fsstate, fsstate->page->resp.json);
+	ckfdw_scan_use_page(fsstate);
 	fsstate->marker = NULL;
 
 	/* more pages: held, or travelling */

@@ -202,22 +202,15 @@ query_fetch(CkFdwScanState *fsstate)
 	ckfdw_scan_set_body(fsstate, "continuationMarker");
 
 	/* the marker is present only when more records follow */
-	fsstate->marker = ckfdw_scan_page_marker(fsstate, "continuationMarker");
+	fsstate->marker = ckfdw_page_marker(fsstate->page, "continuationMarker");
 	fsstate->more = (fsstate->marker != NULL);
 
-	/* an empty page that points back at itself would loop for ever */
-	if (fsstate->num_records == 0 && fsstate->marker != NULL &&
-		fsstate->prev_marker != NULL &&
-		strcmp(fsstate->marker, fsstate->prev_marker) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("CloudKit returned an empty page with an unchanged continuationMarker for the query of record type \"%s\"",
-						fsstate->options->record_type)));
-	/* a marker an earlier page carried would return its records again */
 	if (fsstate->marker != NULL)
-		ckfdw_check_marker(&fsstate->markers, fsstate->scan_cxt, fsstate->marker,
-						   strlen(fsstate->marker), fsstate->pages_fetched,
-						   "continuationMarker", "query", fsstate->options->record_type);
+		ckfdw_check_next_marker(&fsstate->markers, fsstate->scan_cxt,
+								fsstate->marker, fsstate->prev_marker,
+								fsstate->num_records, fsstate->pages_fetched,
+								"continuationMarker", "query",
+								fsstate->options->record_type);
 }
 
 /* An error instead of a record is an error, never a gap. */
