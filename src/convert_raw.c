@@ -165,53 +165,6 @@ raw_text(CkFdwColumn *col, CkJsonSpan v, Datum *result)
 	}
 }
 
-typedef struct LocationReader
-{
-	bool		has_lat;
-	bool		has_lon;
-	CkJsonSpan	lat;
-	CkJsonSpan	lon;
-} LocationReader;
-
-static bool
-location_member(void *arg, const char *key, size_t len, bool escaped,
-				CkJsonSpan v)
-{
-	LocationReader *r = (LocationReader *) arg;
-
-	if (escaped)
-		return false;
-	if (len == 8 && memcmp(key, "latitude", 8) == 0)
-	{
-		r->has_lat = true;
-		r->lat = v;
-	}
-	else if (len == 9 && memcmp(key, "longitude", 9) == 0)
-	{
-		r->has_lon = true;
-		r->lon = v;
-	}
-	return true;
-}
-
-typedef struct ReferenceReader
-{
-	CkJsonSpan	name;
-} ReferenceReader;
-
-static bool
-reference_member(void *arg, const char *key, size_t len, bool escaped,
-				 CkJsonSpan v)
-{
-	ReferenceReader *r = (ReferenceReader *) arg;
-
-	if (escaped)
-		return false;
-	if (len == 10 && memcmp(key, "recordName", 10) == 0)
-		r->name = v;
-	return true;
-}
-
 /*
  * One scalar value of the given wire type into the column's type (or its
  * element type); false to leave it to convert.c.
@@ -227,14 +180,12 @@ raw_scalar(CkFdwColumn *col, CkScalarType type, CkJsonSpan v, Datum *result)
 				return raw_text(col, v, result);
 			if (type == CK_TYPE_REFERENCE)
 			{
-				ReferenceReader r = {{NULL, 0}};
+				CkJsonSpan	name;
 
 				/* a NUL anywhere in the reference is an error */
-				if (ck_span_kind(v) != '{' || may_hold_nul(v) ||
-					!ck_span_each_member(v, reference_member, &r) ||
-					r.name.p == NULL)
+				if (may_hold_nul(v) || !ck_span_reference_name(v, &name))
 					return false;
-				return raw_text(col, r.name, result);
+				return raw_text(col, name, result);
 			}
 			return false;		/* assets and the rest: convert.c */
 		case CKFDW_TGT_INT8:
@@ -340,15 +291,11 @@ raw_scalar(CkFdwColumn *col, CkScalarType type, CkJsonSpan v, Datum *result)
 			}
 		case CKFDW_TGT_POINT:
 			{
-				LocationReader r = {false, false, {NULL, 0}, {NULL, 0}};
 				double		la;
 				double		lo;
 				Point	   *p;
 
-				if (ck_span_kind(v) != '{' ||
-					!ck_span_each_member(v, location_member, &r) ||
-					!r.has_lat || !r.has_lon ||
-					!ck_span_double(r.lat, &la) || !ck_span_double(r.lon, &lo) ||
+				if (!ck_span_location(v, &la, &lo) ||
 					!(la >= -90.0 && la <= 90.0) || !(lo >= -180.0 && lo <= 180.0))
 					return false;
 				p = palloc(sizeof(Point));

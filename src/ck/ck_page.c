@@ -1253,6 +1253,74 @@ ck_raw_record_field(const CkRawRecord *rr, const char *name, size_t name_len)
 }
 
 /* ----------------------------------------------------------------
+ *		Dictionary values in place
+ * ----------------------------------------------------------------
+ */
+
+typedef struct LocationReader
+{
+	bool		has_lat;
+	bool		has_lon;
+	CkJsonSpan	lat;
+	CkJsonSpan	lon;
+} LocationReader;
+
+static bool
+location_member(void *arg, const char *key, size_t len, bool escaped,
+				CkJsonSpan v)
+{
+	LocationReader *r = (LocationReader *) arg;
+
+	if (escaped)
+		return false;
+	if (len == 8 && memcmp(key, "latitude", 8) == 0)
+	{
+		r->has_lat = true;
+		r->lat = v;
+	}
+	else if (len == 9 && memcmp(key, "longitude", 9) == 0)
+	{
+		r->has_lon = true;
+		r->lon = v;
+	}
+	return true;
+}
+
+bool
+ck_span_location(CkJsonSpan v, double *latitude, double *longitude)
+{
+	LocationReader r = {false, false, {NULL, 0}, {NULL, 0}};
+
+	return ck_span_kind(v) == '{' &&
+		ck_span_each_member(v, location_member, &r) &&
+		r.has_lat && r.has_lon &&
+		ck_span_double(r.lat, latitude) && ck_span_double(r.lon, longitude);
+}
+
+static bool
+reference_member(void *arg, const char *key, size_t len, bool escaped,
+				 CkJsonSpan v)
+{
+	CkJsonSpan *name = (CkJsonSpan *) arg;
+
+	if (escaped)
+		return false;
+	if (len == 10 && memcmp(key, "recordName", 10) == 0)
+		*name = v;
+	return true;
+}
+
+bool
+ck_span_reference_name(CkJsonSpan v, CkJsonSpan *name)
+{
+	name->p = NULL;
+	name->len = 0;
+	return ck_span_kind(v) == '{' &&
+		ck_span_each_member(v, reference_member, name) &&
+		name->p != NULL;
+}
+
+/* ----------------------------------------------------------------
  *		json-c, for what is declined above
  * ----------------------------------------------------------------
  */

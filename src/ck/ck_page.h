@@ -176,4 +176,13 @@ extern bool ck_span_each_member(CkJsonSpan obj,
 											CkJsonSpan value),
 								void *arg);
 
+/*
+ * A LOCATION dict's latitude and longitude, finite (not range-checked);
+ * false for any other shape, an escaped key included.
+ */
+extern bool ck_span_location(CkJsonSpan v, double *latitude, double *longitude);
+
+/* A REFERENCE dict's recordName value (the last one), not yet decoded. */
+extern bool ck_span_reference_name(CkJsonSpan v, CkJsonSpan *name);
+
 #endif							/* CK_PAGE_H */
