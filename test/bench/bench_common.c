@@ -137,7 +137,8 @@ bench_client_new(const char *url, const char *key_id, const char *key_file,
 void
 bench_check_response(const CkResponse *resp, const char *operation)
 {
-	if (resp->kind != CK_RESULT_OK || resp->json == NULL)
+	/* a success holds the parsed answer, or its raw body if asked for */
+	if (resp->kind != CK_RESULT_OK || (resp->json == NULL && resp->body == NULL))
 		bench_fail("%s failed (result kind %d, HTTP %ld): %s %s", operation,
 				   (int) resp->kind, resp->http_status,
 				   resp->server_error_code, resp->reason);

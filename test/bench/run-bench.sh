@@ -1000,6 +1000,21 @@ SQL
 	local f_per_cpu
 	f_per_cpu=$(awk -v n="$n" -v r="$RUNS" -v c="$f_cpu" 'BEGIN { print (c > 0) ? n * r / (c / 1000) : 0 }')
 
+	# the same through 4 range cursors on createdTimestamp (bounds from ANALYZE)
+	progress "export: ckfdw, 4 range cursors"
+	bpsql -q -c "ALTER FOREIGN TABLE alltypes_export OPTIONS (ADD scan_cursors '4', ADD split_column 'created')" \
+		-c "ANALYZE alltypes_export"
+	local cursors
+	cursors=$(bpsql -At -c "EXPLAIN SELECT * FROM alltypes_export" | sed -n 's/^ *CloudKit Cursors: //p')
+	time_sql export_cursors "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 \
+		"COPY (SELECT * FROM alltypes_export) TO '/dev/null'" \
+		"COPY (SELECT * FROM alltypes_export LIMIT 1) TO '/dev/null'"
+	expect_tag "COPY $n"
+	bpsql -q -c "ALTER FOREIGN TABLE alltypes_export OPTIONS (DROP scan_cursors, DROP split_column)"
+	local c_ms=$T_MS c_req=$T_REQ c_note c_per_cpu
+	c_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+	c_per_cpu=$(awk -v n="$n" -v r="$RUNS" -v c="$T_CPU" 'BEGIN { print (c > 0) ? n * r / (c / 1000) : 0 }')
+
 	progress "export: direct client"
 	local out="$WORK_DIR/export_direct.out"
 	"$WORK_DIR/fetch_pages" --url "$BENCH_URL_FAST" --key-id "$CKFDW_KEY_ID" --key-file "$CKFDW_KEY_FILE" \
@@ -1043,14 +1058,15 @@ SQL
 		"export $(commas "$n") every-type" "$(commas "$(rate "$n" "$f_ms")")" "$(commas "$f_per_cpu")" \
 		"$(commas "$(rate "$n" "$d_ms")")" "$(ratio "$d_ms" "$f_ms")" "$j_line"
 	row "ckfdw COPY (SELECT *) TO '/dev/null'" "$f_req" "$f_ms" "$n" "$f_note"
-	row "direct client (json-c), pages of 200" "$d_req" "$d_ms" "$n" "$d_note"
+	row "ckfdw, the same with $cursors range cursors" "$c_req" "$c_ms" "$n" "$c_note"
+	row "direct client (pages read in place), 200 each" "$d_req" "$d_ms" "$n" "$d_note"
 	if [ -n "$j_ms" ]; then
 		printf '    %-46s %7s          %10s ms %9s rec/s   Node CPU %s ms a run\n' \
 			"CloudKit JS in Node, pages of 200" "" "$(printf '%.1f' "$j_ms")" \
 			"$(commas "$(rate "$n" "$j_ms")")" "$(median_column "$out" 8)"
 	fi
-	printf '    records converted per CPU-second: ckfdw backend %s, direct client %s\n' \
-		"$(commas "$f_per_cpu")" "$(commas "$d_per_cpu")"
+	printf '    records converted per CPU-second: ckfdw backend %s (range cursors %s), direct client %s\n' \
+		"$(commas "$f_per_cpu")" "$(commas "$c_per_cpu")" "$(commas "$d_per_cpu")"
 }
 
 in_cluster()
