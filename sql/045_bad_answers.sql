@@ -78,5 +78,47 @@ SELECT id, rating FROM artist;
 \! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"rating\":{\"value\":\"4.5\",\"type\":\"DOUBLE\"}}}]}"}]'
 SELECT id, rating FROM artist;
 
+--
+-- An async Append scans through cursors (scan_cursors.c), and ANALYZE
+-- pages on its own: both read the same answers in place, with the same
+-- errors as a plain scan.
+--
+ALTER FOREIGN TABLE artist OPTIONS (ADD async_capable 'true');
+CREATE TEMP VIEW both_halves AS SELECT id FROM artist UNION ALL SELECT id FROM artist;
+EXPLAIN (COSTS OFF) SELECT * FROM both_halves;
+SELECT count(*) FROM both_halves;
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "repeat_marker", "after": 1, "count": 0}]'
+SELECT ckfdw_test_error('SELECT count(*) FROM both_halves');
+-- a NUL in a record name
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r\\u00001\",\"recordType\":\"Artist\",\"fields\":{}}]}"}]'
+SELECT ckfdw_test_error('SELECT count(*) FROM both_halves');
+SELECT ckfdw_test_error('ANALYZE artist');
+-- a lone surrogate
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":\"Artist\",\"fields\":{\"name\":{\"value\":\"a\\ud800b\",\"type\":\"STRING\"}}}]}"}]'
+SELECT ckfdw_test_error('SELECT count(*) FROM both_halves');
+SELECT ckfdw_test_error('ANALYZE artist');
+-- a truncated answer
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\""}]'
+SELECT ckfdw_test_error('SELECT count(*) FROM both_halves');
+SELECT ckfdw_test_error('ANALYZE artist');
+-- records that are no list
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":{},\"continuationMarker\":\"m\"}"}]'
+SELECT ckfdw_test_error('SELECT count(*) FROM both_halves');
+SELECT ckfdw_test_error('ANALYZE artist');
+-- a record member of the wrong type
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"records\":[{\"recordName\":\"r1\",\"recordType\":7}]}"}]'
+SELECT ckfdw_test_error('SELECT count(*) FROM both_halves');
+SELECT ckfdw_test_error('ANALYZE artist');
+-- an empty page that points back at itself
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "after": 1, "count": 0, "body": "{\"records\":[],\"continuationMarker\":\"loop\"}"}]'
+SELECT ckfdw_test_error('SELECT count(*) FROM both_halves');
+SELECT ckfdw_test_error('ANALYZE artist');
+-- an escaped key and a bare field value go to json-c, and still read
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "records/query", "action": "respond", "count": 0, "body": "{\"rec\\u006frds\":[{\"recordName\":\"r\\u0031\",\"recordType\":\"Artist\",\"fields\":{\"name\":\"bare\"}}]}"}]'
+SELECT * FROM both_halves;
+ANALYZE artist;
+\! curl -s -o /dev/null -X DELETE "$CKEMU_URL/_ckemu/faults"
+ALTER FOREIGN TABLE artist OPTIONS (DROP async_capable);
+
 \! curl -s -o /dev/null -X DELETE "$CKEMU_URL/_ckemu/faults"
 DROP SCHEMA bad045 CASCADE;

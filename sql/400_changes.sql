@@ -340,6 +340,59 @@ SELECT ck_client('zones/modify', '{"operations":[{"operationType":"delete",
 SELECT ckfdw_test_error($$SELECT * FROM loan WHERE sync_token = (SELECT token FROM mirror_state)$$);
 SELECT ckfdw_test_error('SELECT * FROM loan');
 
+--
+-- Change pages are read in place: answers that are no change page are the
+-- same errors as ever (ckemu answers with the fault's body).
+--
+-- a truncated answer
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"zoneID\":{\"zoneName\":\"Mirror\"},\"records\":["}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- a lone surrogate
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[],\"syncToken\":\"\\ud800\"}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- a NUL in a record name
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[{\"recordName\":\"l\\u00001\",\"recordType\":\"Loan\"}],\"syncToken\":\"t\"}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- two zones
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[],\"syncToken\":\"a\"},{\"records\":[],\"syncToken\":\"b\"}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- no zone
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- records that are no list
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":{},\"syncToken\":\"t\"}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- no syncToken
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[]}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- an empty syncToken
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[],\"syncToken\":\"\"}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- a last syncToken that is no string
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[],\"syncToken\":\"t\",\"syncToken\":5}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- moreComing that is no boolean
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[],\"syncToken\":\"t\",\"moreComing\":\"yes\"}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- a record member of the wrong type
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[{\"recordName\":\"l1\",\"recordType\":[\"Loan\"]}],\"syncToken\":\"t\"}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- a zone error
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"serverErrorCode\":\"ZONE_NOT_FOUND\",\"reason\":\"gone\",\"records\":[],\"syncToken\":\"t\"}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- an empty page that points back at itself
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[],\"syncToken\":\"same\",\"moreComing\":true}]}"}]'
+SELECT ckfdw_test_error($$SELECT id, borrower, deleted FROM loan WHERE sync_token = ''$$);
+-- an escaped key and a bare field value go to json-c, and still read
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[{\"recordName\":\"l\\u0031\",\"recordType\":\"Loan\",\"fields\":{\"borrower\":\"bare\"}},{\"recordName\":\"l2\",\"deleted\":true}],\"sync\\u0054oken\":\"t-1\",\"moreComing\":false}]}"}]'
+SELECT id, borrower, deleted FROM loan WHERE sync_token = '';
+SELECT ckfdw_sync_token('loan');
+-- read in place
+\! curl -s -o /dev/null -X POST "$CKEMU_URL/_ckemu/faults" -d '[{"operation": "changes/zone", "action": "respond", "count": 0, "body": "{\"zones\":[{\"records\":[{\"recordName\":\"l1\",\"recordType\":\"Loan\",\"fields\":{\"borrower\":{\"value\":\"in place\"}}},{\"recordName\":\"l2\",\"deleted\":true}],\"syncToken\":\"t-2\",\"moreComing\":false}]}"}]'
+SELECT id, borrower, deleted FROM loan WHERE sync_token = '';
+SELECT ckfdw_sync_token('loan');
+\! curl -s -o /dev/null -X DELETE "$CKEMU_URL/_ckemu/faults"
+
 DROP SCHEMA changes400 CASCADE;
 DROP USER MAPPING FOR CURRENT_USER SERVER mirror;
 DROP SERVER mirror;
