@@ -422,18 +422,42 @@ typedef struct PageShape
 	const char *marker_key;		/* a string member, or NULL */
 	const char *flag_key;		/* a boolean member, or NULL */
 	const char *error_key;		/* a member that makes it an error dict */
+	const char *wrap_key;		/* the body's list of one page object
+								 * ("zones"), or NULL: the body is one */
 	bool		seen_list;
+	bool		seen_wrap;
 	bool		flag;
 } PageShape;
 
+static const char *scan_page_object(CkPage *page, const char *p,
+									const char *end, PageShape *shape,
+									bool wrapper, int depth);
+
+/* The wrapper's list at p: exactly one page object, else declined. */
+static const char *
+scan_wrapped(CkPage *page, const char *p, const char *end, PageShape *shape,
+			 int depth)
+{
+	/* a second list would replace the first: json-c's job */
+	if (shape->seen_wrap || p >= end || *p != '[')
+		return NULL;
+	shape->seen_wrap = true;
+	p = skip_ws(p + 1, end);
+	if (p >= end || *p != '{' ||
+		(p = scan_page_object(page, p, end, shape, false, depth + 2)) == NULL)
+		return NULL;
+	p = skip_ws(p, end);
+	return (p < end && *p == ']') ? p + 1 : NULL;
+}
+
 /*
- * The page object whose '{' is at p (at nesting depth): its records and its
- * marker into page, its flag into shape.  Returns the byte after its '}',
- * or NULL to decline.
+ * The page object whose '{' is at p (at nesting depth), or the wrapper
+ * object holding it: its records and its marker into page, its flag into
+ * shape.  Returns the byte after its '}', or NULL to decline.
  */
 static const char *
 scan_page_object(CkPage *page, const char *p, const char *end,
-				 PageShape *shape, int depth)
+				 PageShape *shape, bool wrapper, int depth)
 {
 	p = skip_ws(p + 1, end);
 	if (p < end && *p == '}')
@@ -453,7 +477,11 @@ scan_page_object(CkPage *page, const char *p, const char *end,
 		v = skip_ws(p + 1, end);
 		if (escaped)
 			return NULL;		/* it may spell a key we read: json-c's */
-		if (key_is(key, key_end, shape->list_key))
+		if (wrapper)
+			p = key_is(key, key_end, shape->wrap_key) ?
+				scan_wrapped(page, v, end, shape, depth) :
+				skip_value(v, end, depth);
+		else if (key_is(key, key_end, shape->list_key))
 		{
 			/* a second list would replace the first: json-c's job */
 			if (shape->seen_list || v >= end || *v != '[')
@@ -475,7 +503,7 @@ scan_page_object(CkPage *page, const char *p, const char *end,
 				/* an escaped marker is json-c's to decode */
 				if (!ck_span_plain_string(span, &s, &n))
 					return NULL;
-				if (n > 0)
+				if (n > 0)		/* an empty one is none */
 				{
 					page->marker = malloc(n + 1);
 					if (page->marker == NULL)
@@ -488,10 +516,8 @@ scan_page_object(CkPage *page, const char *p, const char *end,
 		else if (shape->flag_key != NULL && key_is(key, key_end, shape->flag_key))
 		{
 			/* any other kind of value is json-c's to report */
-			if (v < end && *v == 't')
-				shape->flag = true;
-			else if (v < end && *v == 'f')
-				shape->flag = false;
+			if (v < end && (*v == 't' || *v == 'f'))
+				shape->flag = (*v == 't');
 			else
 				return NULL;
 			p = skip_value(v, end, depth);
@@ -513,10 +539,13 @@ scan_page_object(CkPage *page, const char *p, const char *end,
 	}
 }
 
-/* Start the scan of a body: page reset, the first byte of its value. */
-static const char *
-page_begin(CkPage *page, const char *body, size_t len)
+/* Check a whole body of the given shape, noting its records. */
+static bool
+scan_body(CkPage *page, const char *body, size_t len, PageShape *shape)
 {
+	const char *end = body + len;
+	const char *p;
+
 	if (!plain_byte_ready)
 		init_plain_bytes();
 	page->body = body;
@@ -524,84 +553,41 @@ page_begin(CkPage *page, const char *body, size_t len)
 	page->nrecords = 0;
 	free(page->marker);
 	page->marker = NULL;
-	return skip_ws(body, body + len);
+
+	p = skip_ws(body, end);
+	if (p >= end || *p != '{' ||
+		(p = scan_page_object(page, p, end, shape, shape->wrap_key != NULL, 1)) == NULL)
+		return false;
+	/* trailing space is fine, anything else is json-c's to report */
+	return skip_ws(p, end) == end && shape->seen_list;
 }
 
 bool
 ck_page_scan(CkPage *page, const char *body, size_t len,
 			 const char *list_key, const char *marker_key)
 {
-	const char *end = body + len;
-	const char *p = page_begin(page, body, len);
-	PageShape	shape = {list_key, marker_key, NULL, NULL, false, false};
+	PageShape	shape = {0};
 
-	if (p >= end || *p != '{' ||
-		(p = scan_page_object(page, p, end, &shape, 1)) == NULL)
-		return false;
-	/* trailing space is fine, anything else is json-c's to report */
-	return skip_ws(p, end) == end && shape.seen_list;
+	shape.list_key = list_key;
+	shape.marker_key = marker_key;
+
+	return scan_body(page, body, len, &shape);
 }
 
 bool
 ck_page_scan_zone(CkPage *page, const char *body, size_t len,
 				  bool *more_coming)
 {
-	const char *end = body + len;
-	const char *p = page_begin(page, body, len);
-	PageShape	shape = {"records", "syncToken", "moreComing", "serverErrorCode",
-	false, false};
-	bool		seen_zones = false;
+	PageShape	shape = {0};
 
-	if (p >= end || *p != '{')
-		return false;
-	p = skip_ws(p + 1, end);
-	if (p < end && *p == '}')
-		return false;			/* no zones */
-	for (;;)
-	{
-		const char *key = p;
-		const char *key_end;
-		const char *v;
-		bool		escaped;
+	shape.list_key = "records";
+	shape.marker_key = "syncToken";
+	shape.flag_key = "moreComing";
+	shape.error_key = "serverErrorCode";
+	shape.wrap_key = "zones";
 
-		if (p >= end || *p != '"' || (key_end = skip_string(p, end, &escaped)) == NULL)
-			return false;
-		p = skip_ws(key_end, end);
-		if (p >= end || *p != ':')
-			return false;
-		v = skip_ws(p + 1, end);
-		if (escaped)
-			return false;
-		if (key_is(key, key_end, "zones"))
-		{
-			/* exactly one zone, an object; a second list is json-c's */
-			if (seen_zones || v >= end || *v != '[')
-				return false;
-			seen_zones = true;
-			p = skip_ws(v + 1, end);
-			if (p >= end || *p != '{' ||
-				(p = scan_page_object(page, p, end, &shape, 3)) == NULL)
-				return false;
-			p = skip_ws(p, end);
-			if (p >= end || *p != ']')
-				return false;
-			p++;
-		}
-		else
-			p = skip_value(v, end, 1);
-		if (p == NULL)
-			return false;
-		p = skip_ws(p, end);
-		if (p >= end)
-			return false;
-		if (*p == '}')
-			break;
-		if (*p != ',')
-			return false;
-		p = skip_ws(p + 1, end);
-	}
-	/* a zone without records or syncToken is json-c's to report */
-	if (skip_ws(p + 1, end) != end || !shape.seen_list || page->marker == NULL)
+	/* a zone without a syncToken is json-c's to report */
+	if (!scan_body(page, body, len, &shape) || page->marker == NULL)
 		return false;
 	*more_coming = shape.flag;
 	return true;
