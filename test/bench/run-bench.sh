@@ -176,8 +176,8 @@ EOF
 # clearing ckemu's statistics (and resetting its data to the seed when RESET
 # is 1, then running PREPARE, untimed and uncounted, when given).  Sets T_MS (median ms), T_WALL (ms summed over the runs), T_REQ
 # (median requests per run, all operations), T_CPU and T_ECPU (CPU ms of
-# the backend and of ckemu, summed over the runs) and T_TAG (the last
-# command tag).
+# the backend and of ckemu, summed over the runs), T_TAG (the last
+# command tag) and T_HWM (the backend's peak resident size at the end, kB).
 time_sql()
 {
 	local name=$1 url=$2 pid=$3 runs=$4 reset=$5 sql=$6 warmup=${7:-$6} prepare=${8:-}
@@ -203,6 +203,7 @@ time_sql()
 			echo "\\! echo \$($WORK_DIR/cpu-ms \$BENCH_BACKEND) \$($WORK_DIR/cpu-ms $pid) >>$dir/cpu1"
 			echo "\\! curl -sf $url/_ckemu/stats >>$dir/stats && echo >>$dir/stats"
 		done
+		echo "\\! awk '/^VmHWM:/ { print \$2 }' /proc/\$BENCH_BACKEND/status >$dir/hwm"
 	} >"$dir/script.sql"
 	if ! bpsql -f "$dir/script.sql" >"$dir/out" 2>&1; then
 		echo "benchmark statement failed: $sql" >&2
@@ -219,6 +220,7 @@ time_sql()
 	mapfile -t times < <(jq -r '[.operations[].requests] | add // 0' "$dir/stats")
 	T_REQ=$(median "${times[@]}")
 	T_TAG=$(grep -E '^(COPY|INSERT|UPDATE|DELETE) [0-9]' "$dir/out" | tail -n 1 || true)
+	T_HWM=$(cat "$dir/hwm")
 }
 
 # expect_tag WANT: the last time_sql's command tag must be WANT
@@ -746,7 +748,7 @@ SQL
 	time_sql chg_full "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 \
 		"COPY (SELECT * FROM bench_note WHERE sync_token = '') TO '/dev/null'"
 	expect_tag "COPY $n"
-	local f_ms=$T_MS f_req=$T_REQ f_rec
+	local f_ms=$T_MS f_req=$T_REQ f_rec f_cpu=$T_CPU f_hwm=$T_HWM
 	f_rec=$(stat_of chg_full changes/zone records_out)
 
 	progress "changes: full records/query scan"
@@ -785,6 +787,9 @@ SQL
 	printf '    incremental / full: requests %s (feed) %s (query), time %s (feed) %s (query); MERGE time %s\n' \
 		"$(ratio3 "$i_req" "$f_req")" "$(ratio3 "$i_req" "$q_req")" "$(ratio3 "$i_ms" "$f_ms")" \
 		"$(ratio3 "$i_ms" "$q_ms")" "$(ratio3 "$mi_ms" "$mf_ms")"
+	printf '    full read of the feed: %s records per backend CPU-second, backend peak resident size %s kB\n' \
+		"$(commas "$(awk -v n="$n" -v r="$RUNS" -v c="$f_cpu" 'BEGIN { print (c > 0) ? n * r / (c / 1000) : 0 }')")" \
+		"$(commas "$f_hwm")"
 }
 
 # ckemu itself: creates from parallel connections, and a big seed's load
@@ -994,7 +999,7 @@ SQL
 		"COPY (SELECT * FROM alltypes_export) TO '/dev/null'" \
 		"COPY (SELECT * FROM alltypes_export LIMIT 1) TO '/dev/null'"
 	expect_tag "COPY $n"
-	local f_ms=$T_MS f_req=$T_REQ f_cpu=$T_CPU f_note
+	local f_ms=$T_MS f_req=$T_REQ f_cpu=$T_CPU f_note f_hwm=$T_HWM
 	f_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
 	# records converted (and output) per CPU-second of the backend
 	local f_per_cpu
@@ -1011,7 +1016,7 @@ SQL
 		"COPY (SELECT * FROM alltypes_export LIMIT 1) TO '/dev/null'"
 	expect_tag "COPY $n"
 	bpsql -q -c "ALTER FOREIGN TABLE alltypes_export OPTIONS (DROP scan_cursors, DROP split_column)"
-	local c_ms=$T_MS c_req=$T_REQ c_note c_per_cpu
+	local c_ms=$T_MS c_req=$T_REQ c_note c_per_cpu c_hwm=$T_HWM
 	c_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
 	c_per_cpu=$(awk -v n="$n" -v r="$RUNS" -v c="$T_CPU" 'BEGIN { print (c > 0) ? n * r / (c / 1000) : 0 }')
 
@@ -1067,6 +1072,8 @@ SQL
 	fi
 	printf '    records converted per CPU-second: ckfdw backend %s (range cursors %s), direct client %s\n' \
 		"$(commas "$f_per_cpu")" "$(commas "$c_per_cpu")" "$(commas "$d_per_cpu")"
+	printf '    backend peak resident size after the runs: %s kB (one cursor), %s kB (range cursors)\n' \
+		"$(commas "$f_hwm")" "$(commas "$c_hwm")"
 }
 
 in_cluster()
