@@ -146,7 +146,23 @@ ckfdwBeginForeignScan(ForeignScanState *node, int eflags)
 	fsstate->row_cxt = AllocSetContextCreate(fsstate->scan_cxt,
 											 "ckfdw row data",
 											 ALLOCSET_SMALL_SIZES);
-	fsstate->param_states = ExecInitExprList(fsplan->fdw_exprs, (PlanState *) node);
+	/*
+	 * Constants (a split's range bounds) are read from the plan: an
+	 * ExprState of theirs is what a plan costly enough for JIT would have
+	 * LLVM loaded (some 55 MB) and compiled for.
+	 */
+	{
+		ListCell   *lc;
+
+		foreach(lc, fsplan->fdw_exprs)
+		{
+			Expr	   *expr = (Expr *) lfirst(lc);
+
+			fsstate->param_states =
+				lappend(fsstate->param_states,
+						IsA(expr, Const) ? NULL : ExecInitExpr(expr, (PlanState *) node));
+		}
+	}
 	fsstate->params.n = list_length(fsplan->fdw_exprs);
 	fsstate->params.values = palloc0(sizeof(Datum) * Max(fsstate->params.n, 1));
 	fsstate->params.nulls = palloc0(sizeof(bool) * Max(fsstate->params.n, 1));
@@ -397,6 +413,7 @@ start_scan(ForeignScanState *node)
 	ExprContext *econtext = node->ss.ps.ps_ExprContext;
 	MemoryContext oldcxt;
 	ListCell   *lc;
+	ListCell   *lc2;
 	int			i;
 
 	/* forget what earlier parameters fetched */
@@ -406,7 +423,7 @@ start_scan(ForeignScanState *node)
 	/* values are copied into params_cxt: they outlive this call */
 	oldcxt = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 	i = 0;
-	foreach(lc, fsstate->param_states)
+	forboth(lc, fsstate->param_states, lc2, ((ForeignScan *) node->ss.ps.plan)->fdw_exprs)
 	{
 		ExprState  *state = (ExprState *) lfirst(lc);
 		Oid			type = fsstate->params.types[i];
@@ -415,7 +432,13 @@ start_scan(ForeignScanState *node)
 		Datum		value;
 		bool		isnull;
 
-		value = ExecEvalExpr(state, econtext, &isnull);
+		if (state != NULL)
+			value = ExecEvalExpr(state, econtext, &isnull);
+		else
+		{
+			value = lfirst_node(Const, lc2)->constvalue;
+			isnull = lfirst_node(Const, lc2)->constisnull;
+		}
 		get_typlenbyval(type, &typlen, &typbyval);
 		fsstate->params.nulls[i] = isnull;
 		fsstate->params.values[i] = (Datum) 0;
