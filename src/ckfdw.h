@@ -454,9 +454,10 @@ extern bool ckfdw_request_succeeded(CkFdwPending *pending);
  * its connection is answered while another node of the plan waits (a
  * modify waiting for its writes), so that it sends its next pages then,
  * not when the executor next asks it for a row.  The callback takes only
- * answers that succeeded and raises nothing of others: their failures are
- * the scan's to raise when it is asked for a row.  A listener is removed
- * when the memory context it was added in goes.
+ * answers that succeeded (a page it cannot read is an error there, as it
+ * would be later); failed answers are the scan's to raise when it is asked
+ * for a row.  A listener is removed when the memory context it was added
+ * in goes.
  */
 typedef struct CkFdwListener
 {
