@@ -299,6 +299,7 @@ typedef enum EmuValueMode
 	EMU_VALUE_FILTER			/* a query filter value */
 } EmuValueMode;
 
+extern bool emu_type_parse(const char *name, CkFieldType *out);
 extern bool emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 							EmuValue *out, char *err, size_t errlen);
 extern bool emu_value_parse_text(const char *text, size_t len, CkFieldType type,

@@ -708,7 +708,7 @@ fast_fields(FastParser *fp)
 		 * modify.c uses it when the schema agrees with that type.
 		 */
 		if (m->value != NULL && ff->f[i].type != NULL &&
-			ck_type_parse(ff->f[i].type, &ff->f[i].prepared_type) &&
+			emu_type_parse(ff->f[i].type, &ff->f[i].prepared_type) &&
 			ff->f[i].prepared_type.elem != CK_TYPE_ASSETID)	/* stores a blob */
 		{
 			ff->f[i].prepared_mode = fp->mode;

@@ -188,7 +188,7 @@ emu_build_field(EmuSchemaSet *set, const char *type, EmuFieldIn *in, EmuValueMod
 	{
 		if (in->type_text != NULL)
 		{
-			if (!ck_type_parse(in->type_text, &given))
+			if (!emu_type_parse(in->type_text, &given))
 			{
 				snprintf(err, errlen, "Field '%s' has an unknown type '%s'", name, in->type_text);
 				return false;
@@ -199,7 +199,7 @@ emu_build_field(EmuSchemaSet *set, const char *type, EmuFieldIn *in, EmuValueMod
 	else if (in->jtype != NULL && !json_object_is_type(in->jtype, json_type_null))
 	{
 		if (!json_object_is_type(in->jtype, json_type_string) ||
-			!ck_type_parse(json_object_get_string(in->jtype), &given))
+			!emu_type_parse(json_object_get_string(in->jtype), &given))
 		{
 			snprintf(err, errlen, "Field '%s' has an unknown type '%s'", name,
 					 json_object_get_string(in->jtype));

@@ -222,6 +222,71 @@ emu_scratch_str_at(const CkBuf *strs, const char *enc)
 	return strs->data + ((uintptr_t) enc - 1);
 }
 
+/*
+ * ck_type_parse for the names a client sends on every field, without its
+ * scan of strcmp calls: the valid names (found by ck_type_parse itself
+ * once) compared by length first.  Anything else goes to ck_type_parse.
+ */
+typedef struct EmuTypeName
+{
+	char		name[24];
+	size_t		len;
+	CkFieldType type;
+} EmuTypeName;
+
+static EmuTypeName type_names[2 * (CK_TYPE_ASSETID + 1) + 2];
+static int	ntype_names;
+static pthread_once_t type_names_once = PTHREAD_ONCE_INIT;
+
+static void
+emu_type_name_add(const char *name)
+{
+	EmuTypeName *t = &type_names[ntype_names];
+
+	if (strlen(name) >= sizeof(t->name) || !ck_type_parse(name, &t->type))
+		return;
+	strcpy(t->name, name);
+	t->len = strlen(name);
+	ntype_names++;
+}
+
+static void
+emu_type_names_init(void)
+{
+	int			e;
+
+	for (e = CK_TYPE_UNKNOWN; e <= CK_TYPE_ASSETID; e++)
+	{
+		CkFieldType t = {.elem = (CkScalarType) e,.is_list = false};
+
+		emu_type_name_add(ck_type_name(t));
+		t.is_list = true;
+		emu_type_name_add(ck_type_name(t));
+	}
+	emu_type_name_add("ASSET");
+	emu_type_name_add("ASSET_LIST");
+}
+
+bool
+emu_type_parse(const char *name, CkFieldType *out)
+{
+	size_t		len;
+	int			i;
+
+	if (name == NULL)
+		return false;
+	pthread_once(&type_names_once, emu_type_names_init);
+	len = strlen(name);
+	for (i = 0; i < ntype_names; i++)
+		if (type_names[i].len == len && type_names[i].name[0] == name[0] &&
+			memcmp(type_names[i].name, name, len) == 0)
+		{
+			*out = type_names[i].type;
+			return true;
+		}
+	return ck_type_parse(name, out);
+}
+
 /* A decimal integer, without printf. */
 void
 emu_append_int64(CkBuf *buf, int64_t v)
