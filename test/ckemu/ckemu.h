@@ -145,6 +145,7 @@ extern void emu_json_object(CkBuf *buf, json_object *obj);
 extern void emu_hex(const unsigned char *data, size_t len, char *out);
 extern void emu_user_from_seed(const char *prefix, const char *text, char out[34]);
 extern char *emu_strdup(const char *s);
+extern void emu_buf_reserve(CkBuf *buf, size_t extra);
 extern void *emu_malloc(size_t size);
 extern void *emu_realloc(void *ptr, size_t size);
 extern void emu_base36(uint64_t n, char *out);
@@ -298,6 +299,7 @@ typedef enum EmuValueMode
 	EMU_VALUE_FILTER			/* a query filter value */
 } EmuValueMode;
 
+extern bool emu_type_parse(const char *name, CkFieldType *out);
 extern bool emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 							EmuValue *out, char *err, size_t errlen);
 extern bool emu_value_parse_text(const char *text, size_t len, CkFieldType type,

@@ -708,7 +708,7 @@ fast_fields(FastParser *fp)
 		 * modify.c uses it when the schema agrees with that type.
 		 */
 		if (m->value != NULL && ff->f[i].type != NULL &&
-			ck_type_parse(ff->f[i].type, &ff->f[i].prepared_type) &&
+			emu_type_parse(ff->f[i].type, &ff->f[i].prepared_type) &&
 			ff->f[i].prepared_type.elem != CK_TYPE_ASSETID)	/* stores a blob */
 		{
 			ff->f[i].prepared_mode = fp->mode;
@@ -739,6 +739,28 @@ fast_member_ctx(FastCtx ctx, const char *key)
 	if (ctx == CTX_RECORD && strcmp(key, "fields") == 0)
 		return CTX_FIELDS;
 	return CTX_OTHER;
+}
+
+/*
+ * The keys every operation repeats, as constants json-c keeps without a
+ * copy of its own (a strdup and a free per key and operation otherwise).
+ */
+static const char *const fast_known_keys[] = {
+	"operationType", "record", "recordName", "recordType", "recordChangeTag",
+	"fields", "desiredKeys", "zoneID", "zoneName", "ownerRecordName",
+	"operations", "atomic", "numbersAsStrings"
+};
+
+static const char *
+fast_constant_key(const char *key, size_t len)
+{
+	int			i;
+
+	for (i = 0; i < (int) (sizeof(fast_known_keys) / sizeof(fast_known_keys[0])); i++)
+		if (fast_known_keys[i][0] == key[0] && strlen(fast_known_keys[i]) == len &&
+			memcmp(fast_known_keys[i], key, len) == 0)
+			return fast_known_keys[i];
+	return NULL;
 }
 
 static json_object *
@@ -774,7 +796,17 @@ fast_object(FastParser *fp, FastCtx ctx, bool *ok)
 		v = fast_value(fp, fast_member_ctx(ctx, key), ok);
 		if (!*ok)
 			break;
-		json_object_object_add(obj, key, v);
+		{
+			/* not there yet (checked above): no look-up to replace it */
+			const char *constant = fast_constant_key(key, strlen(key));
+
+			if (constant != NULL)
+				json_object_object_add_ex(obj, constant, v,
+										  JSON_C_OBJECT_ADD_KEY_IS_NEW |
+										  JSON_C_OBJECT_KEY_IS_CONSTANT);
+			else
+				json_object_object_add_ex(obj, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW);
+		}
 		emu_fast_ws(&fp->p, fp->end);
 		if (fp->p >= fp->end)
 			break;

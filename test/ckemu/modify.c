@@ -51,6 +51,65 @@ typedef struct EmuOpResult
 	size_t		len;
 } EmuOpResult;
 
+/*
+ * The members of one operation and its record, looked up once (a walk over
+ * each dictionary instead of a hash look-up per key and per use).
+ */
+typedef struct EmuOpIn
+{
+	json_object *op;
+	json_object *type;			/* operationType */
+	json_object *keys;			/* the operation's desiredKeys */
+	json_object *rec;			/* record */
+	json_object *name;			/* record.recordName */
+	json_object *fields;		/* record.fields */
+	json_object *rtype;			/* record.recordType */
+	json_object *tag;			/* record.recordChangeTag */
+	json_object *rec_keys;		/* record.desiredKeys */
+} EmuOpIn;
+
+static void
+emu_op_members(json_object *op, EmuOpIn *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->op = op;
+	if (op == NULL || !json_object_is_type(op, json_type_object))
+		return;
+	json_object_object_foreach(op, key, val)
+	{
+		if (strcmp(key, "operationType") == 0)
+			in->type = val;
+		else if (strcmp(key, "record") == 0)
+			in->rec = val;
+		else if (strcmp(key, "desiredKeys") == 0)
+			in->keys = val;
+	}
+	if (in->rec == NULL || !json_object_is_type(in->rec, json_type_object))
+		return;
+	json_object_object_foreach(in->rec, rkey, rval)
+	{
+		switch (rkey[0])
+		{
+			case 'f':
+				if (strcmp(rkey, "fields") == 0)
+					in->fields = rval;
+				break;
+			case 'd':
+				if (strcmp(rkey, "desiredKeys") == 0)
+					in->rec_keys = rval;
+				break;
+			case 'r':
+				if (strcmp(rkey, "recordName") == 0)
+					in->name = rval;
+				else if (strcmp(rkey, "recordType") == 0)
+					in->rtype = rval;
+				else if (strcmp(rkey, "recordChangeTag") == 0)
+					in->tag = rval;
+				break;
+		}
+	}
+}
+
 static bool
 emu_fail(EmuOpResult *res, const char *code, const char *fmt,...)
 	__attribute__((format(printf, 3, 4)));
@@ -129,7 +188,7 @@ emu_build_field(EmuSchemaSet *set, const char *type, EmuFieldIn *in, EmuValueMod
 	{
 		if (in->type_text != NULL)
 		{
-			if (!ck_type_parse(in->type_text, &given))
+			if (!emu_type_parse(in->type_text, &given))
 			{
 				snprintf(err, errlen, "Field '%s' has an unknown type '%s'", name, in->type_text);
 				return false;
@@ -140,7 +199,7 @@ emu_build_field(EmuSchemaSet *set, const char *type, EmuFieldIn *in, EmuValueMod
 	else if (in->jtype != NULL && !json_object_is_type(in->jtype, json_type_null))
 	{
 		if (!json_object_is_type(in->jtype, json_type_string) ||
-			!ck_type_parse(json_object_get_string(in->jtype), &given))
+			!emu_type_parse(json_object_get_string(in->jtype), &given))
 		{
 			snprintf(err, errlen, "Field '%s' has an unknown type '%s'", name,
 					 json_object_get_string(in->jtype));
@@ -530,12 +589,13 @@ emu_apply_share_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *
 }
 
 static bool
-emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
+emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, const EmuOpIn *in,
 			 const char *name, const EmuKeys *keys, bool nas, int64_t now,
 			 EmuOpResult *res)
 {
-	json_object *jtype = emu_get(jrec, "recordType");
-	json_object *jtag = emu_get(jrec, "recordChangeTag");
+	json_object *jrec = in->rec;
+	json_object *jtype = in->rtype;
+	json_object *jtag = in->tag;
 	const char *rtype = NULL;
 	const char *tag = NULL;
 	EmuRecord  *existing = emu_record_find(zone, name);
@@ -635,7 +695,7 @@ emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
 	}
 
 	/* the fields */
-	if (!emu_build_fields(req, req->schema, rtype, emu_get(jrec, "fields"), EMU_VALUE_WRITE,
+	if (!emu_build_fields(req, req->schema, rtype, in->fields, EMU_VALUE_WRITE,
 						  true, &fields, &nfields, code, err, sizeof(err)))
 		return emu_fail(res, code, "%s", err);
 	if (!creating && (type == OP_UPDATE || type == OP_FORCE_UPDATE))
@@ -658,12 +718,52 @@ emu_apply_op(EmuRequest *req, EmuZone *zone, EmuOpType type, json_object *jrec,
 	return true;
 }
 
+/*
+ * The buffer a request's entries are rendered into, one per thread and
+ * kept: a few hundred kB grown from nothing each request was reallocated
+ * and faulted in page by page every time.
+ */
+static pthread_key_t texts_key;
+static pthread_once_t texts_once = PTHREAD_ONCE_INIT;
+
+static void
+emu_texts_free(void *p)
+{
+	ck_buf_free((CkBuf *) p);
+	free(p);
+}
+
+static void
+emu_texts_key_init(void)
+{
+	pthread_key_create(&texts_key, emu_texts_free);
+}
+
+static CkBuf *
+emu_thread_texts(void)
+{
+	CkBuf	   *buf;
+
+	pthread_once(&texts_once, emu_texts_key_init);
+	buf = pthread_getspecific(texts_key);
+	if (buf == NULL)
+	{
+		buf = emu_malloc(sizeof(CkBuf));
+		ck_buf_init(buf);
+		pthread_setspecific(texts_key, buf);
+	}
+	ck_buf_reset(buf);
+	return buf;
+}
+
 static void
 emu_render_results(CkBuf *out, EmuOpResult *results, const char **names, int n,
 				   int failed_at)
 {
 	int			i;
 
+	/* the entries and their commas; errors grow it if need be */
+	emu_buf_reserve(out, (n > 0 ? results[0].texts->len : 0) + (size_t) n + 16);
 	emu_lit(out, "{\"records\":[");
 	for (i = 0; i < n; i++)
 	{
@@ -688,10 +788,11 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 	EmuZone    *zone;
 	EmuOpResult *results = NULL;
 	EmuOpType  *types = NULL;
+	EmuOpIn    *ins = NULL;
 	const char **names = NULL;
 	char	  **generated = NULL;
 	EmuMap		seen;
-	CkBuf		texts;			/* every operation's rendered entry */
+	CkBuf	   *texts;			/* every operation's rendered entry */
 	bool		atomic = true;
 	bool		nas = false;
 	int			n,
@@ -700,7 +801,7 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 	int64_t		now = ck_now_ms();
 	char		err[256];
 
-	ck_buf_init(&texts);
+	texts = emu_thread_texts();
 	jops = emu_body_array(req, body, "operations", "operations", EMU_MAX_OPERATIONS, &n);
 	if (jops == NULL || !emu_body_bool(req, body, "atomic", &atomic) ||
 		!emu_body_bool(req, body, "numbersAsStrings", &nas))
@@ -719,19 +820,28 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 
 	/* the shape of every operation, before anything is applied */
 	emu_map_init_borrowed(&seen);	/* names live in the body, or in generated */
+	ins = emu_malloc(sizeof(EmuOpIn) * (n > 0 ? n : 1));
 	types = emu_malloc(sizeof(EmuOpType) * (n > 0 ? n : 1));
 	names = emu_malloc(sizeof(char *) * (n > 0 ? n : 1));
 	generated = calloc(n > 0 ? n : 1, sizeof(char *));
 	for (i = 0; i < n; i++)
 	{
 		json_object *op = json_object_array_get_idx(jops, i);
-		json_object *jtype = emu_get(op, "operationType");
-		json_object *jrec = emu_get(op, "record");
-		json_object *jname = emu_get(jrec, "recordName");
-		json_object *jfields = emu_get(jrec, "fields");
-		json_object *jrtype = emu_get(jrec, "recordType");
-		json_object *jtag = emu_get(jrec, "recordChangeTag");
+		json_object *jtype,
+				   *jrec,
+				   *jname,
+				   *jfields,
+				   *jrtype,
+				   *jtag;
 		int			t;
+
+		emu_op_members(op, &ins[i]);
+		jtype = ins[i].type;
+		jrec = ins[i].rec;
+		jname = ins[i].name;
+		jfields = ins[i].fields;
+		jrtype = ins[i].rtype;
+		jtag = ins[i].tag;
 
 		if (op == NULL || !json_object_is_type(op, json_type_object))
 		{
@@ -801,27 +911,33 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 	}
 
 	/* apply, in order */
-	results = calloc(n > 0 ? n : 1, sizeof(EmuOpResult));
+	/* not zeroed: each entry is set before it is read (reason is 512 bytes) */
+	results = emu_malloc(sizeof(EmuOpResult) * (n > 0 ? n : 1));
+	for (i = 0; i < n; i++)
+	{
+		results[i].ok = false;
+		results[i].code[0] = '\0';
+		results[i].reason[0] = '\0';
+		results[i].texts = texts;
+		results[i].off = results[i].len = 0;
+	}
 	atomic = atomic && !zone->is_default;
 	if (atomic)
 		emu_batch_begin();
 	for (i = 0; i < n; i++)
 	{
-		json_object *op = json_object_array_get_idx(jops, i);
-		json_object *jrec = emu_get(op, "record");
 		EmuKeys		keys;
-		json_object *kd = emu_get(op, "desiredKeys");
+		json_object *kd = ins[i].keys;
 
-		results[i].texts = &texts;
 		if (kd == NULL || json_object_is_type(kd, json_type_null))
-			kd = emu_get(jrec, "desiredKeys");
+			kd = ins[i].rec_keys;
 		if (!emu_keys_parse(kd, &keys, &top, err, sizeof(err)))
 		{
 			emu_fail(&results[i], "BAD_REQUEST", "%s", err);
 		}
 		else
 		{
-			emu_apply_op(req, zone, types[i], jrec, names[i], &keys, nas, now, &results[i]);
+			emu_apply_op(req, zone, types[i], &ins[i], names[i], &keys, nas, now, &results[i]);
 			emu_keys_free(&keys);
 		}
 		req->records_in++;
@@ -854,12 +970,14 @@ emu_op_records_modify(EmuRequest *req, json_object *body)
 	req->answered = true;
 
 done:
-	ck_buf_free(&texts);
+	if (texts->cap > 16 * 1024 * 1024)
+		ck_buf_free(texts);		/* a huge answer's buffer is not kept */
 	if (generated != NULL)
 		for (i = 0; i < n; i++)
 			free(generated[i]);
 	free(results);
 	free(types);
+	free(ins);
 	free(names);
 	free(generated);
 	emu_map_free(&seen, NULL);

@@ -711,6 +711,7 @@ bool
 emu_seed_load_all(char *err, size_t errlen)
 {
 	int			i;
+	bool		starting = (seed_texts == NULL);
 
 	if (seed_texts == NULL && emu_config.ndata_files > 0)
 	{
@@ -722,8 +723,13 @@ emu_seed_load_all(char *err, size_t errlen)
 	for (i = 0; i < emu_config.ndata_files; i++)
 		if (!emu_seed_load_text(emu_config.data_files[i], seed_texts[i], err, errlen))
 			return false;
-	/* give back what parsing the seed JSON used */
-	malloc_trim(0);
+	/*
+	 * Give back what parsing the seed JSON used, at start-up only: on a
+	 * reset, the memory freed is about to be used again, and trimming it
+	 * made the next requests fault every page of it in anew.
+	 */
+	if (starting)
+		malloc_trim(0);
 	/* seed records are indexed, whatever the index lag */
 	emu_index_reset();
 	return true;

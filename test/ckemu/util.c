@@ -51,6 +51,20 @@ emu_realloc(void *ptr, size_t size)
 	return p;
 }
 
+/* Room for extra more bytes in buf at once (one realloc, not a doubling series). */
+void
+emu_buf_reserve(CkBuf *buf, size_t extra)
+{
+	size_t		need = buf->len + extra + 1;
+
+	if (need <= buf->cap)
+		return;
+	buf->data = emu_realloc(buf->data, need);
+	if (buf->len == 0)
+		buf->data[0] = '\0';
+	buf->cap = need;
+}
+
 char *
 emu_strdup(const char *s)
 {

@@ -49,10 +49,79 @@ emu_type_mismatch(char *err, size_t errlen, CkFieldType expected, json_object *v
 				 ck_type_name(expected), value ? emu_java_class(value) : "null");
 }
 
+static const double emu_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15
+};
+
+/*
+ * emu_format_double without printf for the usual doubles: those between
+ * 1e-4 and 1e15 that are a decimal m / 10^k of at most 15 digits (the
+ * decimal reads back as d).  %.15g prints exactly that decimal: d is within
+ * half an ulp (< 1.2e-16 relative) of it, far less than half a step of 15
+ * digits (>= 5e-16 relative), and in that range %g writes no exponent.
+ * False for any other double (printf then).
+ */
+static bool
+emu_format_double_fast(double d, char *out)
+{
+	double		a = fabs(d);
+	char		tmp[24];
+	char	   *p = tmp + sizeof(tmp);
+	char	   *o = out;
+	int64_t		m = 0;
+	int			k,
+				i;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return false;			/* also zero, NaN and infinities */
+	for (k = 0; k < 16; k++)
+	{
+		double		md = a * emu_pow10[k];
+
+		if (md >= 1e15)
+			return false;
+		if (md == (double) (int64_t) md && md / emu_pow10[k] == a)
+		{
+			m = (int64_t) md;
+			break;
+		}
+	}
+	if (k == 16)
+		return false;
+	/* drop trailing zeros of the fraction (%g does) */
+	while (k > 0 && m % 10 == 0)
+	{
+		m /= 10;
+		k--;
+	}
+	/* digits of m, with at least k + 1 of them (leading zeros) */
+	for (i = 0; m != 0 || i <= k; i++)
+	{
+		*--p = (char) ('0' + m % 10);
+		m /= 10;
+	}
+	if (d < 0)
+		*o++ = '-';
+	memcpy(o, p, (size_t) (i - k));
+	o += i - k;
+	*o++ = '.';
+	if (k == 0)
+		*o++ = '0';
+	else
+	{
+		memcpy(o, p + (i - k), (size_t) k);
+		o += k;
+	}
+	*o = '\0';
+	return true;
+}
+
 /* Shortest text that reads back as the same double, always with a '.' or 'e'. */
 static void
 emu_format_double(double d, char *out, size_t outlen)
 {
+	if (outlen >= 32 && emu_format_double_fast(d, out))
+		return;
 	snprintf(out, outlen, "%.15g", d);
 	if (strtod(out, NULL) != d)
 		snprintf(out, outlen, "%.17g", d);
@@ -151,6 +220,71 @@ static const char *
 emu_scratch_str_at(const CkBuf *strs, const char *enc)
 {
 	return strs->data + ((uintptr_t) enc - 1);
+}
+
+/*
+ * ck_type_parse for the names a client sends on every field, without its
+ * scan of strcmp calls: the valid names (found by ck_type_parse itself
+ * once) compared by length first.  Anything else goes to ck_type_parse.
+ */
+typedef struct EmuTypeName
+{
+	char		name[24];
+	size_t		len;
+	CkFieldType type;
+} EmuTypeName;
+
+static EmuTypeName type_names[2 * (CK_TYPE_ASSETID + 1) + 2];
+static int	ntype_names;
+static pthread_once_t type_names_once = PTHREAD_ONCE_INIT;
+
+static void
+emu_type_name_add(const char *name)
+{
+	EmuTypeName *t = &type_names[ntype_names];
+
+	if (strlen(name) >= sizeof(t->name) || !ck_type_parse(name, &t->type))
+		return;
+	strcpy(t->name, name);
+	t->len = strlen(name);
+	ntype_names++;
+}
+
+static void
+emu_type_names_init(void)
+{
+	int			e;
+
+	for (e = CK_TYPE_UNKNOWN; e <= CK_TYPE_ASSETID; e++)
+	{
+		CkFieldType t = {.elem = (CkScalarType) e,.is_list = false};
+
+		emu_type_name_add(ck_type_name(t));
+		t.is_list = true;
+		emu_type_name_add(ck_type_name(t));
+	}
+	emu_type_name_add("ASSET");
+	emu_type_name_add("ASSET_LIST");
+}
+
+bool
+emu_type_parse(const char *name, CkFieldType *out)
+{
+	size_t		len;
+	int			i;
+
+	if (name == NULL)
+		return false;
+	pthread_once(&type_names_once, emu_type_names_init);
+	len = strlen(name);
+	for (i = 0; i < ntype_names; i++)
+		if (type_names[i].len == len && type_names[i].name[0] == name[0] &&
+			memcmp(type_names[i].name, name, len) == 0)
+		{
+			*out = type_names[i].type;
+			return true;
+		}
+	return ck_type_parse(name, out);
 }
 
 /* A decimal integer, without printf. */
@@ -575,12 +709,15 @@ emu_value_parse(json_object *value, CkFieldType type, EmuValueMode mode,
 static int64_t
 emu_text_int64(const char *start, const char *end)
 {
-	char		tmp[24];
-	size_t		len = (size_t) (end - start);
+	const char *p = start;
+	bool		neg = (p < end && *p == '-');
+	int64_t		v = 0;
 
-	memcpy(tmp, start, len);
-	tmp[len] = '\0';
-	return strtoll(tmp, NULL, 10);
+	if (neg)
+		p++;
+	for (; p < end; p++)
+		v = v * 10 + (*p - '0');
+	return neg ? -v : v;
 }
 
 /* A number token read as json-c would: an integer, or strtod's double. */
@@ -700,6 +837,20 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 				if (**pp != '"' || !emu_fast_string(pp, end, text) ||
 					strlen(text->data) != text->len)
 					return false;
+				/*
+				 * Strict base64 has one encoding per byte string: text that
+				 * decodes is its own canonical form (no copy made).
+				 */
+				if (text->len <= 4096)
+				{
+					unsigned char small[4096 / 4 * 3];
+
+					if (!ck_base64_decode_to(text->data, text->len, small, &len))
+						return false;
+					out->s = emu_scratch_str(&sc->strs, text->data, text->len);
+					emu_json_string(&sc->json, text->data);
+					return true;
+				}
 				raw = ck_base64_decode(text->data, text->len, &len);
 				if (raw == NULL)
 					return false;
@@ -786,7 +937,11 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 				emu_lit(&sc->json, "{\"recordName\":");
 				emu_json_string(&sc->json, sc->strs.data + name_at);
 				if (mode != EMU_VALUE_FILTER)
-					ck_buf_appendf(&sc->json, ",\"action\":\"%s\"", action);
+				{
+					emu_lit(&sc->json, ",\"action\":\"");
+					ck_buf_append(&sc->json, action, strlen(action));
+					emu_lit(&sc->json, "\"");
+				}
 				emu_lit(&sc->json, "}");
 				return true;
 			}
@@ -854,7 +1009,9 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 					if (!first)
 						emu_lit(&sc->json, ",");
 					first = false;
-					ck_buf_appendf(&sc->json, "\"%s\":", location_keys[k]);
+					emu_lit(&sc->json, "\"");
+					ck_buf_append(&sc->json, location_keys[k], strlen(location_keys[k]));
+					emu_lit(&sc->json, "\":");
 					if (ints[k])
 						emu_append_int64(&sc->json, ivals[k]);
 					else

@@ -395,6 +395,23 @@ group_modify(void)
 		CHECK_STORED(emu, "fj-d4", "{\"d\":{\"value\":1e400,\"type\":\"DOUBLE\"}}", "d",
 					 "BAD_REQUEST: BadRequestException: Invalid value, expected type DOUBLE but actual value was of class java.lang.Double");
 		CHECK_STORED(emu, "fj-d5", "{\"d\":{\"value\":5,\"type\":\"INT64\"}}", "d", "5.0");
+		/* printf's %.15g (else %.17g), whichever way ckemu writes them */
+		{
+			static const char *const doubles[][2] = {
+				{"1e-5", "1e-05"}, {"0.0001", "0.0001"}, {"1e15", "1e+15"},
+				{"999999999999999", "999999999999999.0"},
+				{"123456789012345.6", "123456789012345.59"}, {"-0.0", "-0.0"},
+				{"0.30000000000000004", "0.30000000000000004"}, {"1234.5678", "1234.5678"},
+				{"-89.500000", "-89.5"}, {"12345678901234.5", "12345678901234.5"},
+				{"-7.25e2", "-725.0"}, {"0.000123", "0.000123"}
+			};
+			int			k;
+
+			for (k = 0; k < (int) (sizeof(doubles) / sizeof(doubles[0])); k++)
+				CHECK_STORED(emu, tfmt("fj-dd%d", k),
+							 tfmt("{\"d\":{\"value\":%s,\"type\":\"DOUBLE\"}}", doubles[k][0]),
+							 "d", doubles[k][1]);
+		}
 		/* STRING: escapes decoded, surrogate pairs, NUL refused */
 		CHECK_STORED(emu, "fj-s1", "{\"s\":{\"value\":\"a\\u00e9\\n\\\"\\\\\\/\\t\",\"type\":\"STRING\"}}", "s",
 					 "\"a\xc3\xa9\\n\\\"\\\\/\\t\"");
@@ -408,6 +425,11 @@ group_modify(void)
 					 "BAD_REQUEST: BadRequestException: Invalid value, expected type STRING but actual value was of class java.lang.Long");
 		/* BYTES: re-encoded; bad base64 refused */
 		CHECK_STORED(emu, "fj-b1", "{\"b\":{\"value\":\"AQID\",\"type\":\"BYTES\"}}", "b", "\"AQID\"");
+		CHECK_STORED(emu, "fj-b3", "{\"b\":{\"value\":\"AQ==\",\"type\":\"BYTES\"}}", "b", "\"AQ==\"");
+		CHECK_STORED(emu, "fj-b4", "{\"b\":{\"value\":\"AR==\",\"type\":\"BYTES\"}}", "b",
+					 "BAD_REQUEST: BadRequestException: Invalid value, BYTES value is not valid base64");
+		CHECK_STORED(emu, "fj-b5", "{\"b\":{\"value\":\"AQI\",\"type\":\"BYTES\"}}", "b",
+					 "BAD_REQUEST: BadRequestException: Invalid value, BYTES value is not valid base64");
 		CHECK_STORED(emu, "fj-b2", "{\"b\":{\"value\":\"!!\",\"type\":\"BYTES\"}}", "b",
 					 "BAD_REQUEST: BadRequestException: Invalid value, BYTES value is not valid base64");
 		/* REFERENCE: action default and check, zoneID kept */
