@@ -118,18 +118,6 @@ fast_utf8_len(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
-static int
-fast_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * The string at *pp (on its opening quote) decoded into out (reset first,
  * NUL-terminated); *pp ends past the closing quote.  out may be NULL to
@@ -200,7 +188,7 @@ emu_fast_string(const char **pp, const char *end, CkBuf *out)
 							return false;
 						for (i = 2; i < 6; i++)
 						{
-							int			h = fast_hex((char) p[i]);
+							int			h = emu_hex_digit((char) p[i]);
 
 							if (h < 0)
 								return false;

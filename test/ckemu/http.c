@@ -170,18 +170,6 @@ emu_body_bool(EmuRequest *req, json_object *body, const char *key, bool *value)
 
 /* ---------------------------------------------------------------- query strings */
 
-static int
-emu_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static char *
 emu_url_decode(const char *s, size_t len)
 {
@@ -192,9 +180,9 @@ emu_url_decode(const char *s, size_t len)
 	for (i = 0; i < len; i++)
 	{
 		if (s[i] == '%' && i + 2 < len &&
-			emu_hexval(s[i + 1]) >= 0 && emu_hexval(s[i + 2]) >= 0)
+			emu_hex_digit(s[i + 1]) >= 0 && emu_hex_digit(s[i + 2]) >= 0)
 		{
-			out[o++] = (char) (emu_hexval(s[i + 1]) * 16 + emu_hexval(s[i + 2]));
+			out[o++] = (char) (emu_hex_digit(s[i + 1]) * 16 + emu_hex_digit(s[i + 2]));
 			i += 2;
 		}
 		else if (s[i] == '+')
