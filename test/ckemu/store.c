@@ -968,8 +968,10 @@ emu_render_zone_id(CkBuf *buf, const EmuZone *zone)
 	emu_json_string(buf, zone->name);
 	emu_lit(buf, ",\"ownerRecordName\":");
 	emu_json_string(buf, zone->owner);
-	ck_buf_appendf(buf, ",\"zoneType\":\"%s\"}",
-				   zone->is_default ? "DEFAULT_ZONE" : "REGULAR_CUSTOM_ZONE");
+	if (zone->is_default)
+		emu_lit(buf, ",\"zoneType\":\"DEFAULT_ZONE\"}");
+	else
+		emu_lit(buf, ",\"zoneType\":\"REGULAR_CUSTOM_ZONE\"}");
 }
 
 void

@@ -246,15 +246,23 @@ emu_map_free(EmuMap *map, void (*free_value) (void *))
 void
 emu_json_string(CkBuf *buf, const char *s)
 {
+	/* which bytes are escaped: the quote, the backslash, controls and DEL */
+	static const unsigned char escaped[256] = {
+		[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f] = 1
+	};
 	const unsigned char *p = (const unsigned char *) s;
 	const unsigned char *run = p;
 
 	emu_lit(buf, "\"");
-	for (; *p; p++)
+	for (;; p++)
 	{
-		const char *esc = NULL;
+		const char *esc;
 		char		tmp[8];
 
+		while (!escaped[*p])
+			p++;
+		if (*p == '\0')
+			break;
 		switch (*p)
 		{
 			case '"':
@@ -279,19 +287,13 @@ emu_json_string(CkBuf *buf, const char *s)
 				esc = "\\f";
 				break;
 			default:
-				if (*p < 0x20 || *p == 0x7f)
-				{
-					snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
-					esc = tmp;
-				}
+				snprintf(tmp, sizeof(tmp), "\\u%04x", *p);
+				esc = tmp;
 				break;
 		}
-		if (esc != NULL)
-		{
-			ck_buf_append(buf, run, p - run);
-			ck_buf_append(buf, esc, strlen(esc));
-			run = p + 1;
-		}
+		ck_buf_append(buf, run, p - run);
+		ck_buf_append(buf, esc, strlen(esc));
+		run = p + 1;
 	}
 	ck_buf_append(buf, run, p - run);
 	emu_lit(buf, "\"");
