@@ -478,6 +478,10 @@ extern void ckfdw_take_request(CkFdwPending *pending, CkResponse *resp);
 extern void ckfdw_cancel_request(CkFdwPending *pending);
 extern bool ckfdw_finish_request(CkFdwPending *pending, CkResponse *resp);
 extern void ckfdw_rethrow_wait_error(CkFdwConnection *conn);
+extern CkResponse *ckfdw_new_response(MemoryContext cxt);
+extern void ckfdw_report_bad_answer(const CkFdwRequestInfo *info,
+									const char *servername,
+									const char *what) pg_attribute_noreturn();
 extern int	ckfdw_request_wait_fd(CkFdwConnection *conn);
 extern void ckfdw_request(CkFdwConnection *conn, const char *method,
 						  const char *body, bool idempotent,

@@ -612,6 +612,49 @@ ckfdw_request_raw(CkFdwConnection *conn, const char *method, const char *body,
 }
 
 /*
+ * A response that is cleared when cxt is reset or deleted, also after an
+ * error: for an answer read across calls that may raise.
+ */
+typedef struct CkFdwHeldResponse
+{
+	CkResponse	resp;
+	MemoryContextCallback cb;
+} CkFdwHeldResponse;
+
+static void
+clear_held_response(void *arg)
+{
+	ck_response_clear(&((CkFdwHeldResponse *) arg)->resp);
+}
+
+CkResponse *
+ckfdw_new_response(MemoryContext cxt)
+{
+	CkFdwHeldResponse *r = MemoryContextAllocZero(cxt, sizeof(CkFdwHeldResponse));
+
+	r->cb.func = clear_held_response;
+	r->cb.arg = r;
+	MemoryContextRegisterResetCallback(cxt, &r->cb);
+	return &r->resp;
+}
+
+/*
+ * An answer of CloudKit's that a SQL function (zones, sharing) cannot use:
+ * what describes the problem.
+ */
+void
+ckfdw_report_bad_answer(const CkFdwRequestInfo *info, const char *servername,
+						const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("CloudKit sent an invalid response to the %s request",
+					info->operation),
+			 errdetail_internal("%s", what),
+			 errcontext("CloudKit %s, server \"%s\"", info->operation, servername)));
+}
+
+/*
  * A request in flight.  It belongs to the memory context it was started in:
  * when that goes (the statement ended, or an error unwound it) before the
  * answer was taken, the request is cancelled, so nothing runs on unseen.

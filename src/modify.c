@@ -221,13 +221,6 @@ typedef struct CkFdwOpFailure
 	const char *reason;
 } CkFdwOpFailure;
 
-/* A response, freed when the memory context it lives in is reset. */
-typedef struct CkFdwModifyResponse
-{
-	CkResponse	resp;
-	MemoryContextCallback cb;
-} CkFdwModifyResponse;
-
 /*
  * Execution state of a modify of one foreign table.
  */
@@ -390,8 +383,6 @@ static const char *unknown_outcome_hint(CkFdwModifyState *fmstate);
 static bool outcome_unknown(const CkResponse *resp);
 static void store_returning(CkFdwModifyState *fmstate, const CkRecord *rec,
 							TupleTableSlot *slot);
-static CkResponse *new_response(MemoryContext cxt);
-static void free_response(void *arg);
 static char *generate_record_name(void);
 static void check_record_name(const char *name, const char *attname);
 static void encode_error_callback(void *arg);
@@ -2035,7 +2026,7 @@ settle_batches(void)
 
 		/* a stopped wait ends every request of the client: no loop */
 		(void) ckfdw_wait_request(batch->req);
-		resp = new_response(batch->cxt);
+		resp = ckfdw_new_response(batch->cxt);
 		finish_batch(batch, resp);
 
 		records = response_records(resp);
@@ -2154,7 +2145,7 @@ complete_batch(CkFdwWriteBatch *batch, TupleTableSlot *returning_slot)
 	MemoryContext oldcxt;
 	int			written;
 
-	resp = new_response(batch->cxt);
+	resp = ckfdw_new_response(batch->cxt);
 	finish_batch(batch, resp);
 	if (answer_fails(fmstate, resp, ops, n))
 		settle_batches();
@@ -2638,22 +2629,3 @@ store_returning(CkFdwModifyState *fmstate, const CkRecord *rec,
 	ExecMaterializeSlot(slot);
 }
 
-/* A CkResponse cleared when cxt is reset. */
-static CkResponse *
-new_response(MemoryContext cxt)
-{
-	CkFdwModifyResponse *r = MemoryContextAllocZero(cxt, sizeof(CkFdwModifyResponse));
-
-	r->cb.func = free_response;
-	r->cb.arg = r;
-	MemoryContextRegisterResetCallback(cxt, &r->cb);
-	return &r->resp;
-}
-
-static void
-free_response(void *arg)
-{
-	CkFdwModifyResponse *r = (CkFdwModifyResponse *) arg;
-
-	ck_response_clear(&r->resp);
-}

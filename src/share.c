@@ -70,11 +70,6 @@ typedef struct ShareCall
 	const char *record;			/* the shared record, NULL for the zone */
 } ShareCall;
 
-typedef struct ShareResponse
-{
-	CkResponse	resp;
-	MemoryContextCallback cb;
-} ShareResponse;
 
 /* What to do to a share's participants or public permission. */
 typedef enum ShareEdit
@@ -83,12 +78,6 @@ typedef enum ShareEdit
 	EDIT_REMOVE,
 	EDIT_PUBLIC
 } ShareEdit;
-
-static void
-share_response_free(void *arg)
-{
-	ck_response_clear(&((ShareResponse *) arg)->resp);
-}
 
 static void
 share_call_begin(ShareCall *call, FunctionCallInfo fcinfo, int zone_arg,
@@ -133,19 +122,15 @@ share_require_private(ShareCall *call)
 				 errhint("Call this function with a server whose option database is 'private', as the zone's owner.")));
 }
 
-static ShareResponse *
+static CkResponse *
 share_send(ShareCall *call, const char *operation, const char *body, bool idempotent)
 {
-	ShareResponse *sr = palloc0(sizeof(ShareResponse));
+	CkResponse *resp = ckfdw_new_response(CurrentMemoryContext);
 
-	sr->cb.func = share_response_free;
-	sr->cb.arg = sr;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &sr->cb);
 	call->info.operation = operation;
-	ckfdw_try_request(call->conn, "POST", body, idempotent, &call->info, &sr->resp);
-	if (sr->resp.kind != CK_RESULT_OK)
-		ckfdw_report_response(&sr->resp, &call->info, NULL);
-	return sr;
+	if (!ckfdw_try_request(call->conn, "POST", body, idempotent, &call->info, resp))
+		ckfdw_report_response(resp, &call->info, NULL);
+	return resp;
 }
 
 static struct json_object *
@@ -162,20 +147,14 @@ member(struct json_object *obj, const char *key)
 static void
 bad_answer(ShareCall *call, const char *what)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_PROTOCOL_VIOLATION),
-			 errmsg("CloudKit sent an invalid response to the %s request",
-					call->info.operation),
-			 errdetail_internal("%s", what),
-			 errcontext("CloudKit %s, server \"%s\"", call->info.operation,
-						call->server->servername)));
+	ckfdw_report_bad_answer(&call->info, call->server->servername, what);
 }
 
 /* The one entry of a one-record "records" answer. */
 static struct json_object *
-only_record(ShareCall *call, ShareResponse *sr)
+only_record(ShareCall *call, CkResponse *sr)
 {
-	struct json_object *recs = member(sr->resp.json, "records");
+	struct json_object *recs = member(sr->json, "records");
 
 	if (recs == NULL || !json_object_is_type(recs, json_type_array) ||
 		json_object_array_length(recs) != 1 ||
@@ -669,7 +648,7 @@ ckfdw_accept_share(PG_FUNCTION_ARGS)
 {
 	ShareCall	call;
 	StringInfoData body;
-	ShareResponse *sr;
+	CkResponse *sr;
 	struct json_object *results;
 	struct json_object *res;
 	const char *code;
@@ -689,7 +668,7 @@ ckfdw_accept_share(PG_FUNCTION_ARGS)
 	ckfdw_append_json_string(&body, guid);
 	appendStringInfoString(&body, "}]}");
 	sr = share_send(&call, "records/accept", body.data, true);
-	results = member(sr->resp.json, "results");
+	results = member(sr->json, "results");
 	if (results == NULL || !json_object_is_type(results, json_type_array) ||
 		json_object_array_length(results) != 1)
 		bad_answer(&call, "One share was accepted, but the answer does not have exactly one result.");

@@ -33,19 +33,6 @@ PG_FUNCTION_INFO_V1(ckfdw_whoami);
 
 #define WHOAMI_NCOLUMNS 4
 
-/* A response, cleared when the memory context it lives in goes away. */
-typedef struct UsersResponse
-{
-	CkResponse	resp;
-	MemoryContextCallback cb;
-} UsersResponse;
-
-static void
-users_response_free(void *arg)
-{
-	ck_response_clear(&((UsersResponse *) arg)->resp);
-}
-
 /* A string member of obj as text in the database encoding, or NULL. */
 static char *
 string_member(struct json_object *obj, const char *key)
@@ -83,7 +70,7 @@ ckfdw_whoami(PG_FUNCTION_ARGS)
 	CkFdwOptions *options;
 	CkFdwConnection *conn;
 	CkFdwRequestInfo info;
-	UsersResponse *ur;
+	CkResponse *resp;
 	TupleDesc	tupdesc;
 	Datum		values[WHOAMI_NCOLUMNS];
 	bool		nulls[WHOAMI_NCOLUMNS];
@@ -101,24 +88,20 @@ ckfdw_whoami(PG_FUNCTION_ARGS)
 	options->database = "public";
 	conn = ckfdw_open_connection(user, server, options);
 
-	ur = palloc0(sizeof(UsersResponse));
-	ur->cb.func = users_response_free;
-	ur->cb.arg = ur;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &ur->cb);
-
+	resp = ckfdw_new_response(CurrentMemoryContext);
 	memset(&info, 0, sizeof(info));
 	info.operation = "users/caller";
-	if (!ckfdw_try_request(conn, "GET", NULL, true, &info, &ur->resp))
-		ckfdw_report_response(&ur->resp, &info, NULL);
+	if (!ckfdw_try_request(conn, "GET", NULL, true, &info, resp))
+		ckfdw_report_response(resp, &info, NULL);
 
-	fields[0] = string_member(ur->resp.json, "userRecordName");
+	fields[0] = string_member(resp->json, "userRecordName");
 	if (fields[0] == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FDW_INVALID_DATA_TYPE),
 				 errmsg("CloudKit's answer to users/caller names no user"),
 				 errdetail("The answer has no string \"userRecordName\".")));
-	names = object_member(ur->resp.json, "nameComponents");
-	lookup = object_member(ur->resp.json, "lookupInfo");
+	names = object_member(resp->json, "nameComponents");
+	lookup = object_member(resp->json, "lookupInfo");
 	fields[1] = string_member(names, "givenName");
 	fields[2] = string_member(names, "familyName");
 	fields[3] = string_member(lookup, "emailAddress");

@@ -59,12 +59,6 @@ typedef struct ZoneCall
 	CkFdwRequestInfo info;
 } ZoneCall;
 
-/* A response, cleared when the memory context it lives in goes away. */
-typedef struct ZoneResponse
-{
-	CkResponse	resp;
-	MemoryContextCallback cb;
-} ZoneResponse;
 
 /* One entry of changes/database, as collected over the pages. */
 typedef struct ZoneChange
@@ -76,10 +70,9 @@ typedef struct ZoneChange
 } ZoneChange;
 
 static void zone_call_begin(ZoneCall *call, Name servername);
-static ZoneResponse *zone_send(ZoneCall *call, const char *method,
+static CkResponse *zone_send(ZoneCall *call, const char *method,
 							   const char *operation, const char *body,
 							   bool idempotent);
-static void zone_response_free(void *arg);
 static void report_request_error(ZoneCall *call, const CkResponse *resp,
 								 const char *msg, const char *hint)
 			pg_attribute_noreturn();
@@ -95,7 +88,7 @@ static const char *zone_error_code(struct json_object *entry);
 static void zone_to_values(ZoneCall *call, struct json_object *zone,
 						   Datum *values, bool *nulls);
 static struct json_object *lookup_zone(ZoneCall *call, const char *zone_name,
-									   ZoneResponse **zr);
+									   CkResponse **zr);
 static char *zone_id_body(const char *zone_name);
 static Datum zone_result(FunctionCallInfo fcinfo, ZoneCall *call,
 						 struct json_object *zone);
@@ -133,27 +126,15 @@ zone_call_end(ZoneCall *call)
  * Send a request; whatever its outcome, the response is cleared with the
  * current memory context, also after an error.
  */
-static ZoneResponse *
+static CkResponse *
 zone_send(ZoneCall *call, const char *method, const char *operation,
 		  const char *body, bool idempotent)
 {
-	ZoneResponse *zr = palloc0(sizeof(ZoneResponse));
-
-	zr->cb.func = zone_response_free;
-	zr->cb.arg = zr;
-	MemoryContextRegisterResetCallback(CurrentMemoryContext, &zr->cb);
+	CkResponse *resp = ckfdw_new_response(CurrentMemoryContext);
 
 	call->info.operation = operation;
-	ckfdw_try_request(call->conn, method, body, idempotent, &call->info, &zr->resp);
-	return zr;
-}
-
-static void
-zone_response_free(void *arg)
-{
-	ZoneResponse *zr = (ZoneResponse *) arg;
-
-	ck_response_clear(&zr->resp);
+	ckfdw_try_request(call->conn, method, body, idempotent, &call->info, resp);
+	return resp;
 }
 
 /* The SQLSTATE of a serverErrorCode, from ck_error's table. */
@@ -232,13 +213,7 @@ report_zone_error(ZoneCall *call, struct json_object *entry, const char *msg,
 static void
 report_bad_answer(ZoneCall *call, const char *what)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_PROTOCOL_VIOLATION),
-			 errmsg("CloudKit sent an invalid response to the %s request",
-					call->info.operation),
-			 errdetail_internal("%s", what),
-			 errcontext("CloudKit %s, server \"%s\"", call->info.operation,
-						call->server->servername)));
+	ckfdw_report_bad_answer(&call->info, call->server->servername, what);
 }
 
 /* The "zones" array of an answer; anything else is a protocol violation. */
@@ -340,21 +315,21 @@ custom_zone_hint(ZoneCall *call)
  * CloudKit says ZONE_NOT_FOUND; other errors are raised.
  */
 static struct json_object *
-lookup_zone(ZoneCall *call, const char *zone_name, ZoneResponse **zrp)
+lookup_zone(ZoneCall *call, const char *zone_name, CkResponse **zrp)
 {
-	ZoneResponse *zr;
+	CkResponse *zr;
 	struct json_object *zones;
 	struct json_object *entry;
 	char	   *body;
 
 	body = psprintf("{\"zones\":[%s]}", zone_id_body(zone_name));
 	zr = zone_send(call, "POST", "zones/lookup", body, true);
-	if (zr->resp.kind != CK_RESULT_OK)
-		report_request_error(call, &zr->resp,
+	if (zr->kind != CK_RESULT_OK)
+		report_request_error(call, zr,
 							 psprintf("could not look up zone \"%s\" of server \"%s\"",
 									  zone_name, call->server->servername),
 							 custom_zone_hint(call));
-	zones = zone_list(call, zr->resp.json);
+	zones = zone_list(call, zr->json);
 	if (json_object_array_length(zones) != 1)
 		report_bad_answer(call, "One zone was looked up, but the answer does not list exactly one.");
 	entry = json_object_array_get_idx(zones, 0);
@@ -394,7 +369,7 @@ ckfdw_zones(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ZoneCall	call;
-	ZoneResponse *zr;
+	CkResponse *zr;
 	struct json_object *zones;
 	size_t		i,
 				n;
@@ -403,12 +378,12 @@ ckfdw_zones(PG_FUNCTION_ARGS)
 	zone_call_begin(&call, PG_GETARG_NAME(0));
 
 	zr = zone_send(&call, "GET", "zones/list", NULL, true);
-	if (zr->resp.kind != CK_RESULT_OK)
-		report_request_error(&call, &zr->resp,
+	if (zr->kind != CK_RESULT_OK)
+		report_request_error(&call, zr,
 							 psprintf("could not list the zones of server \"%s\"",
 									  call.server->servername),
 							 "Check the server's container, environment and database options, and that the user mapping may read this database.");
-	zones = zone_list(&call, zr->resp.json);
+	zones = zone_list(&call, zr->json);
 	n = json_object_array_length(zones);
 	for (i = 0; i < n; i++)
 	{
@@ -442,7 +417,7 @@ ckfdw_create_zone(PG_FUNCTION_ARGS)
 	char	   *zone_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	bool		if_not_exists = PG_GETARG_BOOL(2);
 	ZoneCall	call;
-	ZoneResponse *zr;
+	CkResponse *zr;
 	struct json_object *zone;
 	struct json_object *zones;
 	char	   *body;
@@ -457,12 +432,12 @@ ckfdw_create_zone(PG_FUNCTION_ARGS)
 						zone_id_body(zone_name));
 		/* a lost answer leaves it unknown whether the zone was created */
 		zr = zone_send(&call, "POST", "zones/modify", body, false);
-		if (zr->resp.kind != CK_RESULT_OK)
-			report_request_error(&call, &zr->resp,
+		if (zr->kind != CK_RESULT_OK)
+			report_request_error(&call, zr,
 								 psprintf("could not create zone \"%s\" on server \"%s\"",
 										  zone_name, call.server->servername),
 								 custom_zone_hint(&call));
-		zones = zone_list(&call, zr->resp.json);
+		zones = zone_list(&call, zr->json);
 		if (json_object_array_length(zones) != 1)
 			report_bad_answer(&call, "One zone was created, but the answer does not list exactly one.");
 		zone = json_object_array_get_idx(zones, 0);
@@ -516,7 +491,7 @@ ckfdw_delete_zone(PG_FUNCTION_ARGS)
 {
 	char	   *zone_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ZoneCall	call;
-	ZoneResponse *zr;
+	CkResponse *zr;
 	struct json_object *zones;
 	struct json_object *entry;
 	struct json_object *zid = NULL;
@@ -527,12 +502,12 @@ ckfdw_delete_zone(PG_FUNCTION_ARGS)
 	body = psprintf("{\"operations\":[{\"operationType\":\"delete\",\"zone\":{\"zoneID\":%s}}]}",
 					zone_id_body(zone_name));
 	zr = zone_send(&call, "POST", "zones/modify", body, false);
-	if (zr->resp.kind != CK_RESULT_OK)
-		report_request_error(&call, &zr->resp,
+	if (zr->kind != CK_RESULT_OK)
+		report_request_error(&call, zr,
 							 psprintf("could not delete zone \"%s\" on server \"%s\"",
 									  zone_name, call.server->servername),
 							 custom_zone_hint(&call));
-	zones = zone_list(&call, zr->resp.json);
+	zones = zone_list(&call, zr->json);
 	if (json_object_array_length(zones) != 1)
 		report_bad_answer(&call, "One zone was deleted, but the answer does not list exactly one.");
 	entry = json_object_array_get_idx(zones, 0);
@@ -644,7 +619,7 @@ ckfdw_database_changes(PG_FUNCTION_ARGS)
 	while (more)
 	{
 		StringInfoData body;
-		ZoneResponse *zr;
+		CkResponse *zr;
 		struct json_object *zones;
 		struct json_object *jmore;
 		const char *next;
@@ -662,9 +637,9 @@ ckfdw_database_changes(PG_FUNCTION_ARGS)
 		appendStringInfoChar(&body, '}');
 
 		zr = zone_send(&call, "POST", "changes/database", body.data, true);
-		if (zr->resp.kind != CK_RESULT_OK)
+		if (zr->kind != CK_RESULT_OK)
 		{
-			const CkResponse *resp = &zr->resp;
+			const CkResponse *resp = zr;
 
 			if (strcmp(call.options->database, "public") == 0)
 				report_request_error(&call, resp,
@@ -691,7 +666,7 @@ ckfdw_database_changes(PG_FUNCTION_ARGS)
 								 NULL);
 		}
 
-		zones = zone_list(&call, zr->resp.json);
+		zones = zone_list(&call, zr->json);
 		n = json_object_array_length(zones);
 		if (nchanges + n > CKFDW_MAX_DATABASE_CHANGES)
 			ereport(ERROR,
@@ -735,11 +710,11 @@ ckfdw_database_changes(PG_FUNCTION_ARGS)
 			c->seq = nchanges++;
 		}
 
-		next = ck_member_string(zr->resp.json, "syncToken");
+		next = ck_member_string(zr->json, "syncToken");
 		if (next == NULL)
 			report_bad_answer(&call, "The answer has no syncToken.");
 		token = pstrdup(next);
-		more = json_object_object_get_ex(zr->resp.json, "moreComing", &jmore) &&
+		more = json_object_object_get_ex(zr->json, "moreComing", &jmore) &&
 			json_object_get_boolean(jmore);
 		/* "more" with nothing listed would never end */
 		if (more && n == 0)
