@@ -460,6 +460,21 @@ test_hook(void *arg, const CkWaitSocket *socks, int nsocks, long timeout_ms)
 static char *sec1_pem;
 static CkKey *pubkey;
 
+/* A client of the test server's public database; url holds its base URL. */
+static void
+test_config(CkClientConfig *cfg, char *url, size_t url_len)
+{
+	snprintf(url, url_len, "http://127.0.0.1:%d/", srv.port);
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->base_url = url;
+	cfg->container = CONTAINER;
+	cfg->environment = "development";
+	cfg->database = "public";
+	cfg->auth = CK_AUTH_SERVER_KEY;
+	cfg->key_id = "test-key-id";
+	cfg->private_key_pem = sec1_pem;
+}
+
 static CkClient *
 make_client(CkAuthKind auth, const char *api_token, const char *web_token,
 			int max_retries, long max_retry_wait_ms, size_t max_bytes)
@@ -469,15 +484,8 @@ make_client(CkAuthKind auth, const char *api_token, const char *web_token,
 	char		err[256] = "";
 	CkClient   *c;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.base_url = url;
-	cfg.container = CONTAINER;
-	cfg.environment = "development";
-	cfg.database = "public";
+	test_config(&cfg, url, sizeof(url));
 	cfg.auth = auth;
-	cfg.key_id = "test-key-id";
-	cfg.private_key_pem = sec1_pem;
 	cfg.api_token = api_token;
 	cfg.web_auth_token = web_token;
 	cfg.max_retries = max_retries;
@@ -1378,15 +1386,7 @@ make_concurrent_client(int max_in_flight)
 	char		err[256] = "";
 	CkClient   *c;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.base_url = url;
-	cfg.container = CONTAINER;
-	cfg.environment = "development";
-	cfg.database = "public";
-	cfg.auth = CK_AUTH_SERVER_KEY;
-	cfg.key_id = "test-key-id";
-	cfg.private_key_pem = sec1_pem;
+	test_config(&cfg, url, sizeof(url));
 	cfg.max_retries = 2;
 	cfg.max_retry_wait_ms = 5000;
 	cfg.request_timeout_ms = 20000;
