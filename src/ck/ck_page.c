@@ -43,18 +43,6 @@ skip_ws(const char *p, const char *end)
 	return p;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The UTF-16 unit of "\uXXXX" at p (6 bytes readable), or -1. */
 static long
 escape_unit(const char *p)
@@ -66,7 +54,7 @@ escape_unit(const char *p)
 		return -1;
 	for (i = 2; i < 6; i++)
 	{
-		int			h = hex_value(p[i]);
+		int			h = ck_hex_digit(p[i]);
 
 		if (h < 0)
 			return -1;

@@ -460,3 +460,15 @@ ck_json_find_lone_surrogate(const char *json, size_t len)
 	}
 	return -1;
 }
+
+int
+ck_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

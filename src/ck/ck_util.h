@@ -63,4 +63,7 @@ extern void ck_iso8601_utc(int64_t epoch_seconds, char out[21]);
 /* Parse "YYYY-MM-DDTHH:MM:SSZ"; returns false if malformed. */
 extern bool ck_iso8601_parse(const char *text, int64_t *epoch_seconds);
 
+/* The value of a hexadecimal digit, or -1. */
+extern int	ck_hex_digit(char c);
+
 #endif							/* CK_UTIL_H */

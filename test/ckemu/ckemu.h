@@ -146,7 +146,6 @@ extern void emu_hex(const unsigned char *data, size_t len, char *out);
 extern void emu_user_from_seed(const char *prefix, const char *text, char out[34]);
 extern char *emu_strdup(const char *s);
 extern void emu_buf_reserve(CkBuf *buf, size_t extra);
-extern int	emu_hex_digit(char c);
 extern void *emu_malloc(size_t size);
 extern void *emu_realloc(void *ptr, size_t size);
 extern void emu_base36(uint64_t n, char *out);

@@ -188,7 +188,7 @@ emu_fast_string(const char **pp, const char *end, CkBuf *out)
 							return false;
 						for (i = 2; i < 6; i++)
 						{
-							int			h = emu_hex_digit((char) p[i]);
+							int			h = ck_hex_digit((char) p[i]);
 
 							if (h < 0)
 								return false;

@@ -180,9 +180,9 @@ emu_url_decode(const char *s, size_t len)
 	for (i = 0; i < len; i++)
 	{
 		if (s[i] == '%' && i + 2 < len &&
-			emu_hex_digit(s[i + 1]) >= 0 && emu_hex_digit(s[i + 2]) >= 0)
+			ck_hex_digit(s[i + 1]) >= 0 && ck_hex_digit(s[i + 2]) >= 0)
 		{
-			out[o++] = (char) (emu_hex_digit(s[i + 1]) * 16 + emu_hex_digit(s[i + 2]));
+			out[o++] = (char) (ck_hex_digit(s[i + 1]) * 16 + ck_hex_digit(s[i + 2]));
 			i += 2;
 		}
 		else if (s[i] == '+')

@@ -452,16 +452,3 @@ emu_sleep_ms(int ms)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
-
-/* The value of a hexadecimal digit, or -1. */
-int
-emu_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
