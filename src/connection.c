@@ -821,6 +821,14 @@ ckfdw_request_ready(CkFdwPending *pending)
 	return pending->req == NULL || ck_request_done(pending->req);
 }
 
+/* A started request, not yet finished, of a client that still exists. */
+static void
+check_waitable(CkFdwPending *pending)
+{
+	if (pending->req == NULL || pending->conn->generation != pending->generation)
+		elog(ERROR, "ckfdw: a request was waited for after it was finished, or after its connection closed");
+}
+
 /*
  * Wait until a started request is done.  False when a cancel, a timeout or
  * an error in our wait hook stopped the wait: every unfinished request of
@@ -831,8 +839,7 @@ ckfdw_request_ready(CkFdwPending *pending)
 bool
 ckfdw_wait_request(CkFdwPending *pending)
 {
-	if (pending->req == NULL || pending->conn->generation != pending->generation)
-		elog(ERROR, "ckfdw: a request was waited for after it was finished, or after its connection closed");
+	check_waitable(pending);
 	if (ck_request_done(pending->req))
 		return true;
 	pending->conn->hook_error = NULL;
@@ -912,8 +919,7 @@ ckfdw_wait_request_listening(CkFdwPending *pending)
 {
 	CkFdwConnection *conn = pending->conn;
 
-	if (pending->req == NULL || conn->generation != pending->generation)
-		elog(ERROR, "ckfdw: a request was waited for after it was finished, or after its connection closed");
+	check_waitable(pending);
 	while (!ck_request_done(pending->req))
 	{
 		if (conn->listeners == NULL)

@@ -277,16 +277,15 @@ plan_ranges(PlannerInfo *root, RelOptInfo *baserel, CkFdwRelationInfo *fpinfo,
 }
 
 /*
- * Does an UPDATE (or MERGE) of baserel change col: a column it sets, or a
- * system field every write changes?
+ * Does an UPDATE of baserel change col: a column it sets, or a system field
+ * every write changes?  (PostgreSQL 15 has no MERGE into foreign tables.)
  */
 static bool
 updates_column(PlannerInfo *root, RelOptInfo *baserel, CkFdwColumn *col)
 {
 	RangeTblEntry *rte = planner_rt_fetch(baserel->relid, root);
 
-	if (root->parse->commandType != CMD_UPDATE &&
-		root->parse->commandType != CMD_MERGE)
+	if (root->parse->commandType != CMD_UPDATE)
 		return false;
 	if (!bms_is_member(baserel->relid, root->all_result_relids))
 		return false;
