@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <json.h>
 
@@ -136,8 +137,25 @@ extern void emu_map_put(EmuMap *map, const char *key, void *value);
 extern void *emu_map_remove(EmuMap *map, const char *key);
 extern void emu_map_free(EmuMap *map, void (*free_value) (void *));
 
+/*
+ * Append to an answer: inline while it fits, since rendering a page is
+ * mostly short appends; ck_buf_append grows the buffer when it does not.
+ */
+static inline void
+emu_append(CkBuf *buf, const char *s, size_t len)
+{
+	if (buf->len + len < buf->cap)
+	{
+		memcpy(buf->data + buf->len, s, len);
+		buf->len += len;
+		buf->data[buf->len] = '\0';
+	}
+	else
+		ck_buf_append(buf, s, len);
+}
+
 /* append a string literal */
-#define emu_lit(buf, s) ck_buf_append((buf), (s), sizeof(s) - 1)
+#define emu_lit(buf, s) emu_append((buf), (s), sizeof(s) - 1)
 
 extern uint64_t emu_hash_bytes(uint64_t h, const void *data, size_t len);
 extern void emu_json_string(CkBuf *buf, const char *s);

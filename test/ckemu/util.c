@@ -291,11 +291,11 @@ emu_json_string(CkBuf *buf, const char *s)
 				esc = tmp;
 				break;
 		}
-		ck_buf_append(buf, run, p - run);
-		ck_buf_append(buf, esc, strlen(esc));
+		emu_append(buf, (const char *) run, p - run);
+		emu_append(buf, esc, strlen(esc));
 		run = p + 1;
 	}
-	ck_buf_append(buf, run, p - run);
+	emu_append(buf, (const char *) run, p - run);
 	emu_lit(buf, "\"");
 }
 

@@ -302,7 +302,7 @@ emu_append_int64(CkBuf *buf, int64_t v)
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
-	ck_buf_append(buf, p, (size_t) (tmp + sizeof(tmp) - p));
+	emu_append(buf, p, (size_t) (tmp + sizeof(tmp) - p));
 }
 
 /* Parse one scalar; appends its canonical JSON to buf. */
@@ -1271,10 +1271,13 @@ emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings)
 			emu_scalar_render_string(buf, t.elem, &v->items[0]);
 	}
 	else
-		ck_buf_append(buf, v->json, strlen(v->json));
+		emu_append(buf, v->json, strlen(v->json));
 	if (t.is_list && v->n == 0 && EMU_EMPTY_LIST_IS_UNKNOWN)
 		t.elem = CK_TYPE_UNKNOWN;
-	ck_buf_appendf(buf, ",\"type\":\"%s\"}", ck_type_name(t));
+	/* no printf: this runs for every field of every record in a page */
+	emu_lit(buf, ",\"type\":\"");
+	emu_append(buf, ck_type_name(t), strlen(ck_type_name(t)));
+	emu_lit(buf, "\"}");
 }
 
 /* The seed-file form: assets carry their bytes as {"ckemuData": base64}. */
