@@ -994,16 +994,61 @@ SELECT 'export-' || lpad(g::text, 6, '0'), 'string value ' || g || ' é', g::big
 FROM generate_series(1, $n) g;
 SQL
 
-	progress "export: ckfdw"
-	time_sql export "$BENCH_URL_FAST" "$BENCH_PID_FAST" "$RUNS" 0 \
-		"COPY (SELECT * FROM alltypes_export) TO '/dev/null'" \
-		"COPY (SELECT * FROM alltypes_export LIMIT 1) TO '/dev/null'"
-	expect_tag "COPY $n"
-	local f_ms=$T_MS f_req=$T_REQ f_cpu=$T_CPU f_note f_hwm=$T_HWM
-	f_note=$(cpu_note backend "$T_CPU" "$T_ECPU" "$T_WALL")
+	# CloudKit JS, when Node is here
+	local js_ok=0 j_line="CloudKit JS: skipped (node is not installed)"
+	local js=$CKFDW_ROOT/test/ckemu/js
+	if command -v node >/dev/null 2>&1; then
+		if [ ! -f "$js/node_modules/tsl-apple-cloudkit/lib/index.js" ] &&
+			! (cd "$js" && npm install --ignore-scripts --no-audit --no-fund >/dev/null 2>&1); then
+			j_line="CloudKit JS: skipped (npm install --ignore-scripts failed in $js)"
+		else
+			js_ok=1
+		fi
+	fi
+
+	# ckfdw and CloudKit JS take turns, a run each, and ckfdw's lead is the
+	# median of the pairs' ratios: the speed of this virtual machine drifts
+	# by up to a third over tens of seconds, which the runs of one side
+	# alone would catch and the other's not.
+	local r f_runs=() j_runs=() j_cpu=() leads=() f_cpu=0 f_ecpu=0 f_wall=0 f_req f_hwm=0 out
+	for r in $(seq 1 "$RUNS"); do
+		progress "export: ckfdw, run $r"
+		time_sql "export_$r" "$BENCH_URL_FAST" "$BENCH_PID_FAST" 1 0 \
+			"COPY (SELECT * FROM alltypes_export) TO '/dev/null'" \
+			"COPY (SELECT * FROM alltypes_export LIMIT 1) TO '/dev/null'"
+		expect_tag "COPY $n"
+		f_runs+=("$T_MS")
+		f_req=$T_REQ
+		f_cpu=$(awk -v a="$f_cpu" -v b="$T_CPU" 'BEGIN { print a + b }')
+		f_ecpu=$(awk -v a="$f_ecpu" -v b="$T_ECPU" 'BEGIN { print a + b }')
+		f_wall=$(awk -v a="$f_wall" -v b="$T_WALL" 'BEGIN { print a + b }')
+		[ "$T_HWM" -le "$f_hwm" ] || f_hwm=$T_HWM
+		[ "$js_ok" = 1 ] || continue
+		progress "export: CloudKit JS in Node, run $r"
+		out="$WORK_DIR/export_js_$r.out"
+		if ! CKEMU_URL=$BENCH_URL_FAST CK_KEY_ID=$CKFDW_KEY_ID CK_KEY_FILE=$CKFDW_KEY_FILE \
+			RECORD_TYPE=AllTypes RUNS=1 node "$CKFDW_ROOT/test/bench/export_js.js" >"$out"; then
+			echo "the CloudKit JS export failed" >&2
+			return 1
+		fi
+		if [ "$(median_column "$out" 4)" != "$n" ]; then
+			echo "CloudKit JS exported $(median_column "$out" 4) records, not $n" >&2
+			return 1
+		fi
+		j_runs+=("$(median_column "$out" 6)")
+		j_cpu+=("$(median_column "$out" 8)")
+		leads+=("$(awk -v j="${j_runs[-1]}" -v f="$T_MS" 'BEGIN { print j / f }')")
+	done
+	local f_ms f_note f_per_cpu j_ms=""
+	f_ms=$(median "${f_runs[@]}")
+	f_note=$(cpu_note backend "$f_cpu" "$f_ecpu" "$f_wall")
 	# records converted (and output) per CPU-second of the backend
-	local f_per_cpu
 	f_per_cpu=$(awk -v n="$n" -v r="$RUNS" -v c="$f_cpu" 'BEGIN { print (c > 0) ? n * r / (c / 1000) : 0 }')
+	if [ "$js_ok" = 1 ]; then
+		j_ms=$(median "${j_runs[@]}")
+		j_line=$(printf 'CloudKit JS in Node %s rec/s (ckfdw is %sx faster, the median of %s runs side by side)' \
+			"$(commas "$(rate "$n" "$j_ms")")" "$(printf '%.1f' "$(median "${leads[@]}")")" "$RUNS")
+	fi
 
 	# the same through 4 range cursors on createdTimestamp (bounds from ANALYZE)
 	progress "export: ckfdw, 4 range cursors"
@@ -1035,30 +1080,6 @@ SQL
 	d_note=$(cpu_note client "$(sum_column "$out" 14)" "$(sum_column "$out" 12)" "$(sum_column "$out" 8)")
 	d_per_cpu=$(awk -v n="$n" -v r="$RUNS" -v c="$(sum_column "$out" 14)" 'BEGIN { print (c > 0) ? n * r / (c / 1000) : 0 }')
 
-	local j_line="CloudKit JS: skipped (node is not installed)" j_ms=""
-	if command -v node >/dev/null 2>&1; then
-		progress "export: CloudKit JS in Node"
-		local js=$CKFDW_ROOT/test/ckemu/js
-		if [ ! -f "$js/node_modules/tsl-apple-cloudkit/lib/index.js" ] &&
-			! (cd "$js" && npm install --ignore-scripts --no-audit --no-fund >/dev/null 2>&1); then
-			j_line="CloudKit JS: skipped (npm install --ignore-scripts failed in $js)"
-		else
-			out="$WORK_DIR/export_js.out"
-			if ! CKEMU_URL=$BENCH_URL_FAST CK_KEY_ID=$CKFDW_KEY_ID CK_KEY_FILE=$CKFDW_KEY_FILE \
-				RECORD_TYPE=AllTypes RUNS=$RUNS node "$CKFDW_ROOT/test/bench/export_js.js" >"$out"; then
-				echo "the CloudKit JS export failed" >&2
-				return 1
-			fi
-			if [ "$(median_column "$out" 4)" != "$n" ]; then
-				echo "CloudKit JS exported $(median_column "$out" 4) records, not $n" >&2
-				return 1
-			fi
-			j_ms=$(median_column "$out" 6)
-			j_line=$(printf 'CloudKit JS in Node %s rec/s (ckfdw is %sx faster)' \
-				"$(commas "$(rate "$n" "$j_ms")")" "$(times_x "$j_ms" "$f_ms")")
-		fi
-	fi
-
 	headline '  %-24s ckfdw %s rec/s, %s records per backend CPU-second | direct client %s rec/s (ratio %s) | %s' \
 		"export $(commas "$n") every-type" "$(commas "$(rate "$n" "$f_ms")")" "$(commas "$f_per_cpu")" \
 		"$(commas "$(rate "$n" "$d_ms")")" "$(ratio "$d_ms" "$f_ms")" "$j_line"
@@ -1068,7 +1089,7 @@ SQL
 	if [ -n "$j_ms" ]; then
 		printf '    %-46s %7s          %10s ms %9s rec/s   Node CPU %s ms a run\n' \
 			"CloudKit JS in Node, pages of 200" "" "$(printf '%.1f' "$j_ms")" \
-			"$(commas "$(rate "$n" "$j_ms")")" "$(median_column "$out" 8)"
+			"$(commas "$(rate "$n" "$j_ms")")" "$(median "${j_cpu[@]}")"
 	fi
 	printf '    records converted per CPU-second: ckfdw backend %s (range cursors %s), direct client %s\n' \
 		"$(commas "$f_per_cpu")" "$(commas "$c_per_cpu")" "$(commas "$d_per_cpu")"
