@@ -584,13 +584,14 @@ extern bool emu_fast_number(const char **pp, const char *end, bool *is_double);
  * assets.c: uploaded bytes
  * ------------------------------------------------------------------------
  */
+/* One allocation with its bytes after it; the maps borrow id and receipt. */
 typedef struct EmuBlob
 {
 	char		id[33];
 	char		checksum[45];
-	char		receipt[41];
-	unsigned char *data;
+	char		receipt[41];	/* "" for a seed's asset: never handed out */
 	size_t		len;
+	unsigned char data[];
 } EmuBlob;
 
 extern void emu_assets_init(void);
