@@ -504,8 +504,6 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 		case CK_TYPE_ASSETID:
 			{
 				char		id[33];
-				char		checksum[45];
-				size_t		len = 0;
 
 				if (!json_object_is_type(v, json_type_object))
 					goto mismatch;
@@ -517,11 +515,6 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 				if (!emu_asset_resolve(v, mode == EMU_VALUE_SEED, id, err, errlen))
 					return false;
 				out->s = emu_scratch_str(strs, id, strlen(id));
-				emu_asset_info(id, checksum, &len);
-				emu_lit(buf, "{\"fileChecksum\":");
-				emu_json_string(buf, checksum);
-				ck_buf_appendf(buf, ",\"size\":%zu,\"downloadURL\":\"%s/_ckemu/assets/download/%s\"}",
-							   len, emu_config.base_url, id);
 				return true;
 			}
 
@@ -624,11 +617,19 @@ emu_pack_string(char **p, const CkBuf *strs, const char *enc)
 	return at;
 }
 
-/* One block: the scalars, then their strings, then the JSON text. */
+/*
+ * One block: the scalars, then their strings, then the JSON text.  An
+ * asset's JSON is left out (""): emu_asset_value_json writes it from the
+ * blob, whose checksum, size and URL never change, and a seed of a million
+ * records would otherwise keep it once per asset.
+ */
 static void
 emu_value_pack(EmuValue *out, const EmuValueScratch *sc, int n)
 {
-	size_t		size = sizeof(EmuScalar) * (size_t) n + sc->strs.len + sc->json.len + 1;
+	bool		asset = (out->type.elem == CK_TYPE_ASSETID);
+	const char *json = (asset || sc->json.data == NULL) ? "" : sc->json.data;
+	size_t		json_len = asset ? 0 : sc->json.len;
+	size_t		size = sizeof(EmuScalar) * (size_t) n + sc->strs.len + json_len + 1;
 	char	   *p;
 	int			i;
 
@@ -642,7 +643,7 @@ emu_value_pack(EmuValue *out, const EmuValueScratch *sc, int n)
 		out->items[i].s = emu_pack_string(&p, &sc->strs, sc->items[i].s);
 		out->items[i].zone = emu_pack_string(&p, &sc->strs, sc->items[i].zone);
 	}
-	memcpy(p, sc->json.data ? sc->json.data : "", sc->json.len + 1);
+	memcpy(p, json, json_len + 1);
 	out->json = p;
 }
 
@@ -1027,8 +1028,6 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 		case CK_TYPE_ASSETID:
 			{
 				char		id[33];
-				char		checksum[45];
-				size_t		len = 0;
 
 				/* a seed's {"ckemuData": base64}, and nothing else here */
 				if (mode != EMU_VALUE_SEED || **pp != '{')
@@ -1053,11 +1052,6 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 				if (!emu_asset_from_seed_data(text->data, text->len, id))
 					return false;
 				out->s = emu_scratch_str(&sc->strs, id, strlen(id));
-				emu_asset_info(id, checksum, &len);
-				emu_lit(&sc->json, "{\"fileChecksum\":");
-				emu_json_string(&sc->json, checksum);
-				ck_buf_appendf(&sc->json, ",\"size\":%zu,\"downloadURL\":\"%s/_ckemu/assets/download/%s\"}",
-							   len, emu_config.base_url, id);
 				return true;
 			}
 
@@ -1246,6 +1240,36 @@ emu_scalar_render_string(CkBuf *buf, CkScalarType type, const EmuScalar *s)
 	}
 }
 
+/* The JSON of an asset value (see emu_value_pack). */
+static void
+emu_asset_value_json(CkBuf *buf, const EmuValue *v)
+{
+	int			i;
+
+	if (v->type.is_list)
+		emu_lit(buf, "[");
+	for (i = 0; i < v->n; i++)
+	{
+		char		checksum[45];
+		size_t		len;
+
+		if (i > 0)
+			emu_lit(buf, ",");
+		emu_asset_info(v->items[i].s, checksum, &len);
+		emu_lit(buf, "{\"fileChecksum\":");
+		emu_json_string(buf, checksum);
+		emu_lit(buf, ",\"size\":");
+		emu_append_int64(buf, (int64_t) len);
+		emu_lit(buf, ",\"downloadURL\":\"");
+		emu_append(buf, emu_config.base_url, strlen(emu_config.base_url));
+		emu_lit(buf, "/_ckemu/assets/download/");
+		emu_append(buf, v->items[i].s, strlen(v->items[i].s));
+		emu_lit(buf, "\"}");
+	}
+	if (v->type.is_list)
+		emu_lit(buf, "]");
+}
+
 /* {"value": ..., "type": "..."}; numbersAsStrings turns INT64/DOUBLE into strings. */
 void
 emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings)
@@ -1270,6 +1294,8 @@ emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings)
 		else
 			emu_scalar_render_string(buf, t.elem, &v->items[0]);
 	}
+	else if (t.elem == CK_TYPE_ASSETID)
+		emu_asset_value_json(buf, v);
 	else
 		emu_append(buf, v->json, strlen(v->json));
 	if (t.is_list && v->n == 0 && EMU_EMPTY_LIST_IS_UNKNOWN)
@@ -1349,5 +1375,14 @@ emu_scalar_eq(CkScalarType type, const EmuScalar *a, const EmuScalar *b, bool st
 size_t
 emu_value_size(const EmuValue *v)
 {
-	return strlen(v->json) + 16;
+	CkBuf		asset;
+	size_t		size;
+
+	if (v->type.elem != CK_TYPE_ASSETID)
+		return strlen(v->json) + 16;
+	ck_buf_init(&asset);
+	emu_asset_value_json(&asset, v);
+	size = asset.len + 16;
+	ck_buf_free(&asset);
+	return size;
 }
