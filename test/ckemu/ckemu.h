@@ -284,10 +284,11 @@ typedef struct EmuScalar
 			double		lat;
 			double		lon;
 		}			loc;		/* LOCATION */
+		EmuRefAction action;	/* REFERENCE (a million-record seed has many
+								 * scalars: no room of their own) */
 	}			u;
 	char	   *s;				/* STRING, BYTES (base64), REFERENCE name, asset id */
 	char	   *zone;			/* REFERENCE zoneName, or NULL */
-	EmuRefAction action;		/* REFERENCE */
 } EmuScalar;
 
 /*

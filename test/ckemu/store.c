@@ -524,7 +524,7 @@ emu_record_refs(EmuRecord *rec, bool add)
 			EmuScalar  *s = &v->items[j];
 			EmuRefList *list;
 
-			if (s->action == EMU_REF_NONE)
+			if (s->u.action == EMU_REF_NONE)
 				continue;
 			if (s->zone != NULL && strcmp(s->zone, zone->name) != 0)
 				continue;

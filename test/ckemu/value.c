@@ -407,11 +407,11 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 					}
 					action = json_object_get_string(act);
 					if (strcmp(action, "NONE") == 0)
-						out->action = EMU_REF_NONE;
+						out->u.action = EMU_REF_NONE;
 					else if (strcmp(action, "DELETE_SELF") == 0)
-						out->action = EMU_REF_DELETE_SELF;
+						out->u.action = EMU_REF_DELETE_SELF;
 					else if (strcmp(action, "VALIDATE") == 0)
-						out->action = EMU_REF_VALIDATE;
+						out->u.action = EMU_REF_VALIDATE;
 					else
 					{
 						snprintf(err, errlen, "BadRequestException: Invalid value, unknown reference action '%s'", action);
@@ -920,12 +920,12 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 						else if (strcmp(text->data, "DELETE_SELF") == 0 && text->len == 11)
 						{
 							action = "DELETE_SELF";
-							out->action = EMU_REF_DELETE_SELF;
+							out->u.action = EMU_REF_DELETE_SELF;
 						}
 						else if (strcmp(text->data, "VALIDATE") == 0 && text->len == 8)
 						{
 							action = "VALIDATE";
-							out->action = EMU_REF_VALIDATE;
+							out->u.action = EMU_REF_VALIDATE;
 						}
 						else
 							return false;
