@@ -293,13 +293,15 @@ typedef struct EmuScalar
 
 /*
  * A value parsed by emu_value_parse is packed: one allocation holds the
- * scalars, their strings and the JSON text, and items points at it.
+ * scalars, their strings and the JSON text, and items points at it.  A
+ * seed record's field array holds its values' blocks (emu_fields_pack).
  */
 typedef struct EmuValue
 {
 	CkFieldType type;
 	int			n;				/* elements; 1 for a scalar */
 	bool		packed;			/* items is the one block (see above) */
+	bool		in_fields;		/* that block is in the field array's */
 	EmuScalar  *items;
 	char	   *json;			/* the wire "value" as JSON text */
 } EmuValue;
@@ -326,6 +328,7 @@ extern bool emu_value_parse_text(const char *text, size_t len, CkFieldType type,
 extern bool emu_value_infer_type(json_object *value, CkFieldType *type);
 extern void emu_value_free(EmuValue *v);
 extern void emu_value_copy(EmuValue *dst, const EmuValue *src);
+extern EmuField *emu_fields_pack(EmuField *fields, int n);
 extern void emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings);
 extern void emu_append_int64(CkBuf *buf, int64_t v);
 extern void emu_value_render_dump(CkBuf *buf, const EmuValue *v);

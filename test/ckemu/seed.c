@@ -255,6 +255,7 @@ emu_seed_record(EmuScope *scope, EmuZone *zone, json_object *jr, const char *cre
 		free(tmp);
 		return false;
 	}
+	fields = emu_fields_pack(fields, nfields);
 	rec = emu_record_put(zone, name, type, fields, nfields, created_user, created);
 	rec->created_ms = created;
 	rec->modified_ms = modified >= 0 ? modified : created;
