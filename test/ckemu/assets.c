@@ -106,12 +106,17 @@ emu_random_hex(char *out, size_t nbytes)
 static EmuBlob *
 emu_blob_new(const unsigned char *data, size_t len, bool uploaded)
 {
-	EmuBlob    *b = emu_malloc(sizeof(EmuBlob) + len + 1);
+	EmuBlob    *b = emu_malloc(sizeof(EmuBlob) + len + 1 + (uploaded ? 41 : 0));
 
 	emu_random_hex(b->id, 16);
-	b->receipt[0] = '\0';
+	b->receipt = "";
 	if (uploaded)
-		emu_random_hex(b->receipt, 20);
+	{
+		char	   *receipt = (char *) b->data + len + 1;
+
+		emu_random_hex(receipt, 20);
+		b->receipt = receipt;
+	}
 	ck_sha256_base64(data, len, b->checksum);
 	memcpy(b->data, data, len);
 	b->len = len;

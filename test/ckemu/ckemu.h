@@ -352,13 +352,13 @@ typedef struct EmuRecord
 	char	   *name;			/* inside the record's allocation */
 	const char *type;
 	char		tag[16];		/* recordChangeTag */
-	bool		deleted;		/* a tombstone, kept for the change feed */
 	int64_t		created_ms;
 	int64_t		modified_ms;
 	const char *created_user;
 	const char *modified_user;
 	EmuField   *fields;
 	int			nfields;
+	bool		deleted;		/* a tombstone, kept for the change feed */
 	int64_t		seq;			/* zone change sequence of the last change */
 	int64_t		serial;			/* creation order, the default query order */
 	int64_t		write_no;		/* store-wide number of its last write (index.c) */
@@ -588,12 +588,15 @@ extern bool emu_fast_number(const char **pp, const char *end, bool *is_double);
  * assets.c: uploaded bytes
  * ------------------------------------------------------------------------
  */
-/* One allocation with its bytes after it; the maps borrow id and receipt. */
+/*
+ * One allocation with its bytes after it, and after them an upload's
+ * receipt; the maps borrow id and receipt.
+ */
 typedef struct EmuBlob
 {
 	char		id[33];
 	char		checksum[45];
-	char		receipt[41];	/* "" for a seed's asset: never handed out */
+	const char *receipt;		/* "" for a seed's asset: never handed out */
 	size_t		len;
 	unsigned char data[];
 } EmuBlob;
