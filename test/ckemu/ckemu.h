@@ -284,11 +284,14 @@ typedef struct EmuScalar
 			double		lat;
 			double		lon;
 		}			loc;		/* LOCATION */
-		EmuRefAction action;	/* REFERENCE (a million-record seed has many
-								 * scalars: no room of their own) */
+		/* a million-record seed has many scalars: no room of their own */
+		struct
+		{
+			EmuRefAction action;
+			char	   *zone;	/* zoneName, or NULL */
+		}			ref;		/* REFERENCE */
 	}			u;
 	char	   *s;				/* STRING, BYTES (base64), REFERENCE name, asset id */
-	char	   *zone;			/* REFERENCE zoneName, or NULL */
 } EmuScalar;
 
 /*

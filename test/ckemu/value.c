@@ -407,11 +407,11 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 					}
 					action = json_object_get_string(act);
 					if (strcmp(action, "NONE") == 0)
-						out->u.action = EMU_REF_NONE;
+						out->u.ref.action = EMU_REF_NONE;
 					else if (strcmp(action, "DELETE_SELF") == 0)
-						out->u.action = EMU_REF_DELETE_SELF;
+						out->u.ref.action = EMU_REF_DELETE_SELF;
 					else if (strcmp(action, "VALIDATE") == 0)
-						out->u.action = EMU_REF_VALIDATE;
+						out->u.ref.action = EMU_REF_VALIDATE;
 					else
 					{
 						snprintf(err, errlen, "BadRequestException: Invalid value, unknown reference action '%s'", action);
@@ -427,14 +427,14 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 						snprintf(err, errlen, "BadRequestException: Invalid value, reference zoneID needs a zoneName");
 						return false;
 					}
-					out->zone = emu_scratch_str(strs, json_object_get_string(zn),
+					out->u.ref.zone = emu_scratch_str(strs, json_object_get_string(zn),
 												strlen(json_object_get_string(zn)));
 				}
 				out->s = emu_scratch_str(strs, json_object_get_string(name),
 										 strlen(json_object_get_string(name)));
 				emu_lit(buf, "{\"recordName\":");
 				emu_json_string(buf, json_object_get_string(name));
-				if (out->zone)
+				if (out->u.ref.zone)
 				{
 					emu_lit(buf, ",\"zoneID\":{\"zoneName\":");
 					emu_json_string(buf, json_object_get_string(emu_get(zid, "zoneName")));
@@ -589,14 +589,15 @@ emu_scratch(int nitems)
 }
 
 static void
-emu_scalars_free(EmuScalar *items, int n)
+emu_scalars_free(CkScalarType type, EmuScalar *items, int n)
 {
 	int			i;
 
 	for (i = 0; i < n; i++)
 	{
 		free(items[i].s);
-		free(items[i].zone);
+		if (type == CK_TYPE_REFERENCE)
+			free(items[i].u.ref.zone);
 	}
 }
 
@@ -641,7 +642,9 @@ emu_value_pack(EmuValue *out, const EmuValueScratch *sc, int n)
 	{
 		out->items[i] = sc->items[i];
 		out->items[i].s = emu_pack_string(&p, &sc->strs, sc->items[i].s);
-		out->items[i].zone = emu_pack_string(&p, &sc->strs, sc->items[i].zone);
+		if (out->type.elem == CK_TYPE_REFERENCE)
+			out->items[i].u.ref.zone = emu_pack_string(&p, &sc->strs,
+													   sc->items[i].u.ref.zone);
 	}
 	memcpy(p, json, json_len + 1);
 	out->json = p;
@@ -920,12 +923,12 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 						else if (strcmp(text->data, "DELETE_SELF") == 0 && text->len == 11)
 						{
 							action = "DELETE_SELF";
-							out->u.action = EMU_REF_DELETE_SELF;
+							out->u.ref.action = EMU_REF_DELETE_SELF;
 						}
 						else if (strcmp(text->data, "VALIDATE") == 0 && text->len == 8)
 						{
 							action = "VALIDATE";
-							out->u.action = EMU_REF_VALIDATE;
+							out->u.ref.action = EMU_REF_VALIDATE;
 						}
 						else
 							return false;
@@ -1179,7 +1182,7 @@ emu_value_free(EmuValue *v)
 {
 	if (!v->packed)
 	{
-		emu_scalars_free(v->items, v->n);
+		emu_scalars_free(v->type.elem, v->items, v->n);
 		free(v->json);
 	}
 	if (!v->in_fields)
@@ -1211,8 +1214,8 @@ emu_value_place(EmuValue *dst, const EmuValue *src, char *block)
 	{
 		if (src->items[i].s)
 			dst->items[i].s = block + (src->items[i].s - base);
-		if (src->items[i].zone)
-			dst->items[i].zone = block + (src->items[i].zone - base);
+		if (src->type.elem == CK_TYPE_REFERENCE && src->items[i].u.ref.zone)
+			dst->items[i].u.ref.zone = block + (src->items[i].u.ref.zone - base);
 	}
 	dst->json = block + (src->json - base);
 }
@@ -1236,7 +1239,8 @@ emu_value_copy(EmuValue *dst, const EmuValue *src)
 	{
 		dst->items[i] = src->items[i];
 		dst->items[i].s = emu_strdup(src->items[i].s);
-		dst->items[i].zone = emu_strdup(src->items[i].zone);
+		if (src->type.elem == CK_TYPE_REFERENCE)
+			dst->items[i].u.ref.zone = emu_strdup(src->items[i].u.ref.zone);
 	}
 	dst->json = emu_strdup(src->json);
 }
