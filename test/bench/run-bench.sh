@@ -879,7 +879,7 @@ SQL
 	printf '    ckemu CPU per record created: %s us (1 connection), %s us (2 connections)\n' \
 		"$(awk -v e="$(sum_column "$out.1" 10)" -v r="$RUNS" 'BEGIN { printf "%.1f", e * 1000 / (r * 20000) }')" \
 		"$(awk -v e="$(sum_column "$out.2" 10)" -v r="$RUNS" 'BEGIN { printf "%.1f", e * 1000 / (r * 20000) }')"
-	printf '    seed of %s records (%s MB of JSON): loaded in %s ms (%s ms of CPU); peak RSS %s MB, %s MB after the load (%s bytes a record, the file text kept for resets included)\n' \
+	printf '    seed of %s records (%s MB of JSON): loaded in %s ms (%s ms of CPU); peak RSS %s MB, %s MB after the load (%s bytes a record; the file is mapped, not kept in the heap)\n' \
 		"$(commas "$seed_n")" "$(commas $((seed_kb / 1024)))" "$(commas "$load_ms")" "$(commas "$cpu_ms")" \
 		"$(commas $((hwm / 1024)))" "$(commas $((rss / 1024)))" "$(commas $((rss * 1024 / seed_n)))"
 }

@@ -56,18 +56,9 @@ typedef struct EmuUploadToken
 void
 emu_assets_init(void)
 {
-	emu_map_init(&blobs);
-	emu_map_init(&receipts);
+	emu_map_init_borrowed(&blobs);
+	emu_map_init_borrowed(&receipts);
 	emu_map_init(&upload_tokens);
-}
-
-static void
-emu_blob_free(void *p)
-{
-	EmuBlob    *b = p;
-
-	free(b->data);
-	free(b);
 }
 
 void
@@ -75,7 +66,7 @@ emu_assets_clear(void)
 {
 	pthread_mutex_lock(&blob_lock);
 	emu_map_free(&receipts, NULL);
-	emu_map_free(&blobs, emu_blob_free);
+	emu_map_free(&blobs, free);
 	emu_map_free(&upload_tokens, free);
 	emu_assets_init();
 	pthread_mutex_unlock(&blob_lock);
@@ -107,21 +98,32 @@ emu_random_hex(char *out, size_t nbytes)
 	random_left -= nbytes;
 }
 
-/* Keep bytes; returns the new blob's id (valid until a reset). */
+/*
+ * Keep bytes; returns the new blob (valid until a reset).  Only an upload
+ * gets a receipt: a seed's asset is found by its download URL alone, and
+ * a million of them would otherwise each hold a receipt nobody can know.
+ */
 static EmuBlob *
-emu_blob_new(const unsigned char *data, size_t len)
+emu_blob_new(const unsigned char *data, size_t len, bool uploaded)
 {
-	EmuBlob    *b = emu_malloc(sizeof(EmuBlob));
+	EmuBlob    *b = emu_malloc(sizeof(EmuBlob) + len + 1 + (uploaded ? 41 : 0));
 
 	emu_random_hex(b->id, 16);
-	emu_random_hex(b->receipt, 20);
+	b->receipt = "";
+	if (uploaded)
+	{
+		char	   *receipt = (char *) b->data + len + 1;
+
+		emu_random_hex(receipt, 20);
+		b->receipt = receipt;
+	}
 	ck_sha256_base64(data, len, b->checksum);
-	b->data = emu_malloc(len + 1);
 	memcpy(b->data, data, len);
 	b->len = len;
 	pthread_mutex_lock(&blob_lock);
 	emu_map_put(&blobs, b->id, b);
-	emu_map_put(&receipts, b->receipt, b);
+	if (uploaded)
+		emu_map_put(&receipts, b->receipt, b);
 	pthread_mutex_unlock(&blob_lock);
 	return b;
 }
@@ -140,7 +142,7 @@ emu_asset_from_seed_data(const char *base64, size_t len, char *id_out)
 
 	if (raw == NULL)
 		return false;
-	b = emu_blob_new(raw, rawlen);
+	b = emu_blob_new(raw, rawlen, false);
 	free(raw);
 	strcpy(id_out, b->id);
 	return true;
@@ -171,7 +173,7 @@ emu_asset_resolve(json_object *dict, bool seed, char *id_out, char *err, size_t 
 			snprintf(err, errlen, "ckemuData is not valid base64");
 			return false;
 		}
-		b = emu_blob_new(raw, len);
+		b = emu_blob_new(raw, len, false);
 		free(raw);
 		strcpy(id_out, b->id);
 		return true;
@@ -359,7 +361,8 @@ emu_asset_upload_bytes(EmuRequest *req, const char *token)
 		req->status = 413;
 		return;
 	}
-	b = emu_blob_new((const unsigned char *) (req->body.data ? req->body.data : ""), req->body.len);
+	b = emu_blob_new((const unsigned char *) (req->body.data ? req->body.data : ""), req->body.len,
+					 true);
 	emu_lit(&req->out, "{\"singleFile\":{\"fileChecksum\":");
 	emu_json_string(&req->out, b->checksum);
 	ck_buf_appendf(&req->out, ",\"size\":%zu,\"receipt\":\"%s\"}}", b->len, b->receipt);

@@ -113,12 +113,16 @@ extern EmuConfig emu_config;
  * ------------------------------------------------------------------------
  */
 
-/* A string-keyed hash map; keys are copied, values are the caller's. */
+/*
+ * A string-keyed hash map; keys are copied, values are the caller's.  An
+ * entry keeps no hash (24 bytes, a 32-byte malloc chunk, not 48): a seed of
+ * a million records has three million entries, and a chain is about one
+ * entry long.
+ */
 typedef struct EmuMapEntry
 {
 	char	   *key;
 	void	   *value;
-	uint64_t	hash;
 	struct EmuMapEntry *next;
 } EmuMapEntry;
 
@@ -284,21 +288,27 @@ typedef struct EmuScalar
 			double		lat;
 			double		lon;
 		}			loc;		/* LOCATION */
+		/* a million-record seed has many scalars: no room of their own */
+		struct
+		{
+			EmuRefAction action;
+			char	   *zone;	/* zoneName, or NULL */
+		}			ref;		/* REFERENCE */
 	}			u;
 	char	   *s;				/* STRING, BYTES (base64), REFERENCE name, asset id */
-	char	   *zone;			/* REFERENCE zoneName, or NULL */
-	EmuRefAction action;		/* REFERENCE */
 } EmuScalar;
 
 /*
  * A value parsed by emu_value_parse is packed: one allocation holds the
- * scalars, their strings and the JSON text, and items points at it.
+ * scalars, their strings and the JSON text, and items points at it.  A
+ * seed record's field array holds its values' blocks (emu_fields_pack).
  */
 typedef struct EmuValue
 {
 	CkFieldType type;
 	int			n;				/* elements; 1 for a scalar */
 	bool		packed;			/* items is the one block (see above) */
+	bool		in_fields;		/* that block is in the field array's */
 	EmuScalar  *items;
 	char	   *json;			/* the wire "value" as JSON text */
 } EmuValue;
@@ -325,6 +335,7 @@ extern bool emu_value_parse_text(const char *text, size_t len, CkFieldType type,
 extern bool emu_value_infer_type(json_object *value, CkFieldType *type);
 extern void emu_value_free(EmuValue *v);
 extern void emu_value_copy(EmuValue *dst, const EmuValue *src);
+extern EmuField *emu_fields_pack(EmuField *fields, int n);
 extern void emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings);
 extern void emu_append_int64(CkBuf *buf, int64_t v);
 extern void emu_value_render_dump(CkBuf *buf, const EmuValue *v);
@@ -348,13 +359,13 @@ typedef struct EmuRecord
 	char	   *name;			/* inside the record's allocation */
 	const char *type;
 	char		tag[16];		/* recordChangeTag */
-	bool		deleted;		/* a tombstone, kept for the change feed */
 	int64_t		created_ms;
 	int64_t		modified_ms;
 	const char *created_user;
 	const char *modified_user;
 	EmuField   *fields;
 	int			nfields;
+	bool		deleted;		/* a tombstone, kept for the change feed */
 	int64_t		seq;			/* zone change sequence of the last change */
 	int64_t		serial;			/* creation order, the default query order */
 	int64_t		write_no;		/* store-wide number of its last write (index.c) */
@@ -584,13 +595,17 @@ extern bool emu_fast_number(const char **pp, const char *end, bool *is_double);
  * assets.c: uploaded bytes
  * ------------------------------------------------------------------------
  */
+/*
+ * One allocation with its bytes after it, and after them an upload's
+ * receipt; the maps borrow id and receipt.
+ */
 typedef struct EmuBlob
 {
 	char		id[33];
 	char		checksum[45];
-	char		receipt[41];
-	unsigned char *data;
+	const char *receipt;		/* "" for a seed's asset: never handed out */
 	size_t		len;
+	unsigned char data[];
 } EmuBlob;
 
 extern void emu_assets_init(void);

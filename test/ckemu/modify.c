@@ -420,14 +420,14 @@ emu_check_references(EmuZone *zone, const char *self, EmuField *fields, int n,
 			EmuScalar  *s = &v->items[j];
 			EmuZone    *tz = zone;
 
-			if (s->zone != NULL && strcmp(s->zone, zone->name) != 0)
-				tz = emu_zone_find(zone->scope, s->zone, NULL);
-			if (s->action == EMU_REF_VALIDATE && strcmp(s->s, self) != 0 &&
+			if (s->u.ref.zone != NULL && strcmp(s->u.ref.zone, zone->name) != 0)
+				tz = emu_zone_find(zone->scope, s->u.ref.zone, NULL);
+			if (s->u.ref.action == EMU_REF_VALIDATE && strcmp(s->s, self) != 0 &&
 				(tz == NULL || emu_record_find(tz, s->s) == NULL))
 				return emu_fail(res, "VALIDATING_REFERENCE_ERROR",
 								"Field '%s' references record '%s', which does not exist",
 								fields[i].name, s->s);
-			if (s->action == EMU_REF_DELETE_SELF && tz == zone)
+			if (s->u.ref.action == EMU_REF_DELETE_SELF && tz == zone)
 			{
 				EmuRefList *list = emu_backrefs(zone, s->s);
 				int			k,
@@ -460,8 +460,9 @@ emu_refers(const EmuRecord *src, const char *target, EmuRefAction action)
 		if (v->type.elem != CK_TYPE_REFERENCE)
 			continue;
 		for (j = 0; j < v->n; j++)
-			if (v->items[j].action == action && strcmp(v->items[j].s, target) == 0 &&
-				(v->items[j].zone == NULL || strcmp(v->items[j].zone, src->zone->name) == 0))
+			if (v->items[j].u.ref.action == action && strcmp(v->items[j].s, target) == 0 &&
+				(v->items[j].u.ref.zone == NULL ||
+				 strcmp(v->items[j].u.ref.zone, src->zone->name) == 0))
 				return true;
 	}
 	return false;

@@ -18,7 +18,8 @@
  * Records are loaded through the same checks as a create, except grants
  * and VALIDATE references (records may point at ones later in the file).
  *
- * The files are read once at start-up; a reset reloads that text.
+ * The files are read once at start-up; a reset reloads that text (see
+ * EmuSeedFile).
  *
  * test/ckemu/seed.c
  *
@@ -29,46 +30,123 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ckemu.h"
 
-static char **seed_texts;		/* file contents, read at start-up */
+/*
+ * A --data file as read at start-up.  A regular file is mapped, not copied:
+ * a seed of a million records is over a gigabyte of text, which the page
+ * cache then holds instead of the heap, and the pages a load has read are
+ * given back as it goes (emu_seed_forget).  The descriptor and mapping stay
+ * open, so a reset reads the start-up text even if the file was renamed,
+ * replaced or removed since; a file changed in place (its size or mtime
+ * differ: not ctime, which a rename sets) no longer holds that text, and
+ * the reset fails, leaving the store as it is.  Anything else (a pipe) is read into the heap.
+ */
+typedef struct EmuSeedFile
+{
+	const char *text;
+	size_t		len;			/* up to the first NUL, as strlen saw it */
+	char	   *copy;			/* the heap text, when not mapped */
+	int			fd;				/* the mapped file, or -1 */
+	size_t		map_len;
+	struct stat st;				/* the mapped file at start-up */
+} EmuSeedFile;
+
+static EmuSeedFile *seed_files; /* one per --data file, read at start-up */
+static EmuSeedFile *seed_loading;	/* the file being loaded */
 
 static bool
-emu_read_file(const char *path, char **out, char *err, size_t errlen)
+emu_read_file(FILE *f, const char *path, EmuSeedFile *sf, char *err, size_t errlen)
 {
-	FILE	   *f = fopen(path, "rb");
 	CkBuf		buf;
 	char		chunk[65536];
 	size_t		n;
-	long		size;
 
+	ck_buf_init(&buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		ck_buf_append(&buf, chunk, n);
+	if (ferror(f))
+	{
+		ck_buf_free(&buf);
+		snprintf(err, errlen, "cannot read seed file \"%s\"", path);
+		return false;
+	}
+	sf->copy = buf.data ? buf.data : emu_strdup("");
+	sf->text = sf->copy;
+	sf->len = strlen(sf->copy);
+	return true;
+}
+
+/* Read or map one --data file at start-up. */
+static bool
+emu_open_seed_file(const char *path, EmuSeedFile *sf, char *err, size_t errlen)
+{
+	FILE	   *f = fopen(path, "rb");
+	void	   *map;
+	const char *nul;
+	bool		ok;
+
+	sf->fd = -1;
 	if (f == NULL)
 	{
 		snprintf(err, errlen, "cannot open seed file \"%s\"", path);
 		return false;
 	}
-	ck_buf_init(&buf);
-	/* a big seed is read at once, without growing the buffer step by step */
-	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0)
+	if (fstat(fileno(f), &sf->st) == 0 && S_ISREG(sf->st.st_mode) && sf->st.st_size > 0 &&
+		(map = mmap(NULL, (size_t) sf->st.st_size, PROT_READ, MAP_PRIVATE,
+					fileno(f), 0)) != MAP_FAILED)
 	{
-		buf.data = emu_malloc((size_t) size + 1);
-		buf.cap = (size_t) size + 1;
-		buf.len = fread(buf.data, 1, (size_t) size, f);
-		buf.data[buf.len] = '\0';
+		sf->fd = dup(fileno(f));
+		if (sf->fd < 0)
+			munmap(map, (size_t) sf->st.st_size);
+		else
+		{
+			sf->text = map;
+			sf->map_len = (size_t) sf->st.st_size;
+			nul = memchr(sf->text, '\0', sf->map_len);
+			sf->len = nul ? (size_t) (nul - sf->text) : sf->map_len;
+			fclose(f);
+			return true;
+		}
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		ck_buf_append(&buf, chunk, n);
-	if (ferror(f))
-	{
-		fclose(f);
-		ck_buf_free(&buf);
-		snprintf(err, errlen, "cannot read seed file \"%s\"", path);
-		return false;
-	}
+	ok = emu_read_file(f, path, sf, err, errlen);
 	fclose(f);
-	*out = buf.data ? buf.data : emu_strdup("");
-	return true;
+	return ok;
+}
+
+/* Whether a mapped file still holds its start-up text (see EmuSeedFile). */
+static bool
+emu_seed_file_unchanged(const EmuSeedFile *sf)
+{
+	struct stat st;
+
+	return sf->fd < 0 ||
+		(fstat(sf->fd, &st) == 0 && st.st_size == sf->st.st_size &&
+		 st.st_mtim.tv_sec == sf->st.st_mtim.tv_sec &&
+		 st.st_mtim.tv_nsec == sf->st.st_mtim.tv_nsec);
+}
+
+/*
+ * The text from from to to of the file being loaded has been read: drop
+ * its mapped pages from the resident set (the page cache keeps them).
+ */
+static void
+emu_seed_forget(const char *from, const char *to)
+{
+	uintptr_t	page = (uintptr_t) sysconf(_SC_PAGESIZE);
+	uintptr_t	start,
+				stop;
+
+	if (seed_loading == NULL || seed_loading->fd < 0)
+		return;
+	start = ((uintptr_t) from + page - 1) & ~(page - 1);
+	stop = (uintptr_t) to & ~(page - 1);
+	if (stop > start)
+		madvise((void *) start, stop - start, MADV_DONTNEED);
 }
 
 static bool
@@ -177,6 +255,7 @@ emu_seed_record(EmuScope *scope, EmuZone *zone, json_object *jr, const char *cre
 		free(tmp);
 		return false;
 	}
+	fields = emu_fields_pack(fields, nfields);
 	rec = emu_record_put(zone, name, type, fields, nfields, created_user, created);
 	rec->created_ms = created;
 	rec->modified_ms = modified >= 0 ? modified : created;
@@ -530,7 +609,10 @@ emu_seed_records_text(EmuScope *scope, EmuZone *zone, const char *creator,
 	json_tokener *tok = json_tokener_new();
 	int			i = 0;
 	bool		ok = true;
+	const char *forgotten = p;
 
+	/* finding the array's end read all of it: drop that, read it again below */
+	emu_seed_forget(p, end);
 	p = emu_skip_ws(p + 1, end);	/* after '[' */
 	if (p < end && *p == ']')
 		p = end;
@@ -548,6 +630,11 @@ emu_seed_records_text(EmuScope *scope, EmuZone *zone, const char *creator,
 				jr = emu_parse_span(tok, p, vend);
 		}
 
+		if (i % 1024 == 1023)
+		{
+			emu_seed_forget(forgotten, p);
+			forgotten = p;
+		}
 		/* a big seed takes seconds: let SIGTERM/SIGINT stop it */
 		if (i % 1024 == 1023 && emu_stop_pending())
 		{
@@ -664,9 +751,9 @@ emu_root_member(void *arg, const char *key, const char *v, const char *vend)
 }
 
 static bool
-emu_seed_load_text(const char *path, const char *text, char *err, size_t errlen)
+emu_seed_load_text(const char *path, const char *text, size_t len, char *err, size_t errlen)
 {
-	const char *end = text + strlen(text);
+	const char *end = text + len;
 	const char *p = emu_skip_ws(text, end);
 	EmuSeedRoot root;
 	bool		failed;
@@ -678,8 +765,10 @@ emu_seed_load_text(const char *path, const char *text, char *err, size_t errlen)
 	if (p >= end || *p != '{')
 	{
 		/* not an object: say whether it is JSON at all */
-		json_object *any = json_tokener_parse(text);
+		json_tokener *tok = json_tokener_new();
+		json_object *any = emu_parse_span(tok, p, end);
 
+		json_tokener_free(tok);
 		if (any == NULL)
 			snprintf(err, errlen, "%s: not valid JSON", path);
 		else
@@ -711,18 +800,27 @@ bool
 emu_seed_load_all(char *err, size_t errlen)
 {
 	int			i;
-	bool		starting = (seed_texts == NULL);
+	bool		starting = (seed_files == NULL);
 
-	if (seed_texts == NULL && emu_config.ndata_files > 0)
+	if (seed_files == NULL && emu_config.ndata_files > 0)
 	{
-		seed_texts = calloc(emu_config.ndata_files, sizeof(char *));
+		seed_files = calloc(emu_config.ndata_files, sizeof(EmuSeedFile));
 		for (i = 0; i < emu_config.ndata_files; i++)
-			if (!emu_read_file(emu_config.data_files[i], &seed_texts[i], err, errlen))
+			if (!emu_open_seed_file(emu_config.data_files[i], &seed_files[i], err, errlen))
 				return false;
 	}
 	for (i = 0; i < emu_config.ndata_files; i++)
-		if (!emu_seed_load_text(emu_config.data_files[i], seed_texts[i], err, errlen))
+	{
+		EmuSeedFile *sf = &seed_files[i];
+		bool		ok;
+
+		seed_loading = sf;
+		ok = emu_seed_load_text(emu_config.data_files[i], sf->text, sf->len, err, errlen);
+		emu_seed_forget(sf->text, sf->text + sf->map_len);
+		seed_loading = NULL;
+		if (!ok)
 			return false;
+	}
 	/*
 	 * Give back what parsing the seed JSON used, at start-up only: on a
 	 * reset, the memory freed is about to be used again, and trimming it
@@ -740,12 +838,21 @@ emu_seed_free_texts(void)
 {
 	int			i;
 
-	if (seed_texts == NULL)
+	if (seed_files == NULL)
 		return;
 	for (i = 0; i < emu_config.ndata_files; i++)
-		free(seed_texts[i]);
-	free(seed_texts);
-	seed_texts = NULL;
+	{
+		EmuSeedFile *sf = &seed_files[i];
+
+		if (sf->fd >= 0)
+		{
+			munmap((void *) sf->text, sf->map_len);
+			close(sf->fd);
+		}
+		free(sf->copy);
+	}
+	free(seed_files);
+	seed_files = NULL;
 }
 
 /* Everything, in the seed format.  Caller holds the store lock. */
@@ -834,8 +941,17 @@ bool
 emu_reset(char *err, size_t errlen)
 {
 	bool		ok;
+	int			i;
 
 	pthread_rwlock_wrlock(&emu_store_lock);
+	for (i = 0; seed_files != NULL && i < emu_config.ndata_files; i++)
+		if (!emu_seed_file_unchanged(&seed_files[i]))
+		{
+			pthread_rwlock_unlock(&emu_store_lock);
+			snprintf(err, errlen, "seed file \"%s\" was changed since start-up: "
+					 "restart ckemu to load it", emu_config.data_files[i]);
+			return false;
+		}
 	emu_store_clear();
 	emu_query_cache_clear();
 	emu_assets_clear();

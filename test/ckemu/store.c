@@ -524,9 +524,9 @@ emu_record_refs(EmuRecord *rec, bool add)
 			EmuScalar  *s = &v->items[j];
 			EmuRefList *list;
 
-			if (s->action == EMU_REF_NONE)
+			if (s->u.ref.action == EMU_REF_NONE)
 				continue;
-			if (s->zone != NULL && strcmp(s->zone, zone->name) != 0)
+			if (s->u.ref.zone != NULL && strcmp(s->u.ref.zone, zone->name) != 0)
 				continue;
 			list = emu_map_get(&zone->backrefs, s->s);
 			if (add)

@@ -132,7 +132,7 @@ emu_map_grow(EmuMap *map)
 		while (e != NULL)
 		{
 			EmuMapEntry *next = e->next;
-			size_t		k = e->hash & (nb - 1);
+			size_t		k = emu_hash_bytes(0, e->key, strlen(e->key)) & (nb - 1);
 
 			e->next = b[k];
 			b[k] = e;
@@ -152,7 +152,7 @@ emu_map_get(const EmuMap *map, const char *key)
 
 	for (e = map->buckets[h & (map->nbuckets - 1)]; e != NULL; e = e->next)
 	{
-		if (e->hash == h && strcmp(e->key, key) == 0)
+		if (strcmp(e->key, key) == 0)
 			return e->value;
 	}
 	return NULL;
@@ -167,7 +167,7 @@ emu_map_put(EmuMap *map, const char *key, void *value)
 
 	for (e = map->buckets[k]; e != NULL; e = e->next)
 	{
-		if (e->hash == h && strcmp(e->key, key) == 0)
+		if (strcmp(e->key, key) == 0)
 		{
 			e->value = value;
 			if (map->borrowed_keys)
@@ -178,7 +178,6 @@ emu_map_put(EmuMap *map, const char *key, void *value)
 	e = emu_malloc(sizeof(EmuMapEntry));
 	e->key = map->borrowed_keys ? (char *) key : emu_strdup(key);
 	e->value = value;
-	e->hash = h;
 	e->next = map->buckets[k];
 	map->buckets[k] = e;
 	map->count++;
@@ -196,7 +195,7 @@ emu_map_remove(EmuMap *map, const char *key)
 	{
 		EmuMapEntry *e = *pe;
 
-		if (e->hash == h && strcmp(e->key, key) == 0)
+		if (strcmp(e->key, key) == 0)
 		{
 			void	   *v = e->value;
 

@@ -407,11 +407,11 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 					}
 					action = json_object_get_string(act);
 					if (strcmp(action, "NONE") == 0)
-						out->action = EMU_REF_NONE;
+						out->u.ref.action = EMU_REF_NONE;
 					else if (strcmp(action, "DELETE_SELF") == 0)
-						out->action = EMU_REF_DELETE_SELF;
+						out->u.ref.action = EMU_REF_DELETE_SELF;
 					else if (strcmp(action, "VALIDATE") == 0)
-						out->action = EMU_REF_VALIDATE;
+						out->u.ref.action = EMU_REF_VALIDATE;
 					else
 					{
 						snprintf(err, errlen, "BadRequestException: Invalid value, unknown reference action '%s'", action);
@@ -427,14 +427,14 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 						snprintf(err, errlen, "BadRequestException: Invalid value, reference zoneID needs a zoneName");
 						return false;
 					}
-					out->zone = emu_scratch_str(strs, json_object_get_string(zn),
+					out->u.ref.zone = emu_scratch_str(strs, json_object_get_string(zn),
 												strlen(json_object_get_string(zn)));
 				}
 				out->s = emu_scratch_str(strs, json_object_get_string(name),
 										 strlen(json_object_get_string(name)));
 				emu_lit(buf, "{\"recordName\":");
 				emu_json_string(buf, json_object_get_string(name));
-				if (out->zone)
+				if (out->u.ref.zone)
 				{
 					emu_lit(buf, ",\"zoneID\":{\"zoneName\":");
 					emu_json_string(buf, json_object_get_string(emu_get(zid, "zoneName")));
@@ -504,8 +504,6 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 		case CK_TYPE_ASSETID:
 			{
 				char		id[33];
-				char		checksum[45];
-				size_t		len = 0;
 
 				if (!json_object_is_type(v, json_type_object))
 					goto mismatch;
@@ -517,11 +515,6 @@ emu_scalar_parse(json_object *v, CkScalarType type, EmuValueMode mode,
 				if (!emu_asset_resolve(v, mode == EMU_VALUE_SEED, id, err, errlen))
 					return false;
 				out->s = emu_scratch_str(strs, id, strlen(id));
-				emu_asset_info(id, checksum, &len);
-				emu_lit(buf, "{\"fileChecksum\":");
-				emu_json_string(buf, checksum);
-				ck_buf_appendf(buf, ",\"size\":%zu,\"downloadURL\":\"%s/_ckemu/assets/download/%s\"}",
-							   len, emu_config.base_url, id);
 				return true;
 			}
 
@@ -596,14 +589,15 @@ emu_scratch(int nitems)
 }
 
 static void
-emu_scalars_free(EmuScalar *items, int n)
+emu_scalars_free(CkScalarType type, EmuScalar *items, int n)
 {
 	int			i;
 
 	for (i = 0; i < n; i++)
 	{
 		free(items[i].s);
-		free(items[i].zone);
+		if (type == CK_TYPE_REFERENCE)
+			free(items[i].u.ref.zone);
 	}
 }
 
@@ -624,11 +618,19 @@ emu_pack_string(char **p, const CkBuf *strs, const char *enc)
 	return at;
 }
 
-/* One block: the scalars, then their strings, then the JSON text. */
+/*
+ * One block: the scalars, then their strings, then the JSON text.  An
+ * asset's JSON is left out (""): emu_asset_value_json writes it from the
+ * blob, whose checksum, size and URL never change, and a seed of a million
+ * records would otherwise keep it once per asset.
+ */
 static void
 emu_value_pack(EmuValue *out, const EmuValueScratch *sc, int n)
 {
-	size_t		size = sizeof(EmuScalar) * (size_t) n + sc->strs.len + sc->json.len + 1;
+	bool		asset = (out->type.elem == CK_TYPE_ASSETID);
+	const char *json = (asset || sc->json.data == NULL) ? "" : sc->json.data;
+	size_t		json_len = asset ? 0 : sc->json.len;
+	size_t		size = sizeof(EmuScalar) * (size_t) n + sc->strs.len + json_len + 1;
 	char	   *p;
 	int			i;
 
@@ -640,9 +642,11 @@ emu_value_pack(EmuValue *out, const EmuValueScratch *sc, int n)
 	{
 		out->items[i] = sc->items[i];
 		out->items[i].s = emu_pack_string(&p, &sc->strs, sc->items[i].s);
-		out->items[i].zone = emu_pack_string(&p, &sc->strs, sc->items[i].zone);
+		if (out->type.elem == CK_TYPE_REFERENCE)
+			out->items[i].u.ref.zone = emu_pack_string(&p, &sc->strs,
+													   sc->items[i].u.ref.zone);
 	}
-	memcpy(p, sc->json.data ? sc->json.data : "", sc->json.len + 1);
+	memcpy(p, json, json_len + 1);
 	out->json = p;
 }
 
@@ -919,12 +923,12 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 						else if (strcmp(text->data, "DELETE_SELF") == 0 && text->len == 11)
 						{
 							action = "DELETE_SELF";
-							out->action = EMU_REF_DELETE_SELF;
+							out->u.ref.action = EMU_REF_DELETE_SELF;
 						}
 						else if (strcmp(text->data, "VALIDATE") == 0 && text->len == 8)
 						{
 							action = "VALIDATE";
-							out->action = EMU_REF_VALIDATE;
+							out->u.ref.action = EMU_REF_VALIDATE;
 						}
 						else
 							return false;
@@ -1027,8 +1031,6 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 		case CK_TYPE_ASSETID:
 			{
 				char		id[33];
-				char		checksum[45];
-				size_t		len = 0;
 
 				/* a seed's {"ckemuData": base64}, and nothing else here */
 				if (mode != EMU_VALUE_SEED || **pp != '{')
@@ -1053,11 +1055,6 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 				if (!emu_asset_from_seed_data(text->data, text->len, id))
 					return false;
 				out->s = emu_scratch_str(&sc->strs, id, strlen(id));
-				emu_asset_info(id, checksum, &len);
-				emu_lit(&sc->json, "{\"fileChecksum\":");
-				emu_json_string(&sc->json, checksum);
-				ck_buf_appendf(&sc->json, ",\"size\":%zu,\"downloadURL\":\"%s/_ckemu/assets/download/%s\"}",
-							   len, emu_config.base_url, id);
 				return true;
 			}
 
@@ -1185,14 +1182,42 @@ emu_value_free(EmuValue *v)
 {
 	if (!v->packed)
 	{
-		emu_scalars_free(v->items, v->n);
+		emu_scalars_free(v->type.elem, v->items, v->n);
 		free(v->json);
 	}
-	free(v->items);
+	if (!v->in_fields)
+		free(v->items);
 	v->items = NULL;
 	v->json = NULL;
 	v->n = 0;
 	v->packed = false;
+	v->in_fields = false;
+}
+
+/* The size of a packed value's block, which ends with the JSON text. */
+static size_t
+emu_value_block_size(const EmuValue *v)
+{
+	return (size_t) (v->json - (const char *) v->items) + strlen(v->json) + 1;
+}
+
+/* Copy the block of the packed value src to block, for dst, and point dst into it. */
+static void
+emu_value_place(EmuValue *dst, const EmuValue *src, char *block)
+{
+	const char *base = (const char *) src->items;
+	int			i;
+
+	memcpy(block, base, emu_value_block_size(src));
+	dst->items = (EmuScalar *) block;
+	for (i = 0; i < src->n; i++)
+	{
+		if (src->items[i].s)
+			dst->items[i].s = block + (src->items[i].s - base);
+		if (src->type.elem == CK_TYPE_REFERENCE && src->items[i].u.ref.zone)
+			dst->items[i].u.ref.zone = block + (src->items[i].u.ref.zone - base);
+	}
+	dst->json = block + (src->json - base);
 }
 
 void
@@ -1203,23 +1228,10 @@ emu_value_copy(EmuValue *dst, const EmuValue *src)
 	dst->type = src->type;
 	dst->n = src->n;
 	dst->packed = src->packed;
+	dst->in_fields = false;
 	if (src->packed)
 	{
-		/* one block ending with the JSON text: copy it and move the pointers */
-		const char *base = (const char *) src->items;
-		size_t		size = (size_t) (src->json - base) + strlen(src->json) + 1;
-		char	   *copy = emu_malloc(size);
-
-		memcpy(copy, base, size);
-		dst->items = (EmuScalar *) copy;
-		for (i = 0; i < src->n; i++)
-		{
-			if (src->items[i].s)
-				dst->items[i].s = copy + (src->items[i].s - base);
-			if (src->items[i].zone)
-				dst->items[i].zone = copy + (src->items[i].zone - base);
-		}
-		dst->json = copy + (src->json - base);
+		emu_value_place(dst, src, emu_malloc(emu_value_block_size(src)));
 		return;
 	}
 	dst->items = emu_malloc(sizeof(EmuScalar) * (src->n > 0 ? src->n : 1));
@@ -1227,9 +1239,49 @@ emu_value_copy(EmuValue *dst, const EmuValue *src)
 	{
 		dst->items[i] = src->items[i];
 		dst->items[i].s = emu_strdup(src->items[i].s);
-		dst->items[i].zone = emu_strdup(src->items[i].zone);
+		if (src->type.elem == CK_TYPE_REFERENCE)
+			dst->items[i].u.ref.zone = emu_strdup(src->items[i].u.ref.zone);
 	}
 	dst->json = emu_strdup(src->json);
+}
+
+/* A value's block in a field array's block starts at a multiple of 8 bytes. */
+#define EMU_FIELD_BLOCK_ALIGN(size) (((size) + 7) & ~(size_t) 7)
+
+/*
+ * A field array with its values' blocks in its own block: one allocation
+ * for a record's fields instead of one more per field, which for a seed of
+ * a million records is hundreds of megabytes of malloc overhead.  fields
+ * is freed; returned as it is when a value is not packed.
+ */
+EmuField *
+emu_fields_pack(EmuField *fields, int n)
+{
+	size_t		size = sizeof(EmuField) * (size_t) n;
+	EmuField   *out;
+	char	   *p;
+	int			i;
+
+	if (n == 0)
+		return fields;
+	for (i = 0; i < n; i++)
+	{
+		if (!fields[i].v.packed || fields[i].v.in_fields)
+			return fields;
+		size += EMU_FIELD_BLOCK_ALIGN(emu_value_block_size(&fields[i].v));
+	}
+	out = emu_malloc(size);
+	memcpy(out, fields, sizeof(EmuField) * (size_t) n);
+	p = (char *) (out + n);
+	for (i = 0; i < n; i++)
+	{
+		emu_value_place(&out[i].v, &fields[i].v, p);
+		out[i].v.in_fields = true;
+		p += EMU_FIELD_BLOCK_ALIGN(emu_value_block_size(&fields[i].v));
+		free(fields[i].v.items);
+	}
+	free(fields);
+	return out;
 }
 
 static void
@@ -1244,6 +1296,36 @@ emu_scalar_render_string(CkBuf *buf, CkScalarType type, const EmuScalar *s)
 		emu_format_double(s->u.d, num, sizeof(num));
 		ck_buf_appendf(buf, "\"%s\"", num);
 	}
+}
+
+/* The JSON of an asset value (see emu_value_pack). */
+static void
+emu_asset_value_json(CkBuf *buf, const EmuValue *v)
+{
+	int			i;
+
+	if (v->type.is_list)
+		emu_lit(buf, "[");
+	for (i = 0; i < v->n; i++)
+	{
+		char		checksum[45];
+		size_t		len;
+
+		if (i > 0)
+			emu_lit(buf, ",");
+		emu_asset_info(v->items[i].s, checksum, &len);
+		emu_lit(buf, "{\"fileChecksum\":");
+		emu_json_string(buf, checksum);
+		emu_lit(buf, ",\"size\":");
+		emu_append_int64(buf, (int64_t) len);
+		emu_lit(buf, ",\"downloadURL\":\"");
+		emu_append(buf, emu_config.base_url, strlen(emu_config.base_url));
+		emu_lit(buf, "/_ckemu/assets/download/");
+		emu_append(buf, v->items[i].s, strlen(v->items[i].s));
+		emu_lit(buf, "\"}");
+	}
+	if (v->type.is_list)
+		emu_lit(buf, "]");
 }
 
 /* {"value": ..., "type": "..."}; numbersAsStrings turns INT64/DOUBLE into strings. */
@@ -1270,6 +1352,8 @@ emu_value_render(CkBuf *buf, const EmuValue *v, bool numbers_as_strings)
 		else
 			emu_scalar_render_string(buf, t.elem, &v->items[0]);
 	}
+	else if (t.elem == CK_TYPE_ASSETID)
+		emu_asset_value_json(buf, v);
 	else
 		emu_append(buf, v->json, strlen(v->json));
 	if (t.is_list && v->n == 0 && EMU_EMPTY_LIST_IS_UNKNOWN)
@@ -1349,5 +1433,14 @@ emu_scalar_eq(CkScalarType type, const EmuScalar *a, const EmuScalar *b, bool st
 size_t
 emu_value_size(const EmuValue *v)
 {
-	return strlen(v->json) + 16;
+	CkBuf		asset;
+	size_t		size;
+
+	if (v->type.elem != CK_TYPE_ASSETID)
+		return strlen(v->json) + 16;
+	ck_buf_init(&asset);
+	emu_asset_value_json(&asset, v);
+	size = asset.len + 16;
+	ck_buf_free(&asset);
+	return size;
 }

@@ -130,8 +130,9 @@ group_store(void)
 			 file_kb, big_kb, small_kb);
 
 		/*
-		 * The file's text is kept for resets (1x) and the records take about
-		 * three times their text; a JSON tree of the whole file took 25-30x.
+		 * The file's text is mapped (its pages dropped as they are loaded)
+		 * and the records take about twice their text; a JSON tree of the
+		 * whole file took 25-30x.
 		 * (AddressSanitizer's shadow memory and quarantine inflate this.)
 		 */
 		if (!asan)
