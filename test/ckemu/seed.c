@@ -44,7 +44,8 @@
  * open, so a reset reads the start-up text even if the file was renamed,
  * replaced or removed since; a file changed in place (its size or mtime
  * differ: not ctime, which a rename sets) no longer holds that text, and
- * the reset fails, leaving the store as it is.  Anything else (a pipe) is read into the heap.
+ * the reset fails, leaving the store as it is.  Anything else (a pipe) is
+ * read into the heap.
  */
 typedef struct EmuSeedFile
 {
