@@ -267,11 +267,26 @@ skip_literal(const char *p, const char *end, const char *word, size_t n)
 	return p + n;
 }
 
+/*
+ * After a member or an element: past the closing bracket (*closed), or at
+ * the next one after the comma; NULL when neither follows.
+ */
+static const char *
+after_item(const char *p, const char *end, char close, bool *closed)
+{
+	p = skip_ws(p, end);
+	if (p >= end || (*p != close && *p != ','))
+		return NULL;
+	*closed = (*p == close);
+	return *closed ? p + 1 : skip_ws(p + 1, end);
+}
+
 /* Check the object whose '{' is at p; returns the byte after its '}'. */
 static const char *
 skip_object(const char *p, const char *end, int depth)
 {
 	bool		escaped;
+	bool		closed;
 
 	p = skip_ws(p + 1, end);
 	if (p < end && *p == '}')
@@ -286,20 +301,16 @@ skip_object(const char *p, const char *end, int depth)
 		p = skip_ws(p + 1, end);
 		if ((p = skip_value(p, end, depth)) == NULL)
 			return NULL;
-		p = skip_ws(p, end);
-		if (p >= end)
-			return NULL;
-		if (*p == '}')
-			return p + 1;
-		if (*p != ',')
-			return NULL;
-		p = skip_ws(p + 1, end);
+		if ((p = after_item(p, end, '}', &closed)) == NULL || closed)
+			return p;
 	}
 }
 
 static const char *
 skip_array(const char *p, const char *end, int depth)
 {
+	bool		closed;
+
 	p = skip_ws(p + 1, end);
 	if (p < end && *p == ']')
 		return p + 1;
@@ -307,14 +318,8 @@ skip_array(const char *p, const char *end, int depth)
 	{
 		if ((p = skip_value(p, end, depth)) == NULL)
 			return NULL;
-		p = skip_ws(p, end);
-		if (p >= end)
-			return NULL;
-		if (*p == ']')
-			return p + 1;
-		if (*p != ',')
-			return NULL;
-		p = skip_ws(p + 1, end);
+		if ((p = after_item(p, end, ']', &closed)) == NULL || closed)
+			return p;
 	}
 }
 
@@ -382,6 +387,8 @@ page_add_record(CkPage *page, const char *p, size_t len)
 static const char *
 scan_records(CkPage *page, const char *p, const char *end, int depth)
 {
+	bool		closed;
+
 	p = skip_ws(p + 1, end);
 	if (p < end && *p == ']')
 		return p + 1;
@@ -392,14 +399,8 @@ scan_records(CkPage *page, const char *p, const char *end, int depth)
 		if (p >= end || *p != '{' || (e = skip_object(p, end, depth)) == NULL ||
 			!page_add_record(page, p, e - p))
 			return NULL;
-		p = skip_ws(e, end);
-		if (p >= end)
-			return NULL;
-		if (*p == ']')
-			return p + 1;
-		if (*p != ',')
-			return NULL;
-		p = skip_ws(p + 1, end);
+		if ((p = after_item(e, end, ']', &closed)) == NULL || closed)
+			return p;
 	}
 }
 
@@ -447,6 +448,8 @@ static const char *
 scan_page_object(CkPage *page, const char *p, const char *end,
 				 PageShape *shape, bool wrapper, int depth)
 {
+	bool		closed;
+
 	p = skip_ws(p + 1, end);
 	if (p < end && *p == '}')
 		return p + 1;
@@ -516,14 +519,8 @@ scan_page_object(CkPage *page, const char *p, const char *end,
 			p = skip_value(v, end, depth);
 		if (p == NULL)
 			return NULL;
-		p = skip_ws(p, end);
-		if (p >= end)
-			return NULL;
-		if (*p == '}')
-			return p + 1;
-		if (*p != ',')
-			return NULL;
-		p = skip_ws(p + 1, end);
+		if ((p = after_item(p, end, '}', &closed)) == NULL || closed)
+			return p;
 	}
 }
 
