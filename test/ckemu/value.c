@@ -751,39 +751,45 @@ emu_text_number(const char **pp, const char *end, bool *is_int, int64_t *i, doub
 	return isfinite(*d);
 }
 
-/* The next member's key of an object (into key); false when none is left. */
+/* A member's key and its colon (the key into key); false when not there. */
+static bool
+emu_text_member_key(const char **pp, const char *end, CkBuf *key)
+{
+	if (*pp >= end || **pp != '"' || !emu_fast_string(pp, end, key))
+		return false;
+	emu_fast_ws(pp, end);
+	if (*pp >= end || **pp != ':')
+		return false;
+	(*pp)++;
+	emu_fast_ws(pp, end);
+	return true;
+}
+
+/*
+ * The next member's key of an object, after a comma (into key); false when
+ * none is left, or (*failed) when what follows is neither.
+ */
 static bool
 emu_text_key(const char **pp, const char *end, CkBuf *key, bool *failed)
 {
 	emu_fast_ws(pp, end);
-	if (*pp < end && **pp == ',')
-	{
-		(*pp)++;
-		emu_fast_ws(pp, end);
-	}
-	else if (*pp < end && **pp == '}')
+	if (*pp < end && **pp == '}')
 	{
 		(*pp)++;
 		return false;
 	}
-	else
-	{
-		*failed = true;
-		return false;
-	}
-	if (*pp >= end || **pp != '"' || !emu_fast_string(pp, end, key))
-	{
-		*failed = true;
-		return false;
-	}
-	emu_fast_ws(pp, end);
-	if (*pp >= end || **pp != ':')
+	if (*pp >= end || **pp != ',')
 	{
 		*failed = true;
 		return false;
 	}
 	(*pp)++;
 	emu_fast_ws(pp, end);
+	if (!emu_text_member_key(pp, end, key))
+	{
+		*failed = true;
+		return false;
+	}
 	return true;
 }
 
@@ -890,13 +896,8 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 					if (!seen_name && !seen_action)
 					{
 						more = true;
-						if (**pp != '"' || !emu_fast_string(pp, end, text))
+						if (!emu_text_member_key(pp, end, text))
 							return false;
-						emu_fast_ws(pp, end);
-						if (*pp >= end || **pp != ':')
-							return false;
-						(*pp)++;
-						emu_fast_ws(pp, end);
 					}
 					else
 						more = emu_text_key(pp, end, text, &failed);
@@ -978,16 +979,8 @@ emu_text_scalar(const char **pp, const char *end, CkScalarType type, EmuValueMod
 							break;
 						}
 					}
-					else
-					{
-						if (**pp != '"' || !emu_fast_string(pp, end, text))
-							return false;
-						emu_fast_ws(pp, end);
-						if (*pp >= end || **pp != ':')
-							return false;
-						(*pp)++;
-						emu_fast_ws(pp, end);
-					}
+					else if (!emu_text_member_key(pp, end, text))
+						return false;
 					first = false;
 					for (k = 0; k < NLOCATION_KEYS; k++)
 						if (strcmp(text->data, location_keys[k]) == 0 &&
