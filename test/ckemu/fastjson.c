@@ -534,11 +534,29 @@ struct FastMember
 	bool		is_dict;
 };
 
+/*
+ * After a member or an element: past the closing bracket (*closed) or at
+ * the next one after the comma; false when neither follows.
+ */
+static bool
+fast_after_item(FastParser *fp, char close, bool *closed)
+{
+	emu_fast_ws(&fp->p, fp->end);
+	if (fp->p >= fp->end || (*fp->p != close && *fp->p != ','))
+		return false;
+	*closed = (*fp->p == close);
+	fp->p++;
+	if (!*closed)
+		emu_fast_ws(&fp->p, fp->end);
+	return true;
+}
+
 /* A record's "fields" dictionary (*pp on its '{'): the placeholder. */
 static json_object *
 fast_fields(FastParser *fp)
 {
 	CkBuf	   *names = &fp->names;
+	bool		closed;
 	int			n = 0,
 				i,
 				j;
@@ -640,35 +658,19 @@ fast_fields(FastParser *fp)
 						}
 						else if (!fast_skip(&fp->p, fp->end, fp->depth + 3))
 							return NULL;
-						emu_fast_ws(&fp->p, fp->end);
-						if (fp->p >= fp->end)
+						if (!fast_after_item(fp, '}', &closed))
 							return NULL;
-						if (*fp->p == '}')
-						{
-							fp->p++;
+						if (closed)
 							break;
-						}
-						if (*fp->p != ',')
-							return NULL;
-						fp->p++;
-						emu_fast_ws(&fp->p, fp->end);
 					}
 			}
 			else if (!fast_skip(&fp->p, fp->end, fp->depth + 2))
 				return NULL;
 			n++;
-			emu_fast_ws(&fp->p, fp->end);
-			if (fp->p >= fp->end)
+			if (!fast_after_item(fp, '}', &closed))
 				return NULL;
-			if (*fp->p == '}')
-			{
-				fp->p++;
+			if (closed)
 				break;
-			}
-			if (*fp->p != ',')
-				return NULL;
-			fp->p++;
-			emu_fast_ws(&fp->p, fp->end);
 		}
 
 	/* one block: the list, then the names and types */
@@ -755,6 +757,7 @@ static json_object *
 fast_object(FastParser *fp, FastCtx ctx, bool *ok)
 {
 	json_object *obj = json_object_new_object();
+	bool		closed;
 
 	fp->p++;
 	emu_fast_ws(&fp->p, fp->end);
@@ -795,18 +798,10 @@ fast_object(FastParser *fp, FastCtx ctx, bool *ok)
 			else
 				json_object_object_add_ex(obj, key, v, JSON_C_OBJECT_ADD_KEY_IS_NEW);
 		}
-		emu_fast_ws(&fp->p, fp->end);
-		if (fp->p >= fp->end)
+		if (!fast_after_item(fp, '}', &closed))
 			break;
-		if (*fp->p == '}')
-		{
-			fp->p++;
+		if (closed)
 			return obj;
-		}
-		if (*fp->p != ',')
-			break;
-		fp->p++;
-		emu_fast_ws(&fp->p, fp->end);
 	}
 	*ok = false;
 	json_object_put(obj);
@@ -818,6 +813,7 @@ fast_array(FastParser *fp, FastCtx ctx, bool *ok)
 {
 	json_object *arr = json_object_new_array();
 	FastCtx		elem = ctx == CTX_OPERATIONS ? CTX_OPERATION : CTX_OTHER;
+	bool		closed;
 
 	fp->p++;
 	emu_fast_ws(&fp->p, fp->end);
@@ -833,18 +829,10 @@ fast_array(FastParser *fp, FastCtx ctx, bool *ok)
 		if (!*ok)
 			break;
 		json_object_array_add(arr, v);
-		emu_fast_ws(&fp->p, fp->end);
-		if (fp->p >= fp->end)
+		if (!fast_after_item(fp, ']', &closed))
 			break;
-		if (*fp->p == ']')
-		{
-			fp->p++;
+		if (closed)
 			return arr;
-		}
-		if (*fp->p != ',')
-			break;
-		fp->p++;
-		emu_fast_ws(&fp->p, fp->end);
 	}
 	*ok = false;
 	json_object_put(arr);
