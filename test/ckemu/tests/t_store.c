@@ -182,6 +182,50 @@ group_store(void)
 		emu_stop(small);
 	}
 
+	TEST("store/seed: a reset reads the start-up text of a file renamed since; one changed in place fails it")
+	{
+		const char *path = tfmt("%s/store-reset.json", g_tmpdir);
+		const char *moved = tfmt("%s/store-reset-moved.json", g_tmpdir);
+		const char *seed = "{\"seeds\":[{\"container\":\"iCloud.com.example.Gallery\",\"records\":["
+			"{\"recordName\":\"%s\",\"recordType\":\"AllTypes\",\"fields\":{\"i\":{\"value\":%d}}}]}]}\n";
+		FILE	   *f = fopen(path, "w");
+		Emu		   *emu;
+		Resp	   *r;
+
+		if (!CHECK(f != NULL))
+			continue;
+		fprintf(f, seed, "reset-old", 1);
+		fclose(f);
+		emu = start_with_seed("store-reset", path);
+		if (!CHECKM(emu != NULL, "ckemu did not start with the seed"))
+			continue;
+
+		/* renamed, and another file in its place: the reset loads the old text */
+		if (!CHECK(rename(path, moved) == 0) || !CHECK((f = fopen(path, "w")) != NULL))
+			continue;
+		fprintf(f, seed, "reset-new", 2);
+		fclose(f);
+		r = admin(emu, "POST", "/_ckemu/reset", NULL);
+		CHECK_STATUS(r, 200);
+		r = ck_post(emu, "public", "records/lookup",
+					"{\"records\":[{\"recordName\":\"reset-old\"},{\"recordName\":\"reset-new\"}]}");
+		CHECK_INT(jpi(r->json, "records[0].fields.i.value", 0), 1);
+		CHECK_STR(jps(r->json, "records[1].serverErrorCode"), "NOT_FOUND");
+
+		/* the start-up file changed in place: the reset fails, the data stays */
+		if (!CHECK((f = fopen(moved, "a")) != NULL))
+			continue;
+		fputs("\n", f);
+		fclose(f);
+		r = admin(emu, "POST", "/_ckemu/reset", NULL);
+		CHECK_STATUS(r, 500);
+		CHECKM(r->body && strstr(r->body, "changed since start-up"), "ckemu said: %s",
+			   r->body ? r->body : "");
+		r = ck_post(emu, "public", "records/lookup", "{\"records\":[{\"recordName\":\"reset-old\"}]}");
+		CHECK_INT(jpi(r->json, "records[0].fields.i.value", 0), 1);
+		emu_stop(emu);
+	}
+
 	TEST("store/seed: trailing commas load as json-c reads them; bad JSON is refused")
 	{
 		const char *path = tfmt("%s/store-commas.json", g_tmpdir);
